@@ -1,0 +1,69 @@
+#include "common/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VT_ERROR_MAX 2048
+
+static _Thread_local char message[VT_ERROR_MAX];
+static _Thread_local char hint[VT_ERROR_MAX];
+static _Thread_local int have_message, have_hint;
+
+static int neg(int err)
+{
+        return err > 0 ? -err : (err == 0 ? -5 : err);
+}
+
+int vt_error_set(int err, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof(message), fmt, ap);
+        va_end(ap);
+        have_message = 1;
+        have_hint = 0;
+        return neg(err);
+}
+
+int vt_error_wrap(int err, const char *fmt, ...)
+{
+        char prefix[VT_ERROR_MAX], old[VT_ERROR_MAX];
+        va_list ap;
+
+        snprintf(old, sizeof(old), "%s", have_message ? message : strerror(-neg(err)));
+        va_start(ap, fmt);
+        vsnprintf(prefix, sizeof(prefix), fmt, ap);
+        va_end(ap);
+        snprintf(message, sizeof(message), "%s: %s", prefix, old);
+        have_message = 1;
+        return neg(err);
+}
+
+int vt_error_hint(int err, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(hint, sizeof(hint), fmt, ap);
+        va_end(ap);
+        have_hint = 1;
+        return neg(err);
+}
+
+const char *vt_error_message(void)
+{
+        return have_message ? message : NULL;
+}
+
+const char *vt_error_hint_text(void)
+{
+        return have_hint ? hint : NULL;
+}
+
+void vt_error_clear(void)
+{
+        have_message = have_hint = 0;
+        message[0] = hint[0] = '\0';
+}

@@ -1,0 +1,102 @@
+#include "common/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/macro.h"
+
+int vt_read_fd(int fd, vt_buf *out)
+{
+        vt_buf_clear(out);
+        for (;;) {
+                ssize_t n;
+                int r = vt_buf_grow(out, 65536);
+
+                if (r < 0)
+                        return r;
+                n = read(fd, out->ptr + out->len, out->cap - out->len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                out->len += (size_t)n;
+                out->ptr[out->len] = '\0';
+        }
+        return 0;
+}
+
+int vt_read_file_at(int dirfd, const char *path, vt_buf *out)
+{
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int r;
+
+        if (fd < 0)
+                return vt_error_set(errno, "cannot open %s: %s", path, strerror(errno));
+        r = vt_read_fd(fd, out);
+        if (r < 0)
+                return vt_error_set(r, "cannot read %s: %s", path, strerror(-r));
+        return 0;
+}
+
+int vt_read_file(const char *path, vt_buf *out)
+{
+        return vt_read_file_at(AT_FDCWD, path, out);
+}
+
+int vt_read_line(const char *path, char **out)
+{
+        _cleanup_buf_ vt_buf b = VT_BUF_INIT;
+        int r = vt_read_file(path, &b);
+
+        if (r < 0)
+                return r;
+        if (memchr(b.ptr ? b.ptr : "", '\0', b.len))
+                return vt_error_set(EBADMSG, "%s contains a NUL byte", path);
+        while (b.len && strchr("\n\r \t", b.ptr[b.len - 1]))
+                b.ptr[--b.len] = '\0';
+        *out = vt_buf_detach(&b);
+        return *out ? 0 : -ENOMEM;
+}
+
+int vt_write_all(int fd, const void *data, size_t len)
+{
+        const char *p = data;
+
+        while (len) {
+                ssize_t n = write(fd, p, len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+char *vt_path_join(const char *dir, const char *name)
+{
+        size_t dl = strlen(dir);
+        char *p;
+
+        while (dl > 1 && dir[dl - 1] == '/')
+                dl--;
+        while (*name == '/')
+                name++;
+        p = malloc(dl + 1 + strlen(name) + 1);
+        if (!p)
+                return NULL;
+        memcpy(p, dir, dl);
+        p[dl] = '/';
+        strcpy(p + dl + 1, name);
+        return p;
+}

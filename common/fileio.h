@@ -1,0 +1,24 @@
+/* Reading whole files and small text helpers for files outside the managed root (sysfs, /proc
+ * and their fixtures). Managed files under --root go through journal/root.h instead, which keeps
+ * every path inside the root.
+ *
+ * Contract: return 0 or a negative errno; on failure a message naming the path is set with
+ * vt_error_set(); -ENOENT is returned without a message being required by callers that treat a
+ * missing file as "absent" (the message is still set, so it can be shown). */
+#pragma once
+
+#include <stddef.h>
+
+#include "common/buf.h"
+
+/* Read everything from fd (from its current offset) into out (replacing its contents). */
+int vt_read_fd(int fd, vt_buf *out);
+/* Read the file at path (absolute, or relative to dirfd when dirfd is not AT_FDCWD). */
+int vt_read_file_at(int dirfd, const char *path, vt_buf *out);
+int vt_read_file(const char *path, vt_buf *out);
+/* Read a one-line attribute (sysfs style): the trailing newline and spaces are stripped. */
+int vt_read_line(const char *path, char **out);
+/* Write all bytes, retrying on EINTR and short writes. */
+int vt_write_all(int fd, const void *data, size_t len);
+/* Join a directory and a relative name with exactly one '/'. Returns NULL on ENOMEM. */
+char *vt_path_join(const char *dir, const char *name);

@@ -1,0 +1,58 @@
+/* The command-line layer: global options, the command table and the only code that prints.
+ *
+ * Each command is `int vt_cmd_<name>(vt_cli *cli, int argc, char **argv)`: argv[0] is the
+ * command's name, the rest its own arguments (parse them with getopt_long, resetting optind to
+ * 0 first). It returns the process exit code: VT_EXIT_OK (done, or nothing to do),
+ * VT_EXIT_FAIL (failed or refused) or VT_EXIT_USAGE (bad command line). */
+#pragma once
+
+#include <stdbool.h>
+
+enum {
+        VT_EXIT_OK = 0,
+        VT_EXIT_FAIL = 1,
+        VT_EXIT_USAGE = 2,
+};
+
+typedef struct vt_cli {
+        const char *prog;  /* "vfiotx" */
+        const char *root;  /* --root: the host's / (default "/") */
+        const char *sysfs; /* --sysfs: a /sys tree (default "/sys"); PCI devices under bus/pci */
+        const char *proc;  /* --proc: a /proc tree (default "/proc"): cpuinfo, cmdline, mounts */
+        bool json;         /* --json: data on stdout as JSON */
+        int verbosity;     /* -q: -1, default 0, -v: 1 and more */
+        bool no_chroot;    /* --no-chroot: run rebuild tools from PATH, not chrooted in root */
+} vt_cli;
+
+typedef int (*vt_command_fn)(vt_cli *cli, int argc, char **argv);
+
+typedef struct vt_command {
+        const char *name;
+        vt_command_fn run;
+        const char *summary;
+} vt_command;
+
+/* Print the current error (vt_error_message() and hint) for a failure r, to stderr, and return
+ * VT_EXIT_FAIL. When no message was set, strerror(-r) is printed with `what`. */
+int vt_cli_fail(const vt_cli *cli, int r, const char *what);
+/* Print "vfiotx CMD: <message>" and the "Try 'vfiotx CMD --help'" line; returns VT_EXIT_USAGE. */
+int vt_cli_usage_error(const vt_cli *cli, const char *cmd, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Informational output on stdout, suppressed by -q (never used for data). */
+void vt_cli_info(const vt_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning on stderr, never suppressed. */
+void vt_cli_warn(const vt_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Ask "question [y/N]" on the terminal; false when stdin is not a terminal or the answer is not
+ * yes. Commands that change the host accept -y to skip the question. */
+bool vt_cli_confirm(const vt_cli *cli, const char *question);
+
+/* The commands (engine/cmd_<name>.c). */
+int vt_cmd_apply(vt_cli *cli, int argc, char **argv);
+int vt_cmd_plan(vt_cli *cli, int argc, char **argv);
+int vt_cmd_status(vt_cli *cli, int argc, char **argv);
+int vt_cmd_confirm(vt_cli *cli, int argc, char **argv);
+int vt_cmd_log(vt_cli *cli, int argc, char **argv);
+int vt_cmd_show(vt_cli *cli, int argc, char **argv);
+int vt_cmd_rollback(vt_cli *cli, int argc, char **argv);
+int vt_cmd_devices(vt_cli *cli, int argc, char **argv);
+int vt_cmd_check(vt_cli *cli, int argc, char **argv);
