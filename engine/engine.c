@@ -17,8 +17,13 @@
 
 /* Every path the journal has ever managed, one per line: lets a rescue from the plain copy
  * know which files to treat as absent when the good snapshot predates them. */
-#define VT_MANAGED_LIST    "/var/lib/vfiotx/managed-paths"
-#define VT_LOCK_TIMEOUT_MS 60000
+#define VT_MANAGED_LIST "/var/lib/vfiotx/managed-paths"
+static int lock_timeout_ms = 60000;
+
+void vt_engine_set_lock_timeout(int ms)
+{
+        lock_timeout_ms = ms;
+}
 
 static int save_error(char **out)
 {
@@ -294,7 +299,7 @@ int vt_engine_open(vt_engine *e, const char *root, unsigned flags, const char *a
         if (r < 0)
                 return r;
         if (e->writable) {
-                r = vt_lock_take(&e->root, VT_LOCK_TIMEOUT_MS, NULL, &e->lock_fd);
+                r = vt_lock_take(&e->root, lock_timeout_ms, NULL, &e->lock_fd);
                 if (r < 0)
                         return r;
         }
@@ -478,6 +483,17 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
         }
 
         r = vt_snapshot_restore(&e->root, &next);
+        if (r >= 0) {
+                /* The commit point. */
+                e->state.phase = VT_PHASE_IDLE;
+                e->state.head = next_oid;
+                e->state.pending_rebuild = e->state.pending_rebuild || req->pending_rebuild;
+                r = vt_state_write(&e->root, &e->state);
+                if (r < 0) {
+                        e->state.phase = VT_PHASE_APPLYING;
+                        e->state.head = before;
+                }
+        }
         if (r < 0) {
                 git_oid parents[2] = {before, next_oid};
 
@@ -498,22 +514,23 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                 if (r2 >= 0)
                         r2 = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
                 vt_error_set(r, "%s; every file was put back as it was%s", error,
-                             r2 < 0 ? " (the journal could not record the failure)" : "");
+                             r2 < 0 ? " (the journal will record the failure at the next vfiotx "
+                                      "command)"
+                                    : "");
                 return r;
         }
 
-        /* The commit point. */
-        e->state.phase = VT_PHASE_IDLE;
-        e->state.head = next_oid;
-        e->state.pending_rebuild = e->state.pending_rebuild || req->pending_rebuild;
-        r = vt_state_write(&e->root, &e->state);
-        if (r < 0)
-                return r;
+        /* Committed: the refs follow. If moving them fails, the transaction still happened
+         * (the state file says so) and the next command moves them. */
         r = move_journal_to(e, &next_oid, req->summary);
         if (r >= 0)
                 r = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
         if (r < 0)
-                return r;
+                vt_buf_printf(notes,
+                              "note: the journal refs could not be updated (%s); the next vfiotx "
+                              "command brings them in line\n",
+                              vt_error_message() ? vt_error_message() : "error");
+        vt_error_clear();
         *txn_out = info.id;
         return 0;
 }
@@ -560,7 +577,7 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
         e.writable = true;
         r = vt_root_open(&e.root, root);
         if (r >= 0)
-                r = vt_lock_take(&e.root, VT_LOCK_TIMEOUT_MS, NULL, &e.lock_fd);
+                r = vt_lock_take(&e.root, lock_timeout_ms, NULL, &e.lock_fd);
         if (r >= 0)
                 r = vt_good_copy_read(&e.root, &good, &good_txn);
         if (r >= 0)

@@ -49,6 +49,8 @@ enum {
 
 int vt_engine_open(vt_engine *e, const char *root, unsigned flags, const char *argv, vt_buf *notes);
 void vt_engine_close(vt_engine *e);
+/* How long vt_engine_open() waits for another vfiotx holding the lock (default 60 s). */
+void vt_engine_set_lock_timeout(int ms);
 
 /* The snapshot the journal head records (empty when there is no journal yet). */
 int vt_engine_head(vt_engine *e, vt_snapshot *out, vt_txn_info *info);

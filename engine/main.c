@@ -2,10 +2,12 @@
 #include <getopt.h>
 #include <git2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
 #include "engine/cli.h"
+#include "engine/engine.h"
 
 static const vt_command commands[] = {
     {"devices", vt_cmd_devices, "list PCI devices, IOMMU groups and a passthrough verdict"},
@@ -43,7 +45,15 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_ROOT = 256, OPT_SYSFS, OPT_PROC, OPT_JSON, OPT_VERSION, OPT_NO_CHROOT };
+        enum {
+                OPT_ROOT = 256,
+                OPT_SYSFS,
+                OPT_PROC,
+                OPT_JSON,
+                OPT_VERSION,
+                OPT_NO_CHROOT,
+                OPT_LOCK_TIMEOUT
+        };
         static const struct option opts[] = {
             {"root", required_argument, NULL, OPT_ROOT},
             {"sysfs", required_argument, NULL, OPT_SYSFS},
@@ -82,6 +92,18 @@ int main(int argc, char **argv)
                 case OPT_NO_CHROOT:
                         cli.no_chroot = true;
                         break;
+                case OPT_LOCK_TIMEOUT: {
+                        char *end;
+                        long sec = strtol(optarg, &end, 10);
+
+                        if (*end || sec < 0 || sec > 86400)
+                                return vt_cli_usage_error(&cli, NULL,
+                                                          "--lock-timeout takes seconds (0-86400), "
+                                                          "not '%s'",
+                                                          optarg);
+                        vt_engine_set_lock_timeout((int)sec * 1000);
+                        break;
+                }
                 case 'v':
                         cli.verbosity++;
                         break;
