@@ -139,7 +139,9 @@ static int read_managed(const vt_root *root, vt_snapshot *absent_paths)
                 nl = strchr(line, '\n');
                 if (nl)
                         *nl = '\0';
-                if (line[0] == '/' && (r = vt_snapshot_put(absent_paths, line, NULL, 0, NULL)) < 0)
+                /* Paths the snapshot does not list did not exist when it was taken. */
+                if (line[0] == '/' && !vt_snapshot_find(absent_paths, line) &&
+                    (r = vt_snapshot_put(absent_paths, line, NULL, 0, NULL)) < 0)
                         return r;
         }
         return 0;

@@ -59,6 +59,7 @@ int main(int argc, char **argv)
             {"sysfs", required_argument, NULL, OPT_SYSFS},
             {"proc", required_argument, NULL, OPT_PROC},
             {"json", no_argument, NULL, OPT_JSON},
+            {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
             {"no-chroot", no_argument, NULL, OPT_NO_CHROOT},
             {"verbose", no_argument, NULL, 'v'},
             {"quiet", no_argument, NULL, 'q'},

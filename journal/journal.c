@@ -22,13 +22,19 @@ static int git_fail(int gerr, const char *fmt, ...)
 {
         const git_error *e = git_error_last();
         char what[512];
-        int err = (gerr == GIT_ENOTFOUND) ? ENOENT : (gerr == GIT_ELOCKED ? EBUSY : EBADMSG);
+        /* Objects the journal refers to must exist: a missing one is damage, not absence. */
+        int err = gerr == GIT_ELOCKED ? EBUSY : EBADMSG;
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(what, sizeof(what), fmt, ap);
         va_end(ap);
         vt_error_set(err, "journal: %s: %s", what, e && e->message ? e->message : "git error");
+        if (err == EBADMSG)
+                vt_error_hint(err,
+                              "the journal is damaged; 'vfiotx rollback' still restores the "
+                              "last good snapshot from its plain copy in %s/good",
+                              VT_JOURNAL_DIR);
         return -err;
 }
 
