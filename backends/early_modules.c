@@ -117,7 +117,7 @@ static int edit_block(const char *path, const vt_buf *cur, const char *body, vt_
         if (r >= 0 && add_newline)
                 r = vt_buf_putc(&out->data, '\n');
         if (r >= 0)
-                r = vt_buf_printf(&out->data, "%s%s%s\n%s%s\n", BEGIN_MARK,
+                r = vt_buf_printf(&out->data, "%s%s%s\n%s\n%s\n", BEGIN_MARK,
                                   created_now ? CREATED_FLAG : "", add_newline ? NEWLINE_FLAG : "",
                                   body, END_MARK);
         if (r < 0)

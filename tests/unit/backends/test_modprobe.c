@@ -581,12 +581,6 @@ static void kmod_list(struct kmod_config_iter *it, vt_buf *out, const char *kind
         kmod_config_iter_free_iter(it);
 }
 
-static void kmod_quiet(void *data, int priority, const char *file, int line, const char *fn,
-                       const char *format, va_list args)
-{
-        (void)data, (void)priority, (void)file, (void)line, (void)fn, (void)format, (void)args;
-}
-
 static void test_oracle_libkmod_parser(void **state)
 {
         const vt_conf_file files[] = {
@@ -617,9 +611,10 @@ static void test_oracle_libkmod_parser(void **state)
                 put_file(root, files[i].path, files[i].data, files[i].len);
         snprintf(etc, sizeof(etc), "%s/etc/modprobe.d", root);
         snprintf(lib, sizeof(lib), "%s/lib/modprobe.d", root);
+        /* The indented comment and the incomplete lines are logged by libkmod: not news. */
+        setenv("KMOD_LOG", "0", 1);
         ctx = kmod_new(root, paths);
         assert_non_null(ctx);
-        kmod_set_log_fn(ctx, kmod_quiet, NULL);
         kmod_list(kmod_config_get_aliases(ctx), &theirs, "alias");
         kmod_list(kmod_config_get_blacklists(ctx), &theirs, "blacklist");
         kmod_list(kmod_config_get_options(ctx), &theirs, "options");
