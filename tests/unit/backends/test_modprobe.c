@@ -635,6 +635,72 @@ static void test_oracle_libkmod_parser(void **state)
         remove_tree(root);
 }
 
+/* The file the generator writes is the one the boot script reads: two identical cards, one
+ * named, and only that one gets vfio-pci in its driver_override. */
+static void test_override_conf_drives_script(void **state)
+{
+        const vt_pci_device *set[] = {&host[2]};
+        const char *src = getenv("VFIOTX_SRC");
+        _cleanup_free_ char *root = make_root(), *script = NULL;
+        vt_buf a = VT_BUF_INIT, b = VT_BUF_INIT;
+        char sysfs[512], conf[512], kmsg[512];
+        vt_modprobe_files f;
+        int st;
+        pid_t pid;
+
+        (void)state;
+        if (!src)
+                skip();
+        script = vt_path_join(src, "scripts/initramfs/init-top/vfiotx-override");
+        assert_int_equal(vt_modprobe_generate(set, 1, VT_BIND_OVERRIDE, &f), 0);
+        put_file(root, f.file[VT_MODPROBE_FILE_OVERRIDE].path,
+                 f.file[VT_MODPROBE_FILE_OVERRIDE].data.ptr,
+                 f.file[VT_MODPROBE_FILE_OVERRIDE].data.len);
+        for (int i = 2; i <= 4; i += 2) {
+                char path[128];
+
+                snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", host[i].bdf);
+                put_file(root, path, "0x10de\n", 7);
+                snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", host[i].bdf);
+                put_file(root, path, "0x1b81\n", 7);
+                snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
+                         host[i].bdf);
+                put_file(root, path, "(null)\n", 7);
+        }
+        put_file(root, "/sys/bus/pci/drivers_probe", "", 0);
+        snprintf(sysfs, sizeof(sysfs), "VFIOTX_SYSFS=%s/sys", root);
+        snprintf(conf, sizeof(conf), "VFIOTX_OVERRIDE_CONF=%s%s", root, VT_OVERRIDE_CONF_PATH);
+        snprintf(kmsg, sizeof(kmsg), "VFIOTX_KMSG=%s/kmsg", root);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char *argv[] = {"sh", script, NULL};
+                char *envp[] = {sysfs, conf, kmsg, "VFIOTX_MODPROBE=true", "PATH=/usr/bin:/bin",
+                                NULL};
+
+                execve("/bin/sh", argv, envp);
+                _exit(127);
+        }
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        {
+                _cleanup_free_ char *p1 = NULL, *p2 = NULL;
+
+                assert_true(asprintf(&p1, "%s/sys/bus/pci/devices/%s/driver_override", root,
+                                     host[2].bdf) > 0);
+                assert_true(asprintf(&p2, "%s/sys/bus/pci/devices/%s/driver_override", root,
+                                     host[4].bdf) > 0);
+                assert_int_equal(vt_read_file(p1, &a), 0);
+                assert_int_equal(vt_read_file(p2, &b), 0);
+        }
+        assert_string_equal(vt_buf_cstr(&a), "vfio-pci\n");
+        assert_string_equal(vt_buf_cstr(&b), "(null)\n");
+        vt_buf_free(&a);
+        vt_buf_free(&b);
+        vt_modprobe_files_free(&f);
+        remove_tree(root);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -654,6 +720,7 @@ int main(void)
             cmocka_unit_test(test_no_conflicts),
             cmocka_unit_test(test_oracle_showconfig),
             cmocka_unit_test(test_oracle_libkmod_parser),
+            cmocka_unit_test(test_override_conf_drives_script),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
