@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "engine/cli.h"
 
 static const vt_command commands[] = {
@@ -56,7 +57,12 @@ int main(int argc, char **argv)
             {NULL, 0, NULL, 0},
         };
         vt_cli cli = {.prog = "vfiotx", .root = "/", .sysfs = "/sys", .proc = "/proc"};
+        _cleanup_buf_ vt_buf cmdline = VT_BUF_INIT;
         int c, r;
+
+        for (int i = 0; i < argc; i++)
+                vt_buf_printf(&cmdline, "%s%s", i ? " " : "", argv[i]);
+        cli.cmdline = cmdline.ptr;
 
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
