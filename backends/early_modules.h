@@ -40,9 +40,9 @@
 #define VT_MKINITCPIO_DROPIN_PATH       "/etc/mkinitcpio.conf.d/vfiotx.conf"
 
 /* The modules to load early for these target kernels, in load order: vfio,
- * vfio_iommu_type1, vfio_pci, and vfio_virqfd when any of the kernels has it as a loadable
- * module (it was merged into vfio.ko in 6.2; listing it for a kernel without it is harmless,
- * initramfs-tools and dracut skip a missing module with a warning). */
+ * vfio_iommu_type1, vfio_pci, and vfio_virqfd only when every one of the kernels has it as a
+ * loadable module (it was merged into vfio.ko in 6.2; where it exists vfio_pci depends on it,
+ * so it is loaded and packed into the initramfs anyway). Same rule as vt_modules_wanted(). */
 int vt_early_modules(const vt_kernel *kernels, size_t nkernels, vt_strv *out);
 
 /* /etc/initramfs-tools/modules: cur is its bytes, NULL when missing. Modules already named on

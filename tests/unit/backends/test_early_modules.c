@@ -209,6 +209,9 @@ static void test_module_list(void **state)
         assert_string_equal(v.items[2], "vfio_pci");
         vt_strv_free(&v);
         assert_int_equal(vt_early_modules(both, 2, &v), 0);
+        assert_int_equal(v.n, 3);
+        vt_strv_free(&v);
+        assert_int_equal(vt_early_modules(&k510, 1, &v), 0);
         assert_int_equal(v.n, 4);
         assert_string_equal(v.items[3], "vfio_virqfd");
         vt_strv_free(&v);
