@@ -148,11 +148,14 @@ static bool user_lists_module(const vt_buf *rest, const char *mod)
 int vt_early_modules(const vt_kernel *kernels, size_t nkernels, vt_strv *out)
 {
         static const char *const base[] = {"vfio", "vfio_iommu_type1", "vfio_pci"};
-        bool virqfd = false;
+        bool virqfd = nkernels > 0;
 
+        /* Only when every target kernel has it: a kernel without it would log a failed load at
+         * every boot, and where it exists vfio_pci depends on it, so it is loaded (and put in
+         * the initramfs) anyway. The /etc/modules editor decides the same way. */
         for (size_t i = 0; i < nkernels; i++)
                 virqfd =
-                    virqfd || vt_kernel_module(&kernels[i], "vfio_virqfd") == VT_MODULE_LOADABLE;
+                    virqfd && vt_kernel_module(&kernels[i], "vfio_virqfd") == VT_MODULE_LOADABLE;
         for (size_t i = 0; i < ARRAY_SIZE(base); i++)
                 if (vt_strv_push(out, base[i]) < 0)
                         goto oom;
