@@ -1,0 +1,98 @@
+/* journal/journal + snapshot: commits round-trip bytes and metadata, ref moves are
+ * compare-and-swap, transactions are found by number or commit prefix. */
+#include "../helpers.h"
+
+#include <errno.h>
+
+#include "common/error.h"
+#include "journal/journal.h"
+#include "journal/snapshot.h"
+
+static void test_manifest_roundtrip(void **state)
+{
+        vt_snapshot s = {0}, back = {0};
+        vt_file_meta meta = {0640, 12, 34, NULL, 0};
+        vt_buf m = VT_BUF_INIT;
+
+        (void)state;
+        assert_int_equal(vt_file_meta_add_xattr(&meta, "security.selinux", "etc_t\0", 6), 0);
+        assert_int_equal(vt_snapshot_put(&s, "/etc/modules", "a\n", 2, &meta), 0);
+        assert_int_equal(vt_snapshot_put(&s, "/etc/gone", NULL, 0, NULL), 0);
+        assert_int_equal(vt_snapshot_manifest(&s, &m), 0);
+        assert_int_equal(vt_snapshot_parse_manifest(m.ptr, m.len, &back), 0);
+        assert_int_equal(back.n, 2);
+        assert_string_equal(back.files[0].path, "/etc/gone"); /* sorted */
+        assert_false(back.files[0].present);
+        assert_true(back.files[1].present);
+        assert_true(vt_file_meta_equal(&back.files[1].meta, &meta));
+        assert_int_equal(vt_snapshot_parse_manifest("{\"files\": 3}", 12, &back), -EBADMSG);
+        vt_snapshot_free(&s);
+        vt_snapshot_free(&back);
+        vt_file_meta_free(&meta);
+        vt_buf_free(&m);
+}
+
+static void test_commit_load_cas_find(void **state)
+{
+        char *dir = make_tmpdir();
+        vt_root root = VT_ROOT_INIT;
+        vt_journal j = VT_JOURNAL_INIT;
+        vt_snapshot s = {0}, back = {0};
+        vt_txn_info info = {1,    "baseline", "first",    "recorded", NULL,
+                            NULL, NULL,       1700000000, false,      NULL};
+        vt_txn_info got = {0};
+        git_oid a, b, found, cur;
+
+        (void)state;
+        git_libgit2_init();
+        assert_int_equal(vt_root_open(&root, dir), 0);
+        assert_int_equal(vt_journal_open(&root, false, &j), -ENOENT);
+        vt_journal_close(&j);
+        assert_int_equal(vt_journal_open(&root, true, &j), 0);
+        assert_int_equal(vt_snapshot_put(&s, "/etc/modules", "x\0y", 3, NULL), 0);
+        assert_int_equal(vt_journal_commit(&j, &s, &info, NULL, 0, &a), 0);
+        assert_int_equal(vt_journal_set_ref(&j, VT_REF_JOURNAL, &a, NULL, "one"), 0);
+        /* creating it again "must not exist" fails: someone else made it */
+        assert_int_equal(vt_journal_set_ref(&j, VT_REF_JOURNAL, &a, NULL, "again"), -EBUSY);
+
+        info.id = 2;
+        info.kind = "apply";
+        assert_int_equal(vt_snapshot_put(&s, "/etc/modules", "z", 1, NULL), 0);
+        assert_int_equal(vt_journal_commit(&j, &s, &info, &a, 1, &b), 0);
+        assert_int_equal(vt_journal_set_ref(&j, VT_REF_JOURNAL, &b, &a, "two"), 0);
+        /* compare-and-swap: the ref is at b now, a move expecting a must fail */
+        assert_int_equal(vt_journal_set_ref(&j, VT_REF_JOURNAL, &a, &a, "stale"), -EBUSY);
+        assert_int_equal(vt_journal_ref(&j, VT_REF_JOURNAL, &cur), 0);
+        assert_true(git_oid_equal(&cur, &b));
+
+        assert_int_equal(vt_journal_load(&j, &a, &back, &got), 0);
+        assert_int_equal(back.files[0].data.len, 3);
+        assert_memory_equal(back.files[0].data.ptr, "x\0y", 3);
+        assert_string_equal(got.kind, "baseline");
+        assert_int_equal(got.time, 1700000000);
+        vt_txn_info_free(&got);
+        vt_snapshot_free(&back);
+
+        assert_int_equal(vt_journal_find(&j, "1", &found), 0);
+        assert_true(git_oid_equal(&found, &a));
+        assert_int_equal(vt_journal_find(&j, git_oid_tostr_s(&b), &found), 0);
+        assert_true(git_oid_equal(&found, &b));
+        assert_int_equal(vt_journal_find(&j, "7", &found), -ENOENT);
+        assert_int_equal(vt_journal_find(&j, "x!", &found), -EINVAL);
+        assert_int_equal(vt_journal_ref(&j, VT_REF_GOOD, &cur), -ENOENT);
+
+        vt_snapshot_free(&s);
+        vt_journal_close(&j);
+        vt_root_close(&root);
+        git_libgit2_shutdown();
+        rm_rf(dir);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_manifest_roundtrip),
+            cmocka_unit_test(test_commit_load_cas_find),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
