@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what vfiotx needs to build and test on Debian 12 (bookworm). Idempotent.
+# Usage: scripts/install-deps.sh [--vm]   (--vm adds what the VM end-to-end tests need)
+set -euo pipefail
+
+pkgs=(
+	build-essential cmake pkg-config git
+	libgit2-dev libpci-dev libarchive-dev libjson-c-dev libkmod-dev libcmocka-dev
+	pci.ids pciutils kmod
+	# used by the tests as oracles and tools
+	attr util-linux python3 bc cpio zstd xz-utils lz4 gzip grub2-common
+)
+if [ "${1:-}" = --vm ]; then
+	pkgs+=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs fdisk socat)
+fi
+
+sudo=()
+[ "$(id -u)" = 0 ] || sudo=(sudo)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -q
+	"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
