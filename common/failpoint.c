@@ -4,11 +4,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "common/error.h"
 
 static unsigned reached;
-static long fail_at = -1, kill_at = -1;
+static long fail_at = -1, kill_at = -1, hang_at = -1;
 static int trace = -1;
 
 static long env_long(const char *name)
@@ -28,6 +29,7 @@ int vt_failpoint(const char *name)
         if (trace < 0) {
                 fail_at = env_long("VFIOTX_FAILPOINT_FAIL");
                 kill_at = env_long("VFIOTX_FAILPOINT_KILL");
+                hang_at = env_long("VFIOTX_FAILPOINT_HANG");
                 trace = env_long("VFIOTX_FAILPOINT_TRACE") > 0;
         }
         reached++;
@@ -36,6 +38,12 @@ int vt_failpoint(const char *name)
         if (kill_at > 0 && reached == (unsigned long)kill_at) {
                 fflush(NULL);
                 raise(SIGKILL);
+        }
+        if (hang_at > 0 && reached == (unsigned long)hang_at) {
+                fprintf(stderr, "vfiotx: hanging at failpoint %u (%s)\n", reached, name);
+                fflush(NULL);
+                for (;;)
+                        pause();
         }
         if (fail_at > 0 && reached == (unsigned long)fail_at)
                 return vt_error_set(EIO, "simulated I/O error at failpoint %u (%s)", reached, name);

@@ -4,6 +4,8 @@
  * ref move) calls vt_failpoint("name") first. Tests drive them with environment variables:
  *   VFIOTX_FAILPOINT_FAIL=N   the Nth failpoint reached returns -EIO (a simulated I/O error)
  *   VFIOTX_FAILPOINT_KILL=N   the Nth failpoint reached kills the process with SIGKILL
+ *   VFIOTX_FAILPOINT_HANG=N   the Nth failpoint reached prints "vfiotx: hanging at failpoint N"
+ *                             to stderr and sleeps until killed (a VM test cuts the power there)
  *   VFIOTX_FAILPOINT_TRACE=1  every failpoint reached is printed to stderr with its number
  * Counting (rather than naming) lets a test walk every step of an apply by increasing N until
  * the command finishes without reaching it, so a new step can never be forgotten.
