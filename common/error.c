@@ -36,7 +36,9 @@ int vt_error_wrap(int err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(prefix, sizeof(prefix), fmt, ap);
         va_end(ap);
-        snprintf(message, sizeof(message), "%s: %s", prefix, old);
+        /* Messages are bounded by design (see error.h): a long one is cut, never overflowed. */
+        if (snprintf(message, sizeof(message), "%s: %s", prefix, old) >= (int)sizeof(message))
+                message[sizeof(message) - 1] = '\0';
         have_message = 1;
         return neg(err);
 }
