@@ -79,11 +79,12 @@ void vt_cmdline_words_free(vt_cmdline_words *w)
         free(w->items);
         w->items = NULL;
         w->n = w->n_kernel = 0;
+        w->open_quote = false;
 }
 
 int vt_cmdline_split(const char *line, size_t len, vt_cmdline_words *out)
 {
-        vt_cmdline_words w = {NULL, 0, 0};
+        vt_cmdline_words w = {NULL, 0, 0, false};
         size_t cap = 0, p = 0;
         bool dashdash = false;
         int r;
@@ -121,6 +122,7 @@ int vt_cmdline_split(const char *line, size_t len, vt_cmdline_words *out)
                 if (r < 0)
                         goto fail;
                 w.n++;
+                w.open_quote = in_quote;
                 if (!dashdash && p - start == 2 && line[start] == '-' && line[start + 1] == '-') {
                         /* parse_args() stops at "--": the rest is init's. */
                         dashdash = true;
@@ -197,7 +199,7 @@ static void param_free(vt_cmdline_param *p)
 
 static int param_parse(const char *word, vt_cmdline_param *out)
 {
-        _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0};
+        _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0, false};
         size_t len = strlen(word);
         int r;
 
@@ -291,7 +293,7 @@ enum { KEEP, DROP, REPLACE };
 int vt_cmdline_apply(const char *line, size_t len, const vt_cmdline_change *c, vt_buf *out,
                      bool *changed)
 {
-        _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0};
+        _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0, false};
         _cleanup_free_ unsigned char *state = NULL;
         _cleanup_free_ const char **repl = NULL;
         _cleanup_free_ bool *gone = NULL;
@@ -369,6 +371,11 @@ int vt_cmdline_apply(const char *line, size_t len, const vt_cmdline_change *c, v
                 for (size_t b = from; b < to; b++)
                         gone[b] = true;
         }
+        if (ins.len && w.open_quote)
+                return vt_error_set(EINVAL,
+                                    "the command line ends in a quote that is never closed; "
+                                    "the kernel would read '%s' as part of its last word",
+                                    vt_buf_cstr(&ins));
         if (ins.len) {
                 if (last != SIZE_MAX) {
                         ins_pos = w.items[last].start + w.items[last].len;

@@ -25,8 +25,12 @@
  * so removing what an addition appended gives back the exact previous text, and applying the
  * same change twice gives the same bytes as once.
  *
+ * A line whose last word opens a '"' that is never closed is refused when something must be
+ * added: the kernel would read the added words as part of that word.
+ *
  * Contract: 0 or a negative errno with a message (vt_error_set); -EINVAL for a malformed
- * parameter in a change set, or a change set that both adds and removes one parameter. */
+ * parameter in a change set, a change set that both adds and removes one parameter, or an
+ * addition after an unclosed quote. */
 #pragma once
 
 #include <stdbool.h>
@@ -44,6 +48,7 @@ typedef struct vt_cmdline_words {
         vt_cmdline_word *items;
         size_t n;
         size_t n_kernel; /* words before a bare "--" (== n when there is none) */
+        bool open_quote; /* the last word opens a '"' that is never closed: it runs to the end */
 } vt_cmdline_words;
 
 /* Split `len` bytes of a command line (NUL bytes are treated as ordinary bytes). */

@@ -172,7 +172,7 @@ static int lex_statement(const lexer *x, size_t *pos, statement *st)
                 char c = s[p];
                 size_t q;
 
-                if (c == '\n' || (c == '\r' && p + 1 < x->len && s[p + 1] == '\n') || c == ' ' ||
+                if (c == '\n' || (c == '\r' && (p + 1 == x->len || s[p + 1] == '\n')) || c == ' ' ||
                     c == '\t' || strchr(";&|()<>", c)) {
                         if (word != NOPE) {
                                 r = push_token(st, word, p, 0);
@@ -570,6 +570,10 @@ static int scan_file(const lexer *x, size_t file, scan *sc)
                 if (r < 0)
                         return r;
         }
+        if (depth > 0 || cont)
+                return refuse(x, x->len,
+                              "a compound command (if, case, a loop, a brace, a "
+                              "parenthesis, && or ||) that is never closed");
         return 0;
 }
 
@@ -614,7 +618,7 @@ static int push_entry(edit *ed, entry en)
 static int tokenize_assignment(const lexer *x, edit *ed, size_t ai)
 {
         const assignment *a = &ed->sc.a[ai];
-        _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0};
+        _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0, false};
         _cleanup_free_ char *d = malloc(a->n + 1);
         _cleanup_free_ size_t *map = malloc((a->n + 1) * sizeof(size_t));
         size_t nd = 0;
@@ -632,6 +636,10 @@ static int tokenize_assignment(const lexer *x, edit *ed, size_t ai)
         r = vt_cmdline_split(d, nd, &w);
         if (r < 0)
                 return r;
+        if (w.open_quote)
+                return refuse(x, a->vs,
+                              "a '\"' in the value is never closed: the kernel would read the rest "
+                              "of the line as one word");
         for (size_t i = 0; i < w.n; i++) {
                 vt_cmdline_word *wd = &w.items[i];
                 entry en = {ai,    map[wd->start], map[wd->start + wd->len - 1],
@@ -998,6 +1006,17 @@ int vt_grub_default_edit(const vt_grub_file *files, size_t n, const char *variab
         if (r < 0)
                 return r;
 
+        if (ed.sc.n == 0 && append.len) {
+                const vt_grub_file *g = &files[0];
+                size_t l = g->len;
+                lexer x = {g->path, g->data, g->len, variable};
+
+                l -= l && g->data[l - 1] == '\n';
+                l -= l && g->data[l - 1] == '\r';
+                /* A last line continued with '\' would swallow the appended assignment. */
+                if (l && g->data[l - 1] == '\\')
+                        return refuse(&x, l - 1, "the file ends in a line continuation");
+        }
         for (size_t f = 0; f < n; f++) {
                 const char *data = files[f].data ? files[f].data : "";
                 size_t at = 0;

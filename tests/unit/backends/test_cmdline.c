@@ -41,7 +41,7 @@ static void check(const char *in, const char *const *add, const char *const *rm,
 
 static void test_split_like_kernel(void **state)
 {
-        _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0};
+        _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0, false};
         const char *s = "  root=ZFS=rpool/ROOT/pve-1 foo=\"a b\" \"bar=c d\" ro\tx-y_z -- init arg";
 
         (void)state;

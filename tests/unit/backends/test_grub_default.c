@@ -173,7 +173,7 @@ static char *oracle(const fixture *fx, const vt_buf *contents, const char *var)
 /* The kernel words of a value, each "name=value" re-spelt from the kernel's parse. */
 static size_t kernel_words(const char *value, char words[][128], size_t max)
 {
-        _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0};
+        _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0, false};
         size_t n = 0;
 
         assert_int_equal(vt_cmdline_split(value, strlen(value), &w), 0);
