@@ -15,7 +15,7 @@
 #include "journal/root.h"
 
 typedef struct vt_kernel {
-        char *version;    /* "6.1.0-26-amd64" */
+        char *version;     /* "6.1.0-26-amd64" */
         char *modules_dep; /* contents of modules.dep ("" when missing) */
         char *builtin;     /* contents of modules.builtin ("" when missing) */
         char *config;      /* contents of /boot/config-<version>, NULL when missing */

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 typedef struct vt_pci_device {
-        char bdf[16];       /* "0000:00:02.0" */
+        char bdf[16]; /* "0000:00:02.0" */
         unsigned domain, bus, dev, func;
         uint16_t vendor, device;
         uint16_t subvendor, subdevice; /* 0 when the device has none */

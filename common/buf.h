@@ -14,7 +14,10 @@ typedef struct vt_buf {
         size_t cap;
 } vt_buf;
 
-#define VT_BUF_INIT {NULL, 0, 0}
+#define VT_BUF_INIT                                                                                \
+        {                                                                                          \
+                NULL, 0, 0                                                                         \
+        }
 
 int vt_buf_grow(vt_buf *b, size_t extra);
 int vt_buf_put(vt_buf *b, const void *data, size_t len);

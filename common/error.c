@@ -36,7 +36,11 @@ int vt_error_wrap(int err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(prefix, sizeof(prefix), fmt, ap);
         va_end(ap);
-        snprintf(message, sizeof(message), "%s: %s", prefix, old);
+        /* Truncation is acceptable for an over-long message: it stays a valid string. */
+        size_t pl = strnlen(prefix, sizeof(message) - 3);
+        memcpy(message, prefix, pl);
+        memcpy(message + pl, ": ", 2);
+        snprintf(message + pl + 2, sizeof(message) - pl - 2, "%s", old);
         have_message = 1;
         return neg(err);
 }

@@ -37,7 +37,7 @@ typedef struct vt_command {
 int vt_cli_fail(const vt_cli *cli, int r, const char *what);
 /* Print "vfiotx CMD: <message>" and the "Try 'vfiotx CMD --help'" line; returns VT_EXIT_USAGE. */
 int vt_cli_usage_error(const vt_cli *cli, const char *cmd, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Informational output on stdout, suppressed by -q (never used for data). */
 void vt_cli_info(const vt_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A warning on stderr, never suppressed. */

@@ -7,15 +7,15 @@
 #include "engine/cli.h"
 
 static const vt_command commands[] = {
-        {"devices", vt_cmd_devices, "list PCI devices, IOMMU groups and a passthrough verdict"},
-        {"check", vt_cmd_check, "check IOMMU readiness of the host and its kernels"},
-        {"plan", vt_cmd_plan, "show what apply would change, as diffs; writes nothing"},
-        {"apply", vt_cmd_apply, "apply the profile as one transaction"},
-        {"status", vt_cmd_status, "show the state of the journal"},
-        {"confirm", vt_cmd_confirm, "mark the applied configuration good"},
-        {"log", vt_cmd_log, "list transactions, newest first"},
-        {"show", vt_cmd_show, "show one transaction with its diff"},
-        {"rollback", vt_cmd_rollback, "restore the last good snapshot (or TXN)"},
+    {"devices", vt_cmd_devices, "list PCI devices, IOMMU groups and a passthrough verdict"},
+    {"check", vt_cmd_check, "check IOMMU readiness of the host and its kernels"},
+    {"plan", vt_cmd_plan, "show what apply would change, as diffs; writes nothing"},
+    {"apply", vt_cmd_apply, "apply the profile as one transaction"},
+    {"status", vt_cmd_status, "show the state of the journal"},
+    {"confirm", vt_cmd_confirm, "mark the applied configuration good"},
+    {"log", vt_cmd_log, "list transactions, newest first"},
+    {"show", vt_cmd_show, "show one transaction with its diff"},
+    {"rollback", vt_cmd_rollback, "restore the last good snapshot (or TXN)"},
 };
 
 static void usage(FILE *f)
@@ -26,33 +26,34 @@ static void usage(FILE *f)
                    "Commands:\n");
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
                 fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-        fprintf(f, "\nOptions:\n"
-                   "  --root DIR    operate on the host mounted at DIR (default /)\n"
-                   "  --sysfs DIR   read devices from a sysfs tree at DIR (default /sys)\n"
-                   "  --proc DIR    read cpuinfo, cmdline, mounts, routes from DIR (default /proc)\n"
-                   "  --no-chroot   run rebuild tools from PATH instead of chrooted into --root\n"
-                   "  --json        print data as JSON\n"
-                   "  -v, -q        more or less output\n"
-                   "  -h, --help    this help; 'vfiotx COMMAND --help' for a command\n"
-                   "  --version     print the version\n\n"
-                   "Exit status: 0 done or nothing to do, 1 failed or refused, 2 usage error.\n"
-                   "See vfiotx(8).\n");
+        fprintf(f,
+                "\nOptions:\n"
+                "  --root DIR    operate on the host mounted at DIR (default /)\n"
+                "  --sysfs DIR   read devices from a sysfs tree at DIR (default /sys)\n"
+                "  --proc DIR    read cpuinfo, cmdline, mounts, routes from DIR (default /proc)\n"
+                "  --no-chroot   run rebuild tools from PATH instead of chrooted into --root\n"
+                "  --json        print data as JSON\n"
+                "  -v, -q        more or less output\n"
+                "  -h, --help    this help; 'vfiotx COMMAND --help' for a command\n"
+                "  --version     print the version\n\n"
+                "Exit status: 0 done or nothing to do, 1 failed or refused, 2 usage error.\n"
+                "See vfiotx(8).\n");
 }
 
 int main(int argc, char **argv)
 {
         enum { OPT_ROOT = 256, OPT_SYSFS, OPT_PROC, OPT_JSON, OPT_VERSION, OPT_NO_CHROOT };
         static const struct option opts[] = {
-                {"root", required_argument, NULL, OPT_ROOT},
-                {"sysfs", required_argument, NULL, OPT_SYSFS},
-                {"proc", required_argument, NULL, OPT_PROC},
-                {"json", no_argument, NULL, OPT_JSON},
-                {"no-chroot", no_argument, NULL, OPT_NO_CHROOT},
-                {"verbose", no_argument, NULL, 'v'},
-                {"quiet", no_argument, NULL, 'q'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, OPT_VERSION},
-                {NULL, 0, NULL, 0},
+            {"root", required_argument, NULL, OPT_ROOT},
+            {"sysfs", required_argument, NULL, OPT_SYSFS},
+            {"proc", required_argument, NULL, OPT_PROC},
+            {"json", no_argument, NULL, OPT_JSON},
+            {"no-chroot", no_argument, NULL, OPT_NO_CHROOT},
+            {"verbose", no_argument, NULL, 'v'},
+            {"quiet", no_argument, NULL, 'q'},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, OPT_VERSION},
+            {NULL, 0, NULL, 0},
         };
         vt_cli cli = {.prog = "vfiotx", .root = "/", .sysfs = "/sys", .proc = "/proc"};
         int c, r;

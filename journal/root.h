@@ -20,7 +20,10 @@ typedef struct vt_root {
         char *path; /* the root as given, for messages ("/" or "/mnt/host") */
 } vt_root;
 
-#define VT_ROOT_INIT {-1, NULL}
+#define VT_ROOT_INIT                                                                               \
+        {                                                                                          \
+                -1, NULL                                                                           \
+        }
 
 /* Open the root directory. -ENOENT / -ENOTDIR with a clear message when it is not a directory. */
 int vt_root_open(vt_root *root, const char *path);
