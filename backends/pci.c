@@ -37,8 +37,8 @@ static void pci_quiet_cb(char *msg, ...)
         (void)msg;
 }
 
-int vt_pci_parse_bdf(const char *s, unsigned *domain, unsigned *bus, unsigned *dev,
-                     unsigned *func, bool *has_domain)
+int vt_pci_parse_bdf(const char *s, unsigned *domain, unsigned *bus, unsigned *dev, unsigned *func,
+                     bool *has_domain)
 {
         /* Strict shape check first: sscanf alone accepts signs, spaces and short fields. */
         static const char full[] = "hhhh:hh:hh.h", short_form[] = "hh:hh.h";
@@ -87,10 +87,11 @@ static int read_hex_attr(const char *devdir, const char *bdf, const char *attr, 
                 return vt_error_wrap(EBADMSG, "PCI device %s", bdf);
         if (strncmp(text, "0x", 2) != 0 || (int)strlen(text) != digits + 2 ||
             strspn(text + 2, "0123456789abcdefABCDEF") != (size_t)digits)
-                return vt_error_set(EBADMSG,
-                                    "PCI device %s: '%s' is not a valid %s value (%s holds '%.40s', "
-                                    "expected 0x and %d hex digits)",
-                                    bdf, attr, attr, path, text, digits);
+                return vt_error_set(
+                    EBADMSG,
+                    "PCI device %s: '%s' is not a valid %s value (%s holds '%.40s', "
+                    "expected 0x and %d hex digits)",
+                    bdf, attr, attr, path, text, digits);
         *out = strtoul(text + 2, NULL, 16);
         return 0;
 }
@@ -112,7 +113,8 @@ static int check_link(const char *devdir, const char *bdf, const char *name)
                 return 0;
         n = readlink(path, target, sizeof(target) - 1);
         target[n < 0 ? 0 : n] = '\0';
-        return vt_error_set(EBADMSG, "PCI device %s: the '%s' link %s points to %s, which does not exist",
+        return vt_error_set(EBADMSG,
+                            "PCI device %s: the '%s' link %s points to %s, which does not exist",
                             bdf, name, path, target);
 }
 
@@ -127,7 +129,8 @@ static int validate_tree(const char *devices_dir)
         if (!dir) {
                 r = vt_error_set(errno, "cannot list PCI devices in %s: %s", devices_dir,
                                  strerror(errno));
-                vt_error_hint(r, "--sysfs must name a sysfs tree (a directory holding bus/pci/devices)");
+                vt_error_hint(
+                    r, "--sysfs must name a sysfs tree (a directory holding bus/pci/devices)");
                 return r;
         }
         while (r == 0 && (de = readdir(dir))) {
@@ -139,7 +142,8 @@ static int validate_tree(const char *devices_dir)
                 if (de->d_name[0] == '.')
                         continue;
                 if (vt_pci_parse_bdf(de->d_name, &dom, &bus, &dev, &fn, NULL) < 0) {
-                        r = vt_error_set(EBADMSG, "%s/%s is not named like a PCI address (0000:00:00.0)",
+                        r = vt_error_set(EBADMSG,
+                                         "%s/%s is not named like a PCI address (0000:00:00.0)",
                                          devices_dir, de->d_name);
                         break;
                 }
@@ -209,12 +213,12 @@ static char *dup_trimmed(const char *s)
 static int fill_device(struct pci_access *a, struct pci_dev *p, const char *devices_dir,
                        vt_pci_device *d)
 {
-        _cleanup_free_ char *devdir = NULL, *bootvga_path = NULL, *bootvga = NULL;
+        _cleanup_free_ char *devdir = NULL, *bootvga_path = NULL, *bootvga = NULL, *real = NULL;
         const char *s;
+        char *slash;
 
         pci_fill_info(p, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT | PCI_FILL_SUBSYS |
-                                 PCI_FILL_MODULE_ALIAS | PCI_FILL_IOMMU_GROUP | PCI_FILL_DRIVER |
-                                 PCI_FILL_PARENT);
+                             PCI_FILL_MODULE_ALIAS | PCI_FILL_IOMMU_GROUP | PCI_FILL_DRIVER);
         d->domain = (unsigned)p->domain;
         d->bus = p->bus;
         d->dev = p->dev;
@@ -228,10 +232,6 @@ static int fill_device(struct pci_access *a, struct pci_dev *p, const char *devi
         d->subvendor = p->subsys_vendor_id == 0xffff ? 0 : p->subsys_vendor_id;
         d->subdevice = p->subsys_vendor_id == 0xffff ? 0 : p->subsys_id;
         d->iommu_group = -1;
-        if (p->parent)
-                snprintf(d->parent, sizeof(d->parent), "%04x:%02x:%02x.%x",
-                         (unsigned)p->parent->domain & 0xffff, p->parent->bus, p->parent->dev,
-                         p->parent->func);
 
         s = pci_get_string_property(p, PCI_FILL_IOMMU_GROUP);
         if (s) {
@@ -269,6 +269,18 @@ static int fill_device(struct pci_access *a, struct pci_dev *p, const char *devi
         if (vt_read_line(bootvga_path, &bootvga) == 0)
                 d->boot_vga = strcmp(bootvga, "1") == 0;
         vt_error_clear();
+        /* The bridge above is the parent directory in /sys/devices. libpci's PCI_FILL_PARENT
+         * would do it too, but leaks its realpath() buffers in 3.9. */
+        real = realpath(devdir, NULL);
+        if (real && (slash = strrchr(real, '/'))) {
+                unsigned dom, bus, dev, fn;
+
+                *slash = '\0';
+                slash = strrchr(real, '/');
+                if (slash && vt_pci_parse_bdf(slash + 1, &dom, &bus, &dev, &fn, NULL) == 0)
+                        snprintf(d->parent, sizeof(d->parent), "%04x:%02x:%02x.%x", dom, bus, dev,
+                                 fn);
+        }
         return 0;
 }
 

@@ -45,8 +45,8 @@ const vt_pci_device *vt_pci_find(const vt_pci_list *list, const char *bdf);
 
 /* Parse "0000:01:00.0" or "01:00.0" (hex, any case). `has_domain` tells which form it was;
  * the domain is 0 when absent. Returns 0 or -EINVAL (no message: callers word their own). */
-int vt_pci_parse_bdf(const char *s, unsigned *domain, unsigned *bus, unsigned *dev,
-                     unsigned *func, bool *has_domain);
+int vt_pci_parse_bdf(const char *s, unsigned *domain, unsigned *bus, unsigned *dev, unsigned *func,
+                     bool *has_domain);
 
 /* Class helpers on class_code. */
 static inline unsigned vt_pci_base_class(const vt_pci_device *d)
