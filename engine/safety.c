@@ -206,6 +206,13 @@ int vt_selection_add(vt_selection *sel, const vt_pci_list *devs, const char *spe
         return selection_push(sel, match);
 }
 
+/* A device that can drive a console: VGA, XGA or other display controllers. 3D controllers
+ * (0302: Tesla, Optimus dGPUs) have no outputs and do not keep the host a console. */
+static bool console_capable(const vt_pci_device *d)
+{
+        return vt_pci_is_display(d) && vt_pci_class16(d) != 0x0302;
+}
+
 static bool stays_on_host(const vt_selection *named, const vt_pci_device *d)
 {
         return !vt_selection_has(named, d);
@@ -246,13 +253,13 @@ static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const 
         /* The host keeps a console if any display stays, or a serial console is configured.
          * The boot VGA is the one the firmware and the kernel's console use, so it is the one
          * refused; when no named display is the boot VGA, each of them is. */
-        if (r == 0 && vt_pci_is_display(d) && !host->serial_console) {
+        if (r == 0 && console_capable(d) && !host->serial_console) {
                 bool display_stays = false, named_boot_vga = false;
 
                 for (size_t i = 0; i < devs->n; i++) {
                         const vt_pci_device *o = &devs->items[i];
 
-                        if (!vt_pci_is_display(o))
+                        if (!console_capable(o))
                                 continue;
                         if (stays_on_host(named, o))
                                 display_stays = true;

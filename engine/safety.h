@@ -7,7 +7,8 @@
  *
  *   ROOT_DISK / BOOT_DISK  a named device controls the disk of / or /boot;
  *   ONLY_DISPLAY           a named display (the boot VGA first) would leave the host with no
- *                          display and there is no serial console (console=ttyS*);
+ *                          display (VGA, XGA or other display controller; 3D controllers have
+ *                          no outputs) and there is no serial console (console=ttyS*);
  *   DEFAULT_ROUTE          a named device carries a default route;
  *   GROUP                  a device in the IOMMU group of a named device is not named and stays
  *                          on the host (PCI bridges, class 0604, do not count: vfio leaves them);
