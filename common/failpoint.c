@@ -46,3 +46,9 @@ unsigned vt_failpoint_count(void)
 {
         return reached;
 }
+
+void vt_failpoint_reset(void)
+{
+        reached = 0;
+        trace = -1;
+}

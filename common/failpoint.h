@@ -13,3 +13,5 @@
 int vt_failpoint(const char *name);
 /* How many failpoints this process has reached (for tests and the trace). */
 unsigned vt_failpoint_count(void);
+/* Start counting anew and read the environment again (for in-process tests). */
+void vt_failpoint_reset(void);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -67,4 +68,21 @@ bool vt_cli_confirm(const vt_cli *cli, const char *question)
                 return false;
         (void)cli;
         return line[0] == 'y' || line[0] == 'Y';
+}
+
+void vt_cli_notes(const vt_cli *cli, const char *notes)
+{
+        if (notes && *notes)
+                vt_cli_info(cli, "%s", notes);
+}
+
+void vt_cli_time(long long epoch, char out[32])
+{
+        time_t t = (time_t)epoch;
+        struct tm tm;
+
+        if (localtime_r(&t, &tm))
+                strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+        else
+                snprintf(out, 32, "%lld", epoch);
 }

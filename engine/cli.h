@@ -22,6 +22,7 @@ typedef struct vt_cli {
         bool json;         /* --json: data on stdout as JSON */
         int verbosity;     /* -q: -1, default 0, -v: 1 and more */
         bool no_chroot;    /* --no-chroot: run rebuild tools from PATH, not chrooted in root */
+        char *cmdline;     /* the whole command line, recorded in journal entries */
 } vt_cli;
 
 typedef int (*vt_command_fn)(vt_cli *cli, int argc, char **argv);
@@ -45,6 +46,11 @@ void vt_cli_warn(const vt_cli *cli, const char *fmt, ...) __attribute__((format(
 /* Ask "question [y/N]" on the terminal; false when stdin is not a terminal or the answer is not
  * yes. Commands that change the host accept -y to skip the question. */
 bool vt_cli_confirm(const vt_cli *cli, const char *question);
+
+/* Print the notes the engine gathered (recovery, drift) as informational lines. */
+void vt_cli_notes(const vt_cli *cli, const char *notes);
+/* A transaction time as "2026-11-27 05:07:18" (local time). */
+void vt_cli_time(long long epoch, char out[32]);
 
 /* The commands (engine/cmd_<name>.c). */
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv);

@@ -1,12 +1,139 @@
+/* rollback: restore the last good snapshot (or a given transaction's) as a new transaction. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "common/error.h"
+#include "common/macro.h"
 #include "engine/cli.h"
+#include "engine/diff.h"
+#include "engine/engine.h"
 
-/* Placeholder so the binary links on this branch; the journal/engine work replaces this file. */
+static const char rollback_help[] =
+    "Usage: vfiotx [--root DIR] rollback [TXN] [-y]\n\n"
+    "Restore the files of the last good snapshot, or of transaction TXN (see 'vfiotx log'),\n"
+    "as a new transaction: bytes, mode, owner and xattrs; files that did not exist then are\n"
+    "removed. Works from a rescue system with --root pointing at the mounted host, and\n"
+    "from the plain copy of the good snapshot when the journal is damaged.\n\n"
+    "  -y, --yes    do not ask for confirmation (needed when stdin is not a terminal)\n"
+    "  -h, --help   this help\n";
+
+static int rescue(vt_cli *cli, bool yes)
+{
+        _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
+        int r;
+
+        vt_cli_warn(cli, "%s\n", vt_error_message() ? vt_error_message() : "journal damaged");
+        vt_cli_warn(cli, "restoring the last good snapshot from its plain copy instead\n");
+        if (!yes && !vt_cli_confirm(cli, "Restore the last good snapshot from its plain copy?"))
+                return vt_error_hint(vt_error_set(ECANCELED, "not rolled back: no confirmation"),
+                                     "pass -y to roll back without asking");
+        vt_error_clear();
+        r = vt_engine_rescue_from_copy(cli->root, cli->cmdline, &notes);
+        vt_cli_notes(cli, notes.ptr);
+        return r;
+}
+
 int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        fprintf(stderr, "%s rollback: this command is not part of this build yet\n", cli->prog);
-        return VT_EXIT_FAIL;
+        static const struct option opts[] = {
+            {"yes", no_argument, NULL, 'y'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
+        };
+        _cleanup_snapshot_ vt_snapshot target = {0}, head = {0}, disk = {0};
+        _cleanup_buf_ vt_buf notes = VT_BUF_INIT, diff = VT_BUF_INIT;
+        char summary[256];
+        vt_txn_info info = {0};
+        vt_txn_request req = {.kind = "rollback"};
+        const char *which = NULL;
+        bool yes = false;
+        git_oid oid;
+        vt_engine e;
+        long txn = 0;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'y':
+                        yes = true;
+                        break;
+                case 'h':
+                        fputs(rollback_help, stdout);
+                        return VT_EXIT_OK;
+                default:
+                        return vt_cli_usage_error(
+                            cli, "rollback", "unknown or incomplete option '%s'", argv[optind - 1]);
+                }
+        }
+        if (optind < argc)
+                which = argv[optind++];
+        if (optind < argc)
+                return vt_cli_usage_error(cli, "rollback", "unexpected argument '%s'",
+                                          argv[optind]);
+
+        r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
+        vt_cli_notes(cli, notes.ptr);
+        vt_buf_clear(&notes);
+        if (r == -EBADMSG && !which) {
+                vt_engine_close(&e);
+                r = rescue(cli, yes);
+                return r < 0 ? vt_cli_fail(cli, r, "rollback") : VT_EXIT_OK;
+        }
+        if (r < 0)
+                goto out;
+        if (!e.state.exists) {
+                r = vt_error_set(ENOENT, "nothing to roll back: vfiotx has not changed %s",
+                                 cli->root);
+                goto out;
+        }
+        if (which)
+                r = vt_journal_find(&e.journal, which, &oid);
+        else
+                oid = e.state.good;
+        if (r >= 0)
+                r = vt_journal_load(&e.journal, &oid, &target, &info);
+        if (r >= 0)
+                r = vt_engine_head(&e, &head, NULL);
+        /* Files the journal started managing after that snapshot did not exist then. */
+        for (size_t i = 0; r >= 0 && i < head.n; i++)
+                if (!vt_snapshot_find(&target, head.files[i].path))
+                        r = vt_snapshot_put(&target, head.files[i].path, NULL, 0, NULL);
+        if (r >= 0)
+                r = vt_engine_capture(&e, NULL, &disk);
+        if (r >= 0)
+                r = vt_diff_snapshots(&disk, &target, &diff);
+        if (r < 0)
+                goto out;
+        if (diff.len == 0) {
+                vt_cli_info(cli, "nothing to do: the files already match transaction %ld\n",
+                            info.id);
+                goto out;
+        }
+        if (cli->verbosity >= 0)
+                printf("%s", diff.ptr);
+        if (!yes && !vt_cli_confirm(cli, "Roll back these changes?")) {
+                r = vt_error_hint(vt_error_set(ECANCELED, "not rolled back: no confirmation"),
+                                  "pass -y to roll back without asking (stdin is not a "
+                                  "terminal, or the answer was not yes)");
+                goto out;
+        }
+        snprintf(summary, sizeof(summary), "roll back to %stransaction %ld (%s)",
+                 which ? "" : "the last good ", info.id, info.summary ? info.summary : "");
+        req.summary = summary;
+        req.pending_rebuild = true;
+        r = vt_engine_transact(&e, &req, &target, &txn, &notes);
+        vt_cli_notes(cli, notes.ptr);
+        if (r >= 0)
+                vt_cli_info(cli,
+                            "rolled back as transaction %ld\n"
+                            "the initramfs was not rebuilt: run 'update-initramfs -u -k all' "
+                            "before rebooting\n",
+                            txn);
+out:
+        vt_txn_info_free(&info);
+        vt_engine_close(&e);
+        return r < 0 ? vt_cli_fail(cli, r, "rollback") : VT_EXIT_OK;
 }

@@ -1,12 +1,136 @@
+/* status and confirm: the state of the journal, and marking the applied snapshot good. */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "common/error.h"
+#include "common/macro.h"
 #include "engine/cli.h"
+#include "engine/engine.h"
 
-/* Placeholder so the binary links on this branch; the journal/engine work replaces this file. */
+static const char status_help[] =
+    "Usage: vfiotx [--root DIR] [--json] status\n\n"
+    "Show the state of the journal: the applied transaction, the last good one, whether\n"
+    "they are the same (good) or the applied one awaits confirmation, a pending rebuild,\n"
+    "an interrupted transaction, and files changed outside vfiotx (drift).\n";
+
+static const char confirm_help[] = "Usage: vfiotx [--root DIR] confirm\n\n"
+                                   "Mark the applied transaction good: 'vfiotx rollback' "
+                                   "returns to it from then on.\n";
+
+static int simple_opts(vt_cli *cli, const char *cmd, const char *help, int argc, char **argv)
+{
+        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        fputs(help, stdout);
+                        return VT_EXIT_OK + 100;
+                }
+                return vt_cli_usage_error(cli, cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+        if (optind < argc)
+                return vt_cli_usage_error(cli, cmd, "unexpected argument '%s'", argv[optind]);
+        return -1;
+}
+
 int vt_cmd_status(vt_cli *cli, int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        fprintf(stderr, "%s status: this command is not part of this build yet\n", cli->prog);
-        return VT_EXIT_FAIL;
+        _cleanup_buf_ vt_buf drift = VT_BUF_INIT;
+        vt_txn_info head = {0}, good = {0};
+        const char *state;
+        vt_engine e;
+        int r, c;
+
+        c = simple_opts(cli, "status", status_help, argc, argv);
+        if (c >= 0)
+                return c == 100 ? VT_EXIT_OK : c;
+        r = vt_engine_open(&e, cli->root, VT_ENGINE_READ, cli->cmdline, NULL);
+        if (r < 0)
+                goto out;
+        if (!e.have_journal || !e.state.exists) {
+                state = "none";
+        } else {
+                r = vt_journal_load(&e.journal, &e.state.head, NULL, &head);
+                if (r >= 0 && e.state.has_good)
+                        r = vt_journal_load(&e.journal, &e.state.good, NULL, &good);
+                if (r >= 0)
+                        r = vt_engine_drift(&e, &drift);
+                if (r < 0)
+                        goto out;
+                if (e.state.phase == VT_PHASE_APPLYING)
+                        state = "interrupted";
+                else if (e.state.has_good && git_oid_equal(&e.state.good, &e.state.head))
+                        state = "good";
+                else
+                        state = "applied";
+        }
+        if (cli->json) {
+                json_object *o = json_object_new_object();
+
+                json_object_object_add(o, "state", json_object_new_string(state));
+                json_object_object_add(o, "applied", json_object_new_int64(head.id));
+                json_object_object_add(o, "good", json_object_new_int64(good.id));
+                json_object_object_add(o, "pending_rebuild",
+                                       json_object_new_boolean(e.state.pending_rebuild));
+                json_object_object_add(o, "drift", json_object_new_string(vt_buf_cstr(&drift)));
+                if (e.state.phase == VT_PHASE_APPLYING)
+                        json_object_object_add(o, "interrupted",
+                                               json_object_new_int64(e.state.intent_txn));
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+                json_object_put(o);
+                goto out;
+        }
+        if (strcmp(state, "none") == 0) {
+                printf("state: none (vfiotx has not changed %s)\n", cli->root);
+                goto out;
+        }
+        printf("state: %s\n", state);
+        printf("applied: transaction %ld (%s: %s)\n", head.id, head.kind ? head.kind : "",
+               head.summary ? head.summary : "");
+        if (e.state.has_good)
+                printf("good: transaction %ld (%s: %s)\n", good.id, good.kind ? good.kind : "",
+                       good.summary ? good.summary : "");
+        if (strcmp(state, "applied") == 0)
+                printf("the applied transaction is not confirmed yet: 'vfiotx confirm' marks it "
+                       "good, 'vfiotx rollback' returns to transaction %ld\n",
+                       good.id);
+        if (e.state.phase == VT_PHASE_APPLYING)
+                printf("interrupted: transaction %ld (%s); the next vfiotx command that changes "
+                       "the host finishes or undoes it\n",
+                       e.state.intent_txn, e.state.intent_kind);
+        if (e.state.pending_rebuild)
+                printf("pending rebuild: the initramfs and boot configuration do not reflect the "
+                       "files yet (run 'update-initramfs -u -k all')\n");
+        if (drift.len)
+                printf("changed outside vfiotx (recorded at the next apply or rollback):\n%s",
+                       drift.ptr);
+out:
+        vt_txn_info_free(&head);
+        vt_txn_info_free(&good);
+        vt_engine_close(&e);
+        return r < 0 ? vt_cli_fail(cli, r, "status") : VT_EXIT_OK;
+}
+
+int vt_cmd_confirm(vt_cli *cli, int argc, char **argv)
+{
+        _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
+        long txn = 0;
+        vt_engine e;
+        int r, c;
+
+        c = simple_opts(cli, "confirm", confirm_help, argc, argv);
+        if (c >= 0)
+                return c == 100 ? VT_EXIT_OK : c;
+        r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
+        vt_cli_notes(cli, notes.ptr);
+        if (r >= 0)
+                r = vt_engine_confirm(&e, &txn);
+        if (r >= 0)
+                vt_cli_info(cli, "transaction %ld is now the last good snapshot\n", txn);
+        vt_engine_close(&e);
+        return r < 0 ? vt_cli_fail(cli, r, "confirm") : VT_EXIT_OK;
 }

@@ -2,9 +2,12 @@
 #include <getopt.h>
 #include <git2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "engine/cli.h"
+#include "engine/engine.h"
 
 static const vt_command commands[] = {
     {"devices", vt_cmd_devices, "list PCI devices, IOMMU groups and a passthrough verdict"},
@@ -42,12 +45,21 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_ROOT = 256, OPT_SYSFS, OPT_PROC, OPT_JSON, OPT_VERSION, OPT_NO_CHROOT };
+        enum {
+                OPT_ROOT = 256,
+                OPT_SYSFS,
+                OPT_PROC,
+                OPT_JSON,
+                OPT_VERSION,
+                OPT_NO_CHROOT,
+                OPT_LOCK_TIMEOUT
+        };
         static const struct option opts[] = {
             {"root", required_argument, NULL, OPT_ROOT},
             {"sysfs", required_argument, NULL, OPT_SYSFS},
             {"proc", required_argument, NULL, OPT_PROC},
             {"json", no_argument, NULL, OPT_JSON},
+            {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
             {"no-chroot", no_argument, NULL, OPT_NO_CHROOT},
             {"verbose", no_argument, NULL, 'v'},
             {"quiet", no_argument, NULL, 'q'},
@@ -56,7 +68,12 @@ int main(int argc, char **argv)
             {NULL, 0, NULL, 0},
         };
         vt_cli cli = {.prog = "vfiotx", .root = "/", .sysfs = "/sys", .proc = "/proc"};
+        _cleanup_buf_ vt_buf cmdline = VT_BUF_INIT;
         int c, r;
+
+        for (int i = 0; i < argc; i++)
+                vt_buf_printf(&cmdline, "%s%s", i ? " " : "", argv[i]);
+        cli.cmdline = cmdline.ptr;
 
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
@@ -76,6 +93,18 @@ int main(int argc, char **argv)
                 case OPT_NO_CHROOT:
                         cli.no_chroot = true;
                         break;
+                case OPT_LOCK_TIMEOUT: {
+                        char *end;
+                        long sec = strtol(optarg, &end, 10);
+
+                        if (*end || sec < 0 || sec > 86400)
+                                return vt_cli_usage_error(&cli, NULL,
+                                                          "--lock-timeout takes seconds (0-86400), "
+                                                          "not '%s'",
+                                                          optarg);
+                        vt_engine_set_lock_timeout((int)sec * 1000);
+                        break;
+                }
                 case 'v':
                         cli.verbosity++;
                         break;

@@ -1,0 +1,648 @@
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/failpoint.h"
+#include "common/macro.h"
+#include "journal/atomic_file.h"
+#include "journal/good_copy.h"
+#include "journal/lock.h"
+
+/* Every path the journal has ever managed, one per line: lets a rescue from the plain copy
+ * know which files to treat as absent when the good snapshot predates them. */
+#define VT_MANAGED_LIST "/var/lib/vfiotx/managed-paths"
+static int lock_timeout_ms = 60000;
+
+void vt_engine_set_lock_timeout(int ms)
+{
+        lock_timeout_ms = ms;
+}
+
+static int save_error(char **out)
+{
+        const char *m = vt_error_message();
+
+        *out = strdup(m ? m : "unknown error");
+        return *out ? 0 : -ENOMEM;
+}
+
+void vt_engine_close(vt_engine *e)
+{
+        vt_journal_close(&e->journal);
+        vt_root_close(&e->root);
+        vt_lock_release(e->lock_fd);
+        e->lock_fd = -1;
+}
+
+static bool has_head(vt_engine *e)
+{
+        return e->have_journal && e->state.exists;
+}
+
+int vt_engine_head(vt_engine *e, vt_snapshot *out, vt_txn_info *info)
+{
+        *out = (vt_snapshot){0};
+        if (!has_head(e))
+                return 0;
+        return vt_journal_load(&e->journal, &e->state.head, out, info);
+}
+
+/* `s` plus an absent entry for every path of `paths` it does not list. */
+static int with_absent(vt_snapshot *s, const vt_snapshot *paths)
+{
+        for (size_t i = 0; i < paths->n; i++)
+                if (!vt_snapshot_find(s, paths->files[i].path)) {
+                        int r = vt_snapshot_put(s, paths->files[i].path, NULL, 0, NULL);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+static bool snapshots_equal(const vt_snapshot *a, const vt_snapshot *b)
+{
+        for (size_t i = 0; i < a->n; i++) {
+                const vt_snap_file *o = vt_snapshot_find(b, a->files[i].path);
+
+                if (o ? !vt_snap_file_equal(&a->files[i], o) : a->files[i].present)
+                        return false;
+        }
+        for (size_t i = 0; i < b->n; i++)
+                if (!vt_snapshot_find(a, b->files[i].path) && b->files[i].present)
+                        return false;
+        return true;
+}
+
+static int paths_of(const vt_snapshot *s, const char ***out)
+{
+        const char **p = calloc(s->n + 1, sizeof(*p));
+
+        if (!p)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n; i++)
+                p[i] = s->files[i].path;
+        *out = p;
+        return 0;
+}
+
+/* Keep the list of managed paths a superset of every snapshot's paths. */
+static int record_paths(vt_engine *e, const vt_snapshot *s)
+{
+        _cleanup_buf_ vt_buf cur = VT_BUF_INIT, next = VT_BUF_INIT;
+        vt_file_meta meta = {0600, 0, 0, NULL, 0};
+        bool grown = false;
+        int r;
+
+        r = vt_root_read(&e->root, VT_MANAGED_LIST, &cur);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r == -ENOENT)
+                vt_buf_clear(&cur);
+        if ((r = vt_buf_put(&next, vt_buf_cstr(&cur), cur.len)) < 0)
+                return r;
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *needle = NULL;
+
+                /* Look for "\n/path\n" in "\n" + list, so one path is never taken for the
+                 * tail of another. */
+                if (asprintf(&needle, "\n%s\n", s->files[i].path) < 0)
+                        return -ENOMEM;
+                if (strncmp(vt_buf_cstr(&cur), needle + 1, strlen(needle + 1)) == 0 ||
+                    strstr(vt_buf_cstr(&cur), needle))
+                        continue;
+                if ((r = vt_buf_puts(&next, needle + 1)) < 0)
+                        return r;
+                grown = true;
+        }
+        if (!grown)
+                return 0;
+        return vt_atomic_write(&e->root, VT_MANAGED_LIST, next.ptr, next.len, &meta);
+}
+
+static int read_managed(const vt_root *root, vt_snapshot *absent_paths)
+{
+        _cleanup_buf_ vt_buf b = VT_BUF_INIT;
+        int r = vt_root_read(root, VT_MANAGED_LIST, &b);
+
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        for (char *line = b.ptr, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+                nl = strchr(line, '\n');
+                if (nl)
+                        *nl = '\0';
+                /* Paths the snapshot does not list did not exist when it was taken. */
+                if (line[0] == '/' && !vt_snapshot_find(absent_paths, line) &&
+                    (r = vt_snapshot_put(absent_paths, line, NULL, 0, NULL)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int move_journal_to(vt_engine *e, const git_oid *target, const char *msg)
+{
+        git_oid cur;
+        int r = vt_journal_ref(&e->journal, VT_REF_JOURNAL, &cur);
+
+        if (r == -ENOENT)
+                return vt_journal_set_ref(&e->journal, VT_REF_JOURNAL, target, NULL, msg);
+        if (r < 0)
+                return r;
+        if (git_oid_equal(&cur, target))
+                return 0;
+        return vt_journal_set_ref(&e->journal, VT_REF_JOURNAL, target, &cur, msg);
+}
+
+static int set_good(vt_engine *e, const git_oid *oid, const vt_snapshot *snap, long txn)
+{
+        git_oid cur;
+        char msg[64];
+        int r = vt_journal_ref(&e->journal, VT_REF_GOOD, &cur);
+
+        snprintf(msg, sizeof(msg), "good: txn %ld", txn);
+        if (r == -ENOENT)
+                r = vt_journal_set_ref(&e->journal, VT_REF_GOOD, oid, NULL, msg);
+        else if (r >= 0 && !git_oid_equal(&cur, oid))
+                r = vt_journal_set_ref(&e->journal, VT_REF_GOOD, oid, &cur, msg);
+        if (r < 0)
+                return r;
+        return vt_good_copy_write(&e->root, snap, txn);
+}
+
+/* Commit a snapshot as the new head, outside of any file change: the state file is the commit
+ * point, then the journal ref follows. */
+static int commit_head(vt_engine *e, const vt_snapshot *snap, vt_txn_info *info,
+                       const git_oid *parents, size_t np, git_oid *out)
+{
+        int r;
+
+        r = record_paths(e, snap);
+        if (r >= 0)
+                r = vt_journal_commit(&e->journal, snap, info, parents, np, out);
+        if (r < 0)
+                return r;
+        e->state.exists = true;
+        e->state.phase = VT_PHASE_IDLE;
+        e->state.txn = info->id;
+        e->state.head = *out;
+        r = vt_state_write(&e->root, &e->state);
+        if (r < 0)
+                return r;
+        return move_journal_to(e, out, info->summary);
+}
+
+static int recover(vt_engine *e, vt_buf *notes)
+{
+        _cleanup_snapshot_ vt_snapshot before = {0}, target = {0};
+        vt_txn_info tinfo = {0};
+        git_oid pending, cur;
+        int r;
+
+        if (e->state.phase == VT_PHASE_APPLYING) {
+                r = vt_journal_load(&e->journal, &e->state.target, &target, &tinfo);
+                if (r >= 0)
+                        r = vt_journal_load(&e->journal, &e->state.before, &before, NULL);
+                if (r >= 0)
+                        r = with_absent(&before, &target);
+                if (r >= 0)
+                        r = with_absent(&target, &before);
+                if (r < 0)
+                        goto out;
+                r = vt_snapshot_matches_disk(&e->root, &target);
+                if (r < 0)
+                        goto out;
+                if (r == 1) {
+                        /* Every file was written: only the commit point was missing. */
+                        e->state.phase = VT_PHASE_IDLE;
+                        e->state.head = e->state.target;
+                        e->state.txn = e->state.intent_txn;
+                        r = vt_state_write(&e->root, &e->state);
+                        if (r >= 0)
+                                r = move_journal_to(e, &e->state.head, "recovery: finished");
+                        if (r >= 0)
+                                vt_buf_printf(notes,
+                                              "recovered: interrupted transaction %ld (%s) had "
+                                              "written every file; it is now complete\n",
+                                              e->state.intent_txn, e->state.intent_kind);
+                } else {
+                        vt_txn_info info = {0};
+                        char summary[256], attempted[GIT_OID_HEXSZ + 1];
+                        git_oid parents[2] = {e->state.before, e->state.target}, out;
+
+                        r = vt_snapshot_restore(&e->root, &before);
+                        if (r < 0) {
+                                vt_error_wrap(r, "recovering interrupted transaction %ld",
+                                              e->state.intent_txn);
+                                goto out;
+                        }
+                        snprintf(summary, sizeof(summary), "interrupted %s undone: %s",
+                                 e->state.intent_kind, tinfo.summary ? tinfo.summary : "");
+                        git_oid_tostr(attempted, sizeof(attempted), &e->state.target);
+                        info.id = e->state.intent_txn;
+                        info.kind = "recovery";
+                        info.summary = summary;
+                        info.outcome = "undone";
+                        info.attempted = attempted;
+                        info.argv = (char *)e->argv;
+                        info.time = time(NULL);
+                        info.detail = "vfiotx was interrupted while writing files; every file was "
+                                      "put back to its state before the transaction";
+                        r = commit_head(e, &before, &info, parents, 2, &out);
+                        if (r >= 0)
+                                vt_buf_printf(notes,
+                                              "recovered: interrupted transaction %ld (%s) was "
+                                              "undone; every file is back to its state before "
+                                              "it\n",
+                                              e->state.intent_txn, e->state.intent_kind);
+                }
+        } else if (e->state.exists) {
+                r = vt_journal_ref(&e->journal, VT_REF_JOURNAL, &cur);
+                if (r == -ENOENT || (r >= 0 && !git_oid_equal(&cur, &e->state.head)))
+                        r = move_journal_to(e, &e->state.head, "recovery: follow state");
+                if (r < 0)
+                        goto out;
+                if (e->state.has_good) {
+                        r = vt_journal_ref(&e->journal, VT_REF_GOOD, &cur);
+                        if (r == -ENOENT)
+                                r = vt_journal_set_ref(&e->journal, VT_REF_GOOD, &e->state.good,
+                                                       NULL, "recovery: follow state");
+                        else if (r >= 0 && !git_oid_equal(&cur, &e->state.good))
+                                r = vt_journal_set_ref(&e->journal, VT_REF_GOOD, &e->state.good,
+                                                       &cur, "recovery: follow state");
+                }
+        } else {
+                r = 0;
+        }
+        if (r >= 0 && vt_journal_ref(&e->journal, VT_REF_PENDING, &pending) == 0)
+                r = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
+        vt_error_clear();
+out:
+        vt_txn_info_free(&tinfo);
+        return r;
+}
+
+int vt_engine_open(vt_engine *e, const char *root, unsigned flags, const char *argv, vt_buf *notes)
+{
+        _cleanup_snapshot_ vt_snapshot head = {0};
+        int r;
+
+        *e = (vt_engine){.root = VT_ROOT_INIT, .journal = VT_JOURNAL_INIT, .lock_fd = -1};
+        e->argv = argv;
+        e->writable = flags & VT_ENGINE_WRITE;
+        r = vt_root_open(&e->root, root);
+        if (r < 0)
+                return r;
+        if (e->writable) {
+                r = vt_lock_take(&e->root, lock_timeout_ms, NULL, &e->lock_fd);
+                if (r < 0)
+                        return r;
+        }
+        r = vt_state_read(&e->root, &e->state);
+        if (r < 0)
+                return r;
+        r = vt_journal_open(&e->root, e->writable, &e->journal);
+        if (r == -ENOENT && !e->writable) {
+                vt_error_clear();
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        e->have_journal = true;
+        if (!e->writable)
+                return 0;
+        vt_journal_clear_stale_locks(&e->journal);
+        r = recover(e, notes);
+        if (r < 0)
+                return r;
+        /* Temporary files of a write that was cut short. */
+        r = vt_engine_head(e, &head, NULL);
+        for (size_t i = 0; r >= 0 && i < head.n; i++)
+                r = vt_atomic_cleanup(&e->root, head.files[i].path);
+        return r;
+}
+
+int vt_engine_capture(vt_engine *e, const char *const *extra, vt_snapshot *out)
+{
+        _cleanup_snapshot_ vt_snapshot head = {0};
+        _cleanup_free_ const char **paths = NULL;
+        int r;
+
+        r = vt_engine_head(e, &head, NULL);
+        for (size_t i = 0; r >= 0 && extra && extra[i]; i++)
+                if (!vt_snapshot_find(&head, extra[i]))
+                        r = vt_snapshot_put(&head, extra[i], NULL, 0, NULL);
+        if (r >= 0)
+                r = paths_of(&head, &paths);
+        if (r < 0)
+                return r;
+        return vt_snapshot_capture(&e->root, paths, head.n, out);
+}
+
+int vt_engine_drift(vt_engine *e, vt_buf *out)
+{
+        _cleanup_snapshot_ vt_snapshot head = {0}, disk = {0};
+        int r, drift = 0;
+
+        r = vt_engine_head(e, &head, NULL);
+        if (r >= 0)
+                r = vt_engine_capture(e, NULL, &disk);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < head.n; i++)
+                if (!vt_snap_file_equal(&head.files[i], &disk.files[i])) {
+                        vt_buf_printf(out, "%s\n", head.files[i].path);
+                        drift = 1;
+                }
+        return drift;
+}
+
+/* Commit what is on disk when it differs from the head: drift, or the baseline. */
+static int commit_drift(vt_engine *e, const vt_snapshot *head, const vt_snapshot *disk,
+                        vt_buf *notes)
+{
+        _cleanup_buf_ vt_buf changed = VT_BUF_INIT;
+        vt_txn_info info = {0};
+        bool first = !has_head(e);
+        git_oid out;
+        int r;
+
+        for (size_t i = 0; i < disk->n; i++) {
+                const vt_snap_file *h = vt_snapshot_find(head, disk->files[i].path);
+
+                if (h ? !vt_snap_file_equal(h, &disk->files[i]) : disk->files[i].present)
+                        vt_buf_printf(&changed, "%s%s", changed.len ? ", " : "",
+                                      disk->files[i].path);
+        }
+        if (!first && changed.len == 0)
+                return 0;
+        info.id = e->state.txn + 1;
+        info.kind = first ? "baseline" : "drift";
+        info.outcome = "recorded";
+        info.time = time(NULL);
+        info.argv = (char *)e->argv;
+        if (first) {
+                info.summary = "the host's files before vfiotx's first transaction";
+        } else {
+                vt_buf prefix = VT_BUF_INIT;
+
+                vt_buf_printf(&prefix, "changed outside vfiotx: %s", vt_buf_cstr(&changed));
+                vt_buf_free(&changed);
+                changed = prefix;
+                info.summary = changed.ptr;
+                vt_buf_printf(notes, "recorded as transaction %ld: %s\n", info.id, info.summary);
+        }
+        r = commit_head(e, disk, &info, first ? NULL : &e->state.head, first ? 0 : 1, &out);
+        if (r < 0)
+                return r;
+        if (first) {
+                e->state.good = out;
+                e->state.has_good = true;
+                r = vt_state_write(&e->root, &e->state);
+                if (r >= 0)
+                        r = set_good(e, &out, disk, info.id);
+        }
+        e->have_journal = true;
+        return r;
+}
+
+int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapshot *target,
+                       long *txn_out, vt_buf *notes)
+{
+        _cleanup_snapshot_ vt_snapshot head = {0}, disk = {0}, next = {0};
+        _cleanup_free_ const char **extra = NULL;
+        _cleanup_free_ char *error = NULL;
+        vt_txn_info info = {0};
+        git_oid before, next_oid, fail_oid;
+        char attempted[GIT_OID_HEXSZ + 1];
+        int r, r2;
+
+        *txn_out = 0;
+        if (!e->writable)
+                return vt_error_set(EPERM, "internal: engine opened read-only");
+        r = paths_of(target, &extra);
+        if (r >= 0)
+                r = vt_engine_head(e, &head, NULL);
+        if (r >= 0)
+                r = vt_engine_capture(e, extra, &disk);
+        if (r >= 0)
+                r = with_absent(&head, &disk);
+        if (r >= 0)
+                r = commit_drift(e, &head, &disk, notes);
+        if (r < 0)
+                return r;
+        before = e->state.head;
+
+        /* The next snapshot: everything as on disk now, with the target's files. */
+        r = vt_snapshot_copy(&next, &disk);
+        for (size_t i = 0; r >= 0 && i < target->n; i++) {
+                const vt_snap_file *f = &target->files[i];
+
+                r = vt_snapshot_put(&next, f->path, f->present ? vt_buf_cstr(&f->data) : NULL,
+                                    f->data.len, &f->meta);
+        }
+        if (r < 0)
+                return r;
+        if (snapshots_equal(&next, &disk))
+                return 0;
+
+        info.id = e->state.txn + 1;
+        info.kind = (char *)req->kind;
+        info.summary = (char *)req->summary;
+        info.outcome = "applied";
+        info.forced = req->forced;
+        info.argv = (char *)e->argv;
+        info.extra = (char *)req->extra;
+        info.time = time(NULL);
+        r = record_paths(e, &next);
+        if (r >= 0)
+                r = vt_journal_commit(&e->journal, &next, &info, &before, 1, &next_oid);
+        if (r >= 0)
+                r = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
+        if (r >= 0)
+                r = vt_journal_set_ref(&e->journal, VT_REF_PENDING, &next_oid, NULL, req->summary);
+        if (r < 0)
+                return r;
+
+        /* The intent: from here on, recovery knows which files may be half-way. */
+        e->state.phase = VT_PHASE_APPLYING;
+        e->state.intent_txn = info.id;
+        snprintf(e->state.intent_kind, sizeof(e->state.intent_kind), "%s", req->kind);
+        e->state.before = before;
+        e->state.target = next_oid;
+        e->state.txn = info.id;
+        r = vt_state_write(&e->root, &e->state);
+        if (r < 0) {
+                e->state.phase = VT_PHASE_IDLE;
+                return r;
+        }
+
+        r = vt_snapshot_restore(&e->root, &next);
+        if (r >= 0) {
+                /* The commit point. */
+                e->state.phase = VT_PHASE_IDLE;
+                e->state.head = next_oid;
+                e->state.pending_rebuild = e->state.pending_rebuild || req->pending_rebuild;
+                r = vt_state_write(&e->root, &e->state);
+                if (r < 0) {
+                        e->state.phase = VT_PHASE_APPLYING;
+                        e->state.head = before;
+                }
+        }
+        if (r < 0) {
+                git_oid parents[2] = {before, next_oid};
+
+                save_error(&error);
+                r2 = vt_snapshot_restore(&e->root, &disk);
+                if (r2 < 0)
+                        return vt_error_hint(
+                            vt_error_set(r, "%s; putting the files back failed too: %s", error,
+                                         vt_error_message()),
+                            "fix the cause, then run any vfiotx command: it finishes putting "
+                            "the files back");
+                git_oid_tostr(attempted, sizeof(attempted), &next_oid);
+                info.outcome = "failed";
+                info.detail = error;
+                info.attempted = attempted;
+                info.time = time(NULL);
+                r2 = commit_head(e, &disk, &info, parents, 2, &fail_oid);
+                if (r2 >= 0)
+                        r2 = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
+                vt_error_set(r, "%s; every file was put back as it was%s", error,
+                             r2 < 0 ? " (the journal will record the failure at the next vfiotx "
+                                      "command)"
+                                    : "");
+                return r;
+        }
+
+        /* Committed: the refs follow. If moving them fails, the transaction still happened
+         * (the state file says so) and the next command moves them. */
+        r = move_journal_to(e, &next_oid, req->summary);
+        if (r >= 0)
+                r = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
+        if (r < 0)
+                vt_buf_printf(notes,
+                              "note: the journal refs could not be updated (%s); the next vfiotx "
+                              "command brings them in line\n",
+                              vt_error_message() ? vt_error_message() : "error");
+        vt_error_clear();
+        *txn_out = info.id;
+        return 0;
+}
+
+int vt_engine_confirm(vt_engine *e, long *txn_out)
+{
+        _cleanup_snapshot_ vt_snapshot head = {0};
+        vt_txn_info info = {0};
+        int r;
+
+        if (!has_head(e))
+                return vt_error_set(ENOENT,
+                                    "nothing to confirm: vfiotx has not applied anything "
+                                    "on %s",
+                                    e->root.path);
+        r = vt_engine_head(e, &head, &info);
+        if (r < 0)
+                return r;
+        *txn_out = info.id;
+        vt_txn_info_free(&info);
+        if (e->state.has_good && git_oid_equal(&e->state.good, &e->state.head))
+                return 0;
+        e->state.good = e->state.head;
+        e->state.has_good = true;
+        r = vt_state_write(&e->root, &e->state);
+        if (r >= 0)
+                r = set_good(e, &e->state.head, &head, *txn_out);
+        return r;
+}
+
+int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes)
+{
+        _cleanup_snapshot_ vt_snapshot good = {0};
+        _cleanup_free_ char *damaged = NULL;
+        char summary[512];
+        vt_txn_info info = {0};
+        vt_engine e;
+        long good_txn = 0;
+        git_oid out;
+        int r;
+
+        e = (vt_engine){.root = VT_ROOT_INIT, .journal = VT_JOURNAL_INIT, .lock_fd = -1};
+        e.argv = argv;
+        e.writable = true;
+        r = vt_root_open(&e.root, root);
+        if (r >= 0)
+                r = vt_lock_take(&e.root, lock_timeout_ms, NULL, &e.lock_fd);
+        if (r >= 0)
+                r = vt_good_copy_read(&e.root, &good, &good_txn);
+        if (r >= 0)
+                r = read_managed(&e.root, &good);
+        if (r >= 0)
+                r = vt_snapshot_restore(&e.root, &good);
+        if (r < 0)
+                goto out;
+        vt_buf_printf(notes,
+                      "restored the last good snapshot (transaction %ld) from its plain "
+                      "copy\n",
+                      good_txn);
+
+        /* Keep the damaged journal for inspection and start a new one from what is on disk. */
+        if (vt_state_read(&e.root, &e.state) < 0)
+                e.state = (vt_state){0};
+        if (asprintf(&damaged, "%s.damaged-%ld", "journal.git", (long)time(NULL)) < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        {
+                _cleanup_free_ char *rel = NULL;
+                int dfd;
+
+                r = vt_root_resolve(&e.root, VT_JOURNAL_DIR, false, &rel);
+                if (r < 0)
+                        goto out;
+                dfd = openat(e.root.fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0 || renameat(dfd, "journal.git", dfd, damaged) < 0) {
+                        r = vt_error_set(errno, "cannot move the damaged journal aside: %s",
+                                         strerror(errno));
+                        if (dfd >= 0)
+                                close(dfd);
+                        goto out;
+                }
+                close(dfd);
+        }
+        r = vt_journal_open(&e.root, true, &e.journal);
+        if (r < 0)
+                goto out;
+        e.have_journal = true;
+        snprintf(summary, sizeof(summary),
+                 "restored the good snapshot (txn %ld) from its plain copy; the damaged journal "
+                 "is kept at %s/%s",
+                 good_txn, VT_JOURNAL_DIR, damaged);
+        info.id = (e.state.txn > good_txn ? e.state.txn : good_txn) + 1;
+        info.kind = "rollback";
+        info.summary = summary;
+        info.outcome = "applied";
+        info.argv = (char *)argv;
+        info.time = time(NULL);
+        e.state = (vt_state){0};
+        r = commit_head(&e, &good, &info, NULL, 0, &out);
+        if (r < 0)
+                goto out;
+        e.state.good = out;
+        e.state.has_good = true;
+        r = vt_state_write(&e.root, &e.state);
+        if (r >= 0)
+                r = set_good(&e, &out, &good, info.id);
+        if (r >= 0)
+                vt_buf_printf(notes, "%s\n", summary);
+out:
+        vt_engine_close(&e);
+        return r;
+}

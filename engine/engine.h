@@ -1,0 +1,85 @@
+/* The transaction engine: makes a set of file edits one transaction over the journal.
+ *
+ * vt_engine_open(): opens the root; for writing it takes the lock, opens (or creates) the
+ * journal, removes stale git locks and temporary files, and recovers an interrupted
+ * transaction: if the state file says "applying", either every file already has its target
+ * bytes (the transaction is finished: state committed, refs moved) or every file is put back
+ * to the before snapshot and the journal records the transaction as undone — never a mix.
+ * If the state is committed but refs lag behind, the refs are moved.
+ *
+ * vt_engine_transact(): the one way files change.
+ *   1. capture the disk for every managed path plus the target's paths; if it differs from the
+ *      journal head (files edited by hand, or files vfiotx starts managing), that is committed
+ *      first as its own "drift" entry, so nothing a user wrote is lost;
+ *   2. the target snapshot = head + the target's files; equal to the disk -> nothing to do
+ *      (no transaction is written);
+ *   3. commit the target (refs/vfiotx/pending keeps it reachable), write the intent to the
+ *      state file, replace each file atomically, then write the state file again: the commit
+ *      point; then move refs/heads/journal (compare-and-swap) and drop the pending ref;
+ *   4. a failure while writing puts every file back, records a "failed" entry (its tree is the
+ *      before snapshot, its second parent the attempted one) and returns the error.
+ * A path absent from a snapshot's manifest is absent in that snapshot.
+ *
+ * Contract: 0 or negative errno with a message (common/error.h); the engine never prints;
+ * what the CLI should tell the user about recovery is appended to `notes`. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "common/buf.h"
+#include "journal/journal.h"
+#include "journal/root.h"
+#include "journal/snapshot.h"
+#include "journal/state.h"
+
+typedef struct vt_engine {
+        vt_root root;
+        vt_journal journal;
+        vt_state state;
+        int lock_fd;
+        bool writable;
+        bool have_journal; /* a journal exists and could be opened */
+        const char *argv;  /* the command line, recorded in each entry */
+} vt_engine;
+
+enum {
+        VT_ENGINE_READ = 0,
+        VT_ENGINE_WRITE = 1 << 0,
+};
+
+int vt_engine_open(vt_engine *e, const char *root, unsigned flags, const char *argv, vt_buf *notes);
+void vt_engine_close(vt_engine *e);
+/* How long vt_engine_open() waits for another vfiotx holding the lock (default 60 s). */
+void vt_engine_set_lock_timeout(int ms);
+
+/* The snapshot the journal head records (empty when there is no journal yet). */
+int vt_engine_head(vt_engine *e, vt_snapshot *out, vt_txn_info *info);
+
+/* Managed paths: those of the head snapshot plus `extra` (NULL-terminated, may be NULL).
+ * Returns the current disk content of all of them in `out`. */
+int vt_engine_capture(vt_engine *e, const char *const *extra, vt_snapshot *out);
+
+/* Paths whose disk content differs from the head (drift), one per line in `out`. 1 when there
+ * is drift, 0 when none. */
+int vt_engine_drift(vt_engine *e, vt_buf *out);
+
+typedef struct vt_txn_request {
+        const char *kind;    /* "apply", "rollback" */
+        const char *summary; /* one line */
+        bool forced;
+        const char *extra; /* JSON object for meta.json, may be NULL */
+        bool pending_rebuild;
+} vt_txn_request;
+
+/* Make the disk match `target` (only the paths it lists). *txn_out is the new transaction's
+ * number, 0 when nothing had to change. */
+int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapshot *target,
+                       long *txn_out, vt_buf *notes);
+
+/* Mark the applied snapshot good (refs/vfiotx/good, the plain-file copy, the state). */
+int vt_engine_confirm(vt_engine *e, long *txn_out);
+
+/* The journal is damaged: restore the plain-file copy of the last good snapshot, keep the
+ * damaged journal aside, and start a new journal whose first entry records this. Needs no
+ * working object store. */
+int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes);

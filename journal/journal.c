@@ -1,0 +1,485 @@
+#include "journal/journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/failpoint.h"
+#include "common/fileio.h"
+#include "common/macro.h"
+
+static int git_fail(int gerr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int git_fail(int gerr, const char *fmt, ...)
+{
+        const git_error *e = git_error_last();
+        char what[512];
+        /* Objects the journal refers to must exist: a missing one is damage, not absence. */
+        int err = gerr == GIT_ELOCKED ? EBUSY : EBADMSG;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof(what), fmt, ap);
+        va_end(ap);
+        vt_error_set(err, "journal: %s: %s", what, e && e->message ? e->message : "git error");
+        if (err == EBADMSG)
+                vt_error_hint(err,
+                              "the journal is damaged; 'vfiotx rollback' still restores the "
+                              "last good snapshot from its plain copy in %s/good",
+                              VT_JOURNAL_DIR);
+        return -err;
+}
+
+void vt_txn_info_free(vt_txn_info *t)
+{
+        free(t->kind);
+        free(t->summary);
+        free(t->outcome);
+        free(t->detail);
+        free(t->argv);
+        free(t->attempted);
+        free(t->extra);
+        *t = (vt_txn_info){0};
+}
+
+static void set_options_once(void)
+{
+        static bool done;
+
+        if (done)
+                return;
+        done = true;
+        /* Durable objects and refs, and no configuration but the repository's own: a user's
+         * ~/.gitconfig (hooks, fsmonitor, safe.directory) must never change what we do. */
+        git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+        git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
+        git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
+        git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "");
+        git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_PROGRAMDATA, "");
+        /* A rescue system may mount the host with other uids: the journal is ours anyway. */
+        git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+}
+
+int vt_journal_open(const vt_root *root, bool create, vt_journal *j)
+{
+        _cleanup_free_ char *rel = NULL;
+        git_repository_init_options opts;
+        git_config *cfg = NULL;
+        int r;
+
+        set_options_once();
+        r = vt_root_resolve(root, VT_JOURNAL_DIR "/journal.git", true, &rel);
+        if (r < 0)
+                return r;
+        j->gitdir = vt_path_join(root->path, rel);
+        if (!j->gitdir)
+                return -ENOMEM;
+        r = git_repository_open_ext(&j->repo, j->gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+        if (r == 0)
+                return 0;
+        if (r != GIT_ENOTFOUND || !create) {
+                if (r == GIT_ENOTFOUND && !create) {
+                        struct stat st;
+
+                        if (stat(j->gitdir, &st) < 0)
+                                return vt_error_set(ENOENT, "no journal yet at %s", j->gitdir);
+                }
+                r = git_fail(r, "cannot open %s", j->gitdir);
+                return vt_error_hint(EBADMSG,
+                                     "the journal is damaged; 'vfiotx rollback' still restores "
+                                     "the last good snapshot from its plain copy in %s/good",
+                                     VT_JOURNAL_DIR);
+        }
+        git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+        opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+        opts.mode = GIT_REPOSITORY_INIT_SHARED_UMASK;
+        opts.initial_head = "journal";
+        opts.description = "vfiotx journal: one commit per transaction";
+        r = git_repository_init_ext(&j->repo, j->gitdir, &opts);
+        if (r < 0)
+                return git_fail(r, "cannot create %s", j->gitdir);
+        r = git_repository_config(&cfg, j->repo);
+        if (r == 0) {
+                /* Only "always" logs refs outside refs/heads in a bare repository. */
+                r = git_config_set_string(cfg, "core.logAllRefUpdates", "always");
+                if (r == 0)
+                        r = git_config_set_bool(cfg, "gc.auto", 0);
+                git_config_free(cfg);
+        }
+        if (r < 0)
+                return git_fail(r, "cannot configure %s", j->gitdir);
+        return 0;
+}
+
+void vt_journal_close(vt_journal *j)
+{
+        git_repository_free(j->repo);
+        free(j->gitdir);
+        j->repo = NULL;
+        j->gitdir = NULL;
+}
+
+static void clear_locks_in(const char *dir, int depth)
+{
+        struct dirent *de;
+        DIR *d = opendir(dir);
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                size_t n = strlen(de->d_name);
+
+                if (de->d_name[0] == '.' || !(p = vt_path_join(dir, de->d_name)))
+                        continue;
+                if (n > 5 && strcmp(de->d_name + n - 5, ".lock") == 0)
+                        (void)unlink(p);
+                else if (de->d_type == DT_DIR && depth < 6 && strcmp(de->d_name, "objects") != 0)
+                        clear_locks_in(p, depth + 1);
+        }
+        closedir(d);
+}
+
+int vt_journal_clear_stale_locks(vt_journal *j)
+{
+        clear_locks_in(j->gitdir, 0);
+        return 0;
+}
+
+static int put_blob(vt_journal *j, git_tree_update *u, const char *path, const void *data,
+                    size_t len)
+{
+        int r = git_blob_create_from_buffer(&u->id, j->repo, data, len);
+
+        if (r < 0)
+                return git_fail(r, "cannot store %s", path);
+        u->action = GIT_TREE_UPDATE_UPSERT;
+        u->filemode = GIT_FILEMODE_BLOB;
+        u->path = path;
+        return 0;
+}
+
+static char *info_json(const vt_txn_info *t)
+{
+        json_object *o = json_object_new_object();
+        char *out;
+
+        json_object_object_add(o, "id", json_object_new_int64(t->id));
+        json_object_object_add(o, "kind", json_object_new_string(t->kind ? t->kind : ""));
+        json_object_object_add(o, "summary", json_object_new_string(t->summary ? t->summary : ""));
+        json_object_object_add(o, "outcome", json_object_new_string(t->outcome ? t->outcome : ""));
+        json_object_object_add(o, "time", json_object_new_int64(t->time));
+        json_object_object_add(o, "forced", json_object_new_boolean(t->forced));
+        if (t->detail)
+                json_object_object_add(o, "detail", json_object_new_string(t->detail));
+        if (t->argv)
+                json_object_object_add(o, "argv", json_object_new_string(t->argv));
+        if (t->attempted)
+                json_object_object_add(o, "attempted", json_object_new_string(t->attempted));
+        if (t->extra) {
+                json_object *x = json_tokener_parse(t->extra);
+
+                if (x)
+                        json_object_object_add(o, "extra", x);
+        }
+        out = strdup(
+            json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+        json_object_put(o);
+        return out;
+}
+
+int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info *info,
+                      const git_oid *parents, size_t n_parents, git_oid *out)
+{
+        _cleanup_buf_ vt_buf manifest = VT_BUF_INIT, message = VT_BUF_INIT;
+        _cleanup_free_ git_tree_update *ups = calloc(snap->n + 2, sizeof(*ups));
+        _cleanup_free_ char **paths = calloc(snap->n + 1, sizeof(char *));
+        _cleanup_free_ char *meta = info_json(info);
+        const git_commit *parent_commits[2] = {NULL, NULL};
+        git_signature *sig = NULL;
+        git_tree *tree = NULL;
+        git_oid tree_id;
+        size_t nu = 0;
+        int r;
+
+        if (!ups || !paths || !meta || n_parents > 2)
+                return -ENOMEM;
+        r = vt_snapshot_manifest(snap, &manifest);
+        if (r < 0)
+                return r;
+        if ((r = put_blob(j, &ups[nu++], "manifest.json", manifest.ptr, manifest.len)) < 0 ||
+            (r = put_blob(j, &ups[nu++], "meta.json", meta, strlen(meta))) < 0)
+                goto out;
+        for (size_t i = 0; i < snap->n; i++) {
+                const vt_snap_file *f = &snap->files[i];
+
+                if (!f->present)
+                        continue;
+                if (asprintf(&paths[i], "files%s", f->path) < 0) {
+                        paths[i] = NULL;
+                        r = -ENOMEM;
+                        goto out;
+                }
+                r = put_blob(j, &ups[nu++], paths[i], vt_buf_cstr(&f->data), f->data.len);
+                if (r < 0)
+                        goto out;
+        }
+        r = git_tree_create_updated(&tree_id, j->repo, NULL, nu, ups);
+        if (r < 0) {
+                r = git_fail(r, "%s", "cannot build the snapshot tree");
+                goto out;
+        }
+        r = git_tree_lookup(&tree, j->repo, &tree_id);
+        if (r == 0)
+                r = git_signature_new(&sig, "vfiotx", "vfiotx@localhost",
+                                      info->time ? info->time : (git_time_t)time(NULL), 0);
+        for (size_t i = 0; r == 0 && i < n_parents; i++)
+                r = git_commit_lookup((git_commit **)&parent_commits[i], j->repo, &parents[i]);
+        if (r < 0) {
+                r = git_fail(r, "%s", "cannot prepare the commit");
+                goto out;
+        }
+        vt_buf_printf(&message, "txn %ld: %s: %s\n\noutcome: %s\n", info->id,
+                      info->kind ? info->kind : "", info->summary ? info->summary : "",
+                      info->outcome ? info->outcome : "");
+        if (info->argv)
+                vt_buf_printf(&message, "command: %s\n", info->argv);
+        if ((r = vt_failpoint("journal: write commit")) < 0)
+                goto out;
+        r = git_commit_create(out, j->repo, NULL, sig, sig, NULL, vt_buf_cstr(&message), tree,
+                              n_parents, parent_commits);
+        if (r < 0)
+                r = git_fail(r, "%s", "cannot write the commit");
+out:
+        for (size_t i = 0; i < snap->n; i++)
+                free(paths[i]);
+        for (size_t i = 0; i < 2; i++)
+                git_commit_free((git_commit *)parent_commits[i]);
+        git_signature_free(sig);
+        git_tree_free(tree);
+        return r;
+}
+
+int vt_journal_ref(vt_journal *j, const char *name, git_oid *out)
+{
+        int r = git_reference_name_to_id(out, j->repo, name);
+
+        if (r == GIT_ENOTFOUND)
+                return vt_error_set(ENOENT, "journal: no ref %s", name);
+        if (r < 0)
+                return git_fail(r, "cannot read %s", name);
+        return 0;
+}
+
+int vt_journal_set_ref(vt_journal *j, const char *name, const git_oid *target,
+                       const git_oid *expected, const char *reflog_msg)
+{
+        git_reference *ref = NULL;
+        int r;
+
+        if ((r = vt_failpoint("journal: move ref")) < 0)
+                return r;
+        if (expected)
+                r = git_reference_create_matching(&ref, j->repo, name, target, 1, expected,
+                                                  reflog_msg);
+        else
+                r = git_reference_create(&ref, j->repo, name, target, 0, reflog_msg);
+        git_reference_free(ref);
+        if (r == GIT_EMODIFIED || r == GIT_EEXISTS)
+                return vt_error_set(EBUSY, "journal: %s was moved by someone else", name);
+        if (r < 0)
+                return git_fail(r, "cannot move %s", name);
+        return 0;
+}
+
+int vt_journal_delete_ref(vt_journal *j, const char *name)
+{
+        git_reference *ref = NULL;
+        int r;
+
+        r = git_reference_lookup(&ref, j->repo, name);
+        if (r == GIT_ENOTFOUND)
+                return 0;
+        if (r < 0)
+                return git_fail(r, "cannot read %s", name);
+        if ((r = vt_failpoint("journal: delete ref")) < 0) {
+                git_reference_free(ref);
+                return r;
+        }
+        r = git_reference_delete(ref);
+        git_reference_free(ref);
+        if (r < 0)
+                return git_fail(r, "cannot delete %s", name);
+        return 0;
+}
+
+static char *jstr(json_object *o, const char *key)
+{
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+                return NULL;
+        return strdup(json_object_get_string(v));
+}
+
+static int parse_info(const char *text, size_t len, vt_txn_info *t)
+{
+        json_tokener *tok = json_tokener_new();
+        json_object *o, *v;
+
+        if (!tok)
+                return -ENOMEM;
+        o = json_tokener_parse_ex(tok, text, (int)len);
+        json_tokener_free(tok);
+        if (!o || !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return vt_error_set(EBADMSG, "journal: a transaction's meta.json is damaged");
+        }
+        *t = (vt_txn_info){0};
+        if (json_object_object_get_ex(o, "id", &v))
+                t->id = (long)json_object_get_int64(v);
+        if (json_object_object_get_ex(o, "time", &v))
+                t->time = json_object_get_int64(v);
+        if (json_object_object_get_ex(o, "forced", &v))
+                t->forced = json_object_get_boolean(v);
+        t->kind = jstr(o, "kind");
+        t->summary = jstr(o, "summary");
+        t->outcome = jstr(o, "outcome");
+        t->detail = jstr(o, "detail");
+        t->argv = jstr(o, "argv");
+        t->attempted = jstr(o, "attempted");
+        if (json_object_object_get_ex(o, "extra", &v))
+                t->extra = strdup(json_object_to_json_string(v));
+        json_object_put(o);
+        return 0;
+}
+
+static int read_blob(vt_journal *j, git_commit *c, const char *path, vt_buf *out)
+{
+        git_object *obj = NULL;
+        int r = git_object_lookup_bypath(&obj, (git_object *)c, path, GIT_OBJECT_BLOB);
+
+        if (r < 0)
+                return git_fail(r, "cannot read %s from a snapshot", path);
+        r = vt_buf_set(out, git_blob_rawcontent((git_blob *)obj),
+                       (size_t)git_blob_rawsize((git_blob *)obj));
+        git_object_free(obj);
+        (void)j;
+        return r;
+}
+
+int vt_journal_load(vt_journal *j, const git_oid *commit, vt_snapshot *snap, vt_txn_info *info)
+{
+        _cleanup_buf_ vt_buf b = VT_BUF_INIT;
+        git_commit *c = NULL;
+        vt_snapshot s = {0};
+        int r;
+
+        r = git_commit_lookup(&c, j->repo, commit);
+        if (r < 0)
+                return git_fail(r, "cannot read transaction %s", git_oid_tostr_s(commit));
+        if (info) {
+                r = read_blob(j, c, "meta.json", &b);
+                if (r >= 0)
+                        r = parse_info(vt_buf_cstr(&b), b.len, info);
+                if (r < 0)
+                        goto out;
+        }
+        if (snap) {
+                r = read_blob(j, c, "manifest.json", &b);
+                if (r >= 0)
+                        r = vt_snapshot_parse_manifest(vt_buf_cstr(&b), b.len, &s);
+                for (size_t i = 0; r >= 0 && i < s.n; i++) {
+                        _cleanup_free_ char *p = NULL;
+
+                        if (!s.files[i].present)
+                                continue;
+                        if (asprintf(&p, "files%s", s.files[i].path) < 0) {
+                                p = NULL;
+                                r = -ENOMEM;
+                                break;
+                        }
+                        r = read_blob(j, c, p, &s.files[i].data);
+                }
+                if (r < 0) {
+                        vt_snapshot_free(&s);
+                        if (info)
+                                vt_txn_info_free(info);
+                        goto out;
+                }
+                *snap = s;
+        }
+out:
+        git_commit_free(c);
+        return r;
+}
+
+int vt_journal_parents(vt_journal *j, const git_oid *commit, git_oid out[2])
+{
+        git_commit *c = NULL;
+        unsigned n;
+        int r = git_commit_lookup(&c, j->repo, commit);
+
+        if (r < 0)
+                return git_fail(r, "cannot read transaction %s", git_oid_tostr_s(commit));
+        n = git_commit_parentcount(c);
+        for (unsigned i = 0; i < n && i < 2; i++)
+                git_oid_cpy(&out[i], git_commit_parent_id(c, i));
+        git_commit_free(c);
+        return (int)(n > 2 ? 2 : n);
+}
+
+int vt_journal_find(vt_journal *j, const char *spec, git_oid *out)
+{
+        char *end;
+        long want = strtol(spec, &end, 10);
+        bool by_id = *spec && !*end && want > 0;
+        size_t sl = strlen(spec);
+        git_oid cur;
+        int r;
+
+        if (!by_id && (sl < 4 || sl > GIT_OID_HEXSZ || strspn(spec, "0123456789abcdef") != sl))
+                return vt_error_set(EINVAL,
+                                    "'%s' is not a transaction: give its number (see 'vfiotx "
+                                    "log') or at least 4 hex digits of its commit",
+                                    spec);
+        r = vt_journal_ref(j, VT_REF_JOURNAL, &cur);
+        if (r < 0)
+                return r;
+        for (;;) {
+                git_oid parents[2];
+                int np;
+
+                if (by_id) {
+                        vt_txn_info info = {0};
+
+                        r = vt_journal_load(j, &cur, NULL, &info);
+                        if (r < 0)
+                                return r;
+                        r = info.id == want;
+                        vt_txn_info_free(&info);
+                        if (r) {
+                                *out = cur;
+                                return 0;
+                        }
+                } else if (strncmp(git_oid_tostr_s(&cur), spec, sl) == 0) {
+                        *out = cur;
+                        return 0;
+                }
+                np = vt_journal_parents(j, &cur, parents);
+                if (np < 0)
+                        return np;
+                if (np == 0)
+                        break;
+                cur = parents[0];
+        }
+        return vt_error_set(ENOENT, "no transaction %s in the journal (see 'vfiotx log')", spec);
+}

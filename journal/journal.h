@@ -1,0 +1,87 @@
+/* The journal: a bare git repository under <root>/var/lib/vfiotx/journal.git (libgit2).
+ *
+ * Every commit is a full snapshot of the managed files:
+ *   files/<absolute path>   the bytes of each present file
+ *   manifest.json           every managed path: present/absent, mode, uid, gid, xattrs
+ *   meta.json               the transaction: id, kind, summary, outcome, time, argv, forced...
+ * Refs: refs/heads/journal (what is applied: its tree equals the files on disk whenever no
+ * transaction is in flight) and refs/vfiotx/good (the last snapshot known good); a transaction in
+ * flight keeps its target reachable under refs/vfiotx/pending. Every ref move is a
+ * compare-and-swap with a reflog message (core.logAllRefUpdates=always). Objects and refs are
+ * fsync'ed; no user, XDG or system git configuration is read.
+ *
+ * The journal is not the commit point: several ref updates are not atomic together, so the
+ * state file (journal/state.h) decides, and refs are brought in line with it on recovery.
+ *
+ * Contract: 0 or negative errno with a message; a damaged repository gives -EBADMSG with a hint
+ * that rollback still works from the plain-file copy of the last good snapshot. */
+#pragma once
+
+#include <git2.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "journal/root.h"
+#include "journal/snapshot.h"
+
+#define VT_JOURNAL_DIR "/var/lib/vfiotx"
+#define VT_REF_JOURNAL "refs/heads/journal"
+#define VT_REF_GOOD    "refs/vfiotx/good"
+#define VT_REF_PENDING "refs/vfiotx/pending"
+
+typedef struct vt_txn_info {
+        long id;         /* transaction number, from 1 */
+        char *kind;      /* baseline, drift, apply, rollback, recovery, failed, confirm */
+        char *summary;   /* one line for `log` */
+        char *outcome;   /* applied, failed, undone, completed */
+        char *detail;    /* longer text: the error, a tool's output; may be NULL */
+        char *argv;      /* the command line that made it; may be NULL */
+        char *attempted; /* for a failed/undone transaction: oid of the snapshot it tried */
+        int64_t time;    /* seconds since the epoch */
+        bool forced;     /* --force overrode a safety refusal */
+        char *extra;     /* JSON object with more fields (rebuild steps...), may be NULL */
+} vt_txn_info;
+
+void vt_txn_info_free(vt_txn_info *t);
+
+typedef struct vt_journal {
+        git_repository *repo;
+        char *gitdir; /* filesystem path of journal.git */
+} vt_journal;
+
+#define VT_JOURNAL_INIT                                                                            \
+        {                                                                                          \
+                NULL, NULL                                                                         \
+        }
+
+/* Open the journal inside the root; with `create`, initialise it when missing. -ENOENT when it
+ * does not exist and !create. */
+int vt_journal_open(const vt_root *root, bool create, vt_journal *j);
+void vt_journal_close(vt_journal *j);
+
+/* Remove *.lock files a crashed process left in the repository. Call only while holding the
+ * vfiotx lock (journal/lock.h), when no other writer can exist. */
+int vt_journal_clear_stale_locks(vt_journal *j);
+
+/* Store a snapshot and its transaction as a commit with the given parents (0 to 2). No ref
+ * moves. */
+int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info *info,
+                      const git_oid *parents, size_t n_parents, git_oid *out);
+
+/* Read a ref: -ENOENT when it does not exist. */
+int vt_journal_ref(vt_journal *j, const char *name, git_oid *out);
+/* Compare-and-swap: move `name` to `target` if it now points at `expected` (NULL: it must not
+ * exist). -EBUSY when someone else moved it. */
+int vt_journal_set_ref(vt_journal *j, const char *name, const git_oid *target,
+                       const git_oid *expected, const char *reflog_msg);
+/* Delete a ref if it exists (no error when absent). */
+int vt_journal_delete_ref(vt_journal *j, const char *name);
+
+/* Load a commit's snapshot and/or transaction info (either may be NULL). */
+int vt_journal_load(vt_journal *j, const git_oid *commit, vt_snapshot *snap, vt_txn_info *info);
+/* The commit's parents (first parent first); returns the count (0-2). */
+int vt_journal_parents(vt_journal *j, const git_oid *commit, git_oid out[2]);
+
+/* Find a transaction by number ("12") or by commit id prefix (at least 4 hex digits), walking
+ * the first-parent history from the journal head. -ENOENT with a message when not found. */
+int vt_journal_find(vt_journal *j, const char *spec, git_oid *out);

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Bad input gets a clear message, the right exit code, and loses nothing.
+. "$(dirname "$0")/lib.sh"
+
+# Usage errors: exit 2 with a pointer to --help.
+run 2 vt --bogus status
+assert_contains "$ERR" "unknown or incomplete option '--bogus'"
+assert_contains "$ERR" "Try 'vfiotx --help'"
+run 2 vt status --bogus
+assert_contains "$ERR" "Try 'vfiotx status --help'"
+run 2 vt frobnicate
+assert_contains "$ERR" "unknown command 'frobnicate'"
+run 2 vt
+run 2 vt apply -y --no-rebuild extra
+run 2 vt --lock-timeout x status
+run 0 vt --version
+assert_contains "$OUT" "vfiotx "
+
+# Missing or non-directory --root.
+run 1 vt --root "$VT_TMP/nope" status
+assert_contains "$ERR" "root directory $VT_TMP/nope: No such file or directory"
+assert_contains "$ERR" "hint: give --root the directory where the host's / is mounted"
+touch "$VT_TMP/file"
+run 1 vt --root "$VT_TMP/file" apply -y --no-rebuild
+assert_contains "$ERR" "is not a directory"
+
+# A managed file that is a symlink leading outside the root: refused, the outside file untouched.
+root=$(mkroot)
+mkdir -p "$VT_TMP/outside"
+echo "precious" >"$VT_TMP/outside/modules"
+rm "$root/etc/modules"
+ln -s ../../../../../../../../../../../"$VT_TMP/outside/modules" "$root/etc/modules"
+run 1 vt --root "$root" apply -y --no-rebuild
+assert_contains "$ERR" "leads outside the root"
+assert_contains "$ERR" "symbolic link /etc/modules ->"
+assert_eq "$(cat "$VT_TMP/outside/modules")" "precious" "outside file untouched"
+[ -L "$root/etc/modules" ] || fail "the link itself is left alone"
+run 1 vt --root "$root" plan
+assert_contains "$ERR" "leads outside the root"
+
+# An absolute link is read the way a chroot sees it: inside the root.
+root=$(mkroot)
+mkdir -p "$root/usr/share/vfiotx-test"
+mv "$root/etc/modules" "$root/usr/share/vfiotx-test/modules"
+ln -s /usr/share/vfiotx-test/modules "$root/etc/modules"
+run 0 vt --root "$root" apply -y --no-rebuild
+[ -L "$root/etc/modules" ] || fail "the link is kept"
+grep -qx vfio_pci "$root/usr/share/vfiotx-test/modules" || fail "the link's target inside the root is edited"
+fsck_ok "$root"
+
+# A managed path that is a directory: refused with the path.
+root=$(mkroot)
+rm "$root/etc/modules" && mkdir "$root/etc/modules"
+run 1 vt --root "$root" apply -y --no-rebuild
+assert_contains "$ERR" "/etc/modules is not a regular file"
+
+# A read-only root: a clear message with how to remount; nothing written.
+root=$(mkroot)
+if mkdir "$VT_TMP/ro" && mount -t tmpfs -o size=4m tmpfs "$VT_TMP/ro" 2>/dev/null; then
+	cp -a "$root/." "$VT_TMP/ro/"
+	mount -o remount,ro "$VT_TMP/ro"
+	run 1 vt --root "$VT_TMP/ro" apply -y --no-rebuild
+	assert_contains "$ERR" "Read-only file system"
+	assert_contains "$ERR" "mount -o remount,rw"
+	cmp -s "$VT_TMP/ro/etc/modules" "$root/etc/modules" || fail "read-only root changed"
+	run 0 vt --root "$VT_TMP/ro" status
+	assert_contains "$OUT" "state: none"
+	run 0 vt --root "$VT_TMP/ro" plan
+	umount "$VT_TMP/ro"
+else
+	echo "skip: read-only root check needs mount (not permitted here)"
+fi
+
+# A corrupt journal: a clear error; rollback still works from the plain copy; nothing is lost.
+root=$(mkroot)
+orig=$(fingerprint "$root/etc/modules")
+run 0 vt --root "$root" apply -y --no-rebuild
+find "$root/var/lib/vfiotx/journal.git/objects" -type f -delete
+run 1 vt --root "$root" status
+assert_contains "$ERR" "journal"
+run 1 vt --root "$root" log
+assert_contains "$ERR" "hint: the journal is damaged; 'vfiotx rollback' still restores"
+run 1 vt --root "$root" apply -y --no-rebuild
+assert_contains "$ERR" "damaged"
+run 0 vt --root "$root" rollback -y
+assert_contains "$OUT" "restored the last good snapshot (transaction 1) from its plain copy"
+assert_eq "$(fingerprint "$root/etc/modules")" "$orig" "good snapshot restored"
+ls -d "$root"/var/lib/vfiotx/journal.git.damaged-* >/dev/null 2>&1 || fail "damaged journal kept aside"
+run 0 vt --root "$root" log
+assert_contains "$OUT" "from its plain copy"
+fsck_ok "$root"
+run 0 vt --root "$root" apply -y --no-rebuild
+grep -qx vfio_pci "$root/etc/modules" || fail "apply works on the new journal"
+fsck_ok "$root"
+
+# A damaged state file.
+root=$(mkroot)
+run 0 vt --root "$root" apply -y --no-rebuild
+echo garbage >"$root/var/lib/vfiotx/state"
+run 1 vt --root "$root" status
+assert_contains "$ERR" "state file /var/lib/vfiotx/state is damaged"
+run 0 vt --root "$root" rollback -y
+cmp -s "$root/etc/modules" "$VFIOTX_FIXTURES/roots/debian12/etc/modules" || fail "rollback with a damaged state file"
+finish

@@ -1,0 +1,80 @@
+/* Helpers for the cmocka unit tests: temporary roots and small file utilities. */
+#pragma once
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A new empty directory under $TMPDIR; the caller removes it with rm_rf(). */
+static inline char *make_tmpdir(void)
+{
+        char tmpl[] = "/tmp/vfiotx-unit.XXXXXX";
+        char *d = mkdtemp(tmpl);
+
+        assert_non_null(d);
+        return strdup(d);
+}
+
+static inline void write_file(const char *dir, const char *rel, const char *content)
+{
+        char path[4096], cmd_dir[4096];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, rel);
+        snprintf(cmd_dir, sizeof(cmd_dir), "%s", path);
+        for (char *p = cmd_dir + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
+                *p = '\0';
+                mkdir(cmd_dir, 0755);
+                *p = '/';
+        }
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(content, f);
+        fclose(f);
+}
+
+static inline char *slurp(const char *dir, const char *rel)
+{
+        char path[4096];
+        FILE *f;
+        long n;
+        char *buf;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, rel);
+        f = fopen(path, "r");
+        if (!f)
+                return NULL;
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        rewind(f);
+        buf = calloc(1, (size_t)n + 1);
+        assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+        fclose(f);
+        return buf;
+}
+
+static inline void rm_rf(char *dir)
+{
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                execlp("rm", "rm", "-rf", dir, (char *)NULL);
+                _exit(127);
+        }
+        if (pid > 0) {
+                int st;
+
+                (void)waitpid(pid, &st, 0);
+        }
+        free(dir);
+}
