@@ -9,32 +9,6 @@
 #include "common/error.h"
 #include "common/macro.h"
 
-static const char *const method_names[] = {
-    [VT_METHOD_IDS] = "ids",
-    [VT_METHOD_ALIAS] = "alias",
-    [VT_METHOD_BLACKLIST] = "blacklist",
-    [VT_METHOD_OVERRIDE] = "override",
-};
-
-int vt_bind_method_parse(const char *s, vt_bind_method *out)
-{
-        for (size_t i = 0; i < ARRAY_SIZE(method_names); i++) {
-                if (strcmp(s, method_names[i]) == 0) {
-                        *out = (vt_bind_method)i;
-                        return 0;
-                }
-        }
-        return vt_error_set(EINVAL,
-                            "unknown binding method '%s' (use ids, alias, blacklist or "
-                            "override)",
-                            s);
-}
-
-const char *vt_bind_method_name(vt_bind_method m)
-{
-        return (size_t)m < ARRAY_SIZE(method_names) ? method_names[m] : "?";
-}
-
 static const char *const code_names[] = {
     [VT_REFUSE_ROOT_DISK] = "root-disk",
     [VT_REFUSE_BOOT_DISK] = "boot-disk",
@@ -285,15 +259,15 @@ static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const 
                                    "%s shares IOMMU group %d with %s and stays on the host — "
                                    "the whole group goes to the VM",
                                    other, d->iommu_group, d->bdf);
-                if (r == 0 && method != VT_METHOD_OVERRIDE && o->vendor == d->vendor &&
+                if (r == 0 && method != VT_BIND_OVERRIDE && o->vendor == d->vendor &&
                     o->device == d->device)
                         r = refuse(out, VT_REFUSE_SAME_ID, o, d,
                                    "%s has the same id %04x:%04x as %s — vfio-pci %s would take "
                                    "it too",
                                    other, d->vendor, d->device, d->bdf,
-                                   method == VT_METHOD_BLACKLIST ? "ids= with the blacklist"
-                                                                 : "ids=");
-                if (r == 0 && method == VT_METHOD_BLACKLIST && d->driver && o->driver &&
+                                   method == VT_BIND_BLACKLIST ? "ids= with the blacklist"
+                                                               : "ids=");
+                if (r == 0 && method == VT_BIND_BLACKLIST && d->driver && o->driver &&
                     strcmp(o->driver, d->driver) == 0)
                         r = refuse(out, VT_REFUSE_SAME_DRIVER, o, d,
                                    "%s also uses %s — blacklisting %s for %s leaves it without "
@@ -322,5 +296,5 @@ int vt_safety_verdict(const vt_pci_list *devs, const vt_hostinfo *host, const vt
         const vt_pci_device *one[1] = {d};
         vt_selection sel = {.items = one, .n = 1};
 
-        return vt_safety_check(devs, host, &sel, VT_METHOD_OVERRIDE, out);
+        return vt_safety_check(devs, host, &sel, VT_BIND_OVERRIDE, out);
 }

@@ -26,19 +26,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "backends/bind_method.h"
 #include "backends/hostinfo.h"
 #include "backends/pci.h"
 
-typedef enum vt_bind_method {
-        VT_METHOD_IDS,       /* options vfio-pci ids=VVVV:DDDD */
-        VT_METHOD_ALIAS,     /* alias <modalias> vfio-pci (+ ids=) */
-        VT_METHOD_BLACKLIST, /* blacklist <driver> (+ ids=) */
-        VT_METHOD_OVERRIDE,  /* driver_override per BDF: touches only the named devices */
-} vt_bind_method;
-
-/* "ids", "alias", "blacklist", "override" <-> enum. Parse returns -EINVAL with a message. */
-int vt_bind_method_parse(const char *s, vt_bind_method *out);
-const char *vt_bind_method_name(vt_bind_method m);
+/* The binding method (vt_bind_method, VT_BIND_*) is backends/bind_method.h. */
 
 typedef enum vt_refusal_code {
         VT_REFUSE_ROOT_DISK,

@@ -83,7 +83,7 @@ static void test_root_and_boot_disk(void **state)
 
         (void)state;
         load(&h, "intel-igpu-desktop");
-        assert_int_equal(check(&h, VT_METHOD_OVERRIDE, "00:17.0", NULL), 2);
+        assert_int_equal(check(&h, VT_BIND_OVERRIDE, "00:17.0", NULL), 2);
         expect(&h, VT_REFUSE_ROOT_DISK, "0000:00:17.0",
                "0000:00:17.0 (SATA controller) controls the disk that holds / (/dev/sda2) — "
                "passing it through makes the host unbootable");
@@ -91,7 +91,7 @@ static void test_root_and_boot_disk(void **state)
         unload(&h);
 
         load(&h, "dual-gpu");
-        check(&h, VT_METHOD_OVERRIDE, "0000:02:00.0", NULL);
+        check(&h, VT_BIND_OVERRIDE, "0000:02:00.0", NULL);
         expect(&h, VT_REFUSE_BOOT_DISK, "0000:02:00.0", NULL);
         assert_null(find(&h, VT_REFUSE_ROOT_DISK, "0000:02:00.0"));
         unload(&h);
@@ -103,24 +103,24 @@ static void test_only_display(void **state)
 
         (void)state;
         load(&h, "amd-desktop");
-        assert_int_equal(check(&h, VT_METHOD_IDS, "0b:00.0", "0b:00.1", NULL), 1);
+        assert_int_equal(check(&h, VT_BIND_IDS, "0b:00.0", "0b:00.1", NULL), 1);
         expect(&h, VT_REFUSE_ONLY_DISPLAY, "0000:0b:00.0", "boot display");
         unload(&h);
 
         /* The seed's case: the iGPU goes, the boot VGA (GTX 1050 Ti) stays. */
         load(&h, "intel-igpu-desktop");
-        assert_int_equal(check(&h, VT_METHOD_IDS, "8086:3e92", NULL), 0);
+        assert_int_equal(check(&h, VT_BIND_IDS, "8086:3e92", NULL), 0);
         /* Both displays named: the boot VGA is the one refused. */
-        check(&h, VT_METHOD_OVERRIDE, "00:02.0", "01:00.0", "01:00.1", NULL);
+        check(&h, VT_BIND_OVERRIDE, "00:02.0", "01:00.0", "01:00.1", NULL);
         expect(&h, VT_REFUSE_ONLY_DISPLAY, "0000:01:00.0", NULL);
         assert_null(find(&h, VT_REFUSE_ONLY_DISPLAY, "0000:00:02.0"));
         unload(&h);
 
         /* A serial console is a console: the server may give its only VGA away. */
         load(&h, "server-shared-nic");
-        assert_int_equal(check(&h, VT_METHOD_OVERRIDE, "0000:07:00.0", NULL), 0);
+        assert_int_equal(check(&h, VT_BIND_OVERRIDE, "0000:07:00.0", NULL), 0);
         h.info.serial_console = false;
-        check(&h, VT_METHOD_OVERRIDE, "0000:07:00.0", NULL);
+        check(&h, VT_BIND_OVERRIDE, "0000:07:00.0", NULL);
         expect(&h, VT_REFUSE_ONLY_DISPLAY, "0000:07:00.0", NULL);
         unload(&h);
 }
@@ -132,23 +132,23 @@ static void test_default_route_and_group(void **state)
         (void)state;
         load(&h, "server-shared-nic");
         /* The T4 alone: both I350 ports share its group; the PLX bridges do not count. */
-        assert_int_equal(check(&h, VT_METHOD_OVERRIDE, "04:00.0", NULL), 2);
+        assert_int_equal(check(&h, VT_BIND_OVERRIDE, "04:00.0", NULL), 2);
         expect(&h, VT_REFUSE_GROUP, "0000:05:00.0",
                "0000:05:00.0 (Ethernet controller) shares IOMMU group 30 with 0000:04:00.0");
         expect(&h, VT_REFUSE_GROUP, "0000:05:00.1", NULL);
         assert_string_equal(find(&h, VT_REFUSE_GROUP, "0000:05:00.0")->named, "0000:04:00.0");
         assert_null(find(&h, VT_REFUSE_GROUP, "0000:03:08.0"));
         /* The whole group: now the default-route NIC is what is lost. */
-        assert_int_equal(check(&h, VT_METHOD_OVERRIDE, "04:00.0", "05:00.0", "05:00.1", NULL), 1);
+        assert_int_equal(check(&h, VT_BIND_OVERRIDE, "04:00.0", "05:00.0", "05:00.1", NULL), 1);
         expect(&h, VT_REFUSE_DEFAULT_ROUTE, "0000:05:00.0",
                "carries the default route (eno1) — passing it through cuts the host off");
         unload(&h);
 
         /* GPU and its HDMI audio in one group with a bridge: named together, no group refusal. */
         load(&h, "dual-gpu");
-        assert_int_equal(check(&h, VT_METHOD_OVERRIDE, "0b:00.0", NULL), 1);
+        assert_int_equal(check(&h, VT_BIND_OVERRIDE, "0b:00.0", NULL), 1);
         expect(&h, VT_REFUSE_GROUP, "0000:0b:00.1", NULL);
-        assert_int_equal(check(&h, VT_METHOD_OVERRIDE, "0b:00.0", "0b:00.1", NULL), 0);
+        assert_int_equal(check(&h, VT_BIND_OVERRIDE, "0b:00.0", "0b:00.1", NULL), 0);
         unload(&h);
 }
 
@@ -159,23 +159,23 @@ static void test_same_id_and_driver(void **state)
         (void)state;
         load(&h, "dual-gpu");
         /* ids= for the second GTX 1080 would also take the first (and its audio function). */
-        assert_int_equal(check(&h, VT_METHOD_IDS, "0b:00.0", "0b:00.1", NULL), 2);
+        assert_int_equal(check(&h, VT_BIND_IDS, "0b:00.0", "0b:00.1", NULL), 2);
         expect(&h, VT_REFUSE_SAME_ID, "0000:0a:00.0", "same id 10de:1b80 as 0000:0b:00.0");
         expect(&h, VT_REFUSE_SAME_ID, "0000:0a:00.1", NULL);
         assert_string_equal(find(&h, VT_REFUSE_SAME_ID, "0000:0a:00.0")->advice,
                             "use --method override, which binds by address only");
-        assert_int_equal(check(&h, VT_METHOD_ALIAS, "0b:00.0", "0b:00.1", NULL), 2);
+        assert_int_equal(check(&h, VT_BIND_ALIAS, "0b:00.0", "0b:00.1", NULL), 2);
         /* blacklist: same ids, and the same drivers (nvidia, snd_hda_intel). */
-        check(&h, VT_METHOD_BLACKLIST, "0b:00.0", "0b:00.1", NULL);
+        check(&h, VT_BIND_BLACKLIST, "0b:00.0", "0b:00.1", NULL);
         expect(&h, VT_REFUSE_SAME_DRIVER, "0000:0a:00.0", "also uses nvidia");
         expect(&h, VT_REFUSE_SAME_DRIVER, "0000:0a:00.1", "snd_hda_intel");
         /* override binds per address: fine. */
-        assert_int_equal(check(&h, VT_METHOD_OVERRIDE, "0b:00.0", "0b:00.1", NULL), 0);
+        assert_int_equal(check(&h, VT_BIND_OVERRIDE, "0b:00.0", "0b:00.1", NULL), 0);
         unload(&h);
 
         /* Blacklisting snd_hda_intel for the dGPU's audio would silence the board's audio. */
         load(&h, "intel-igpu-desktop");
-        check(&h, VT_METHOD_BLACKLIST, "01:00.0", "01:00.1", NULL);
+        check(&h, VT_BIND_BLACKLIST, "01:00.0", "01:00.1", NULL);
         expect(&h, VT_REFUSE_SAME_DRIVER, "0000:00:1f.3", NULL);
         assert_null(find(&h, VT_REFUSE_SAME_ID, "0000:00:1f.3"));
         unload(&h);
@@ -187,12 +187,12 @@ static void test_no_iommu_and_bridge(void **state)
 
         (void)state;
         load(&h, "iommu-off");
-        assert_int_equal(check(&h, VT_METHOD_OVERRIDE, "00:1f.3", NULL), 1);
+        assert_int_equal(check(&h, VT_BIND_OVERRIDE, "00:1f.3", NULL), 1);
         expect(&h, VT_REFUSE_NO_IOMMU, "0000:00:1f.3", "has no IOMMU group");
         unload(&h);
 
         load(&h, "intel-igpu-desktop");
-        check(&h, VT_METHOD_OVERRIDE, "00:01.0", NULL);
+        check(&h, VT_BIND_OVERRIDE, "00:01.0", NULL);
         expect(&h, VT_REFUSE_BRIDGE, "0000:00:01.0", "is a bridge");
         unload(&h);
 }
@@ -258,8 +258,8 @@ static void test_methods(void **state)
 
         (void)state;
         assert_int_equal(vt_bind_method_parse("blacklist", &m), 0);
-        assert_int_equal(m, VT_METHOD_BLACKLIST);
-        assert_string_equal(vt_bind_method_name(VT_METHOD_OVERRIDE), "override");
+        assert_int_equal(m, VT_BIND_BLACKLIST);
+        assert_string_equal(vt_bind_method_name(VT_BIND_OVERRIDE), "override");
         assert_int_equal(vt_bind_method_parse("stub", &m), -EINVAL);
         assert_non_null(strstr(vt_error_message(), "'stub'"));
         assert_string_equal(vt_refusal_code_name(VT_REFUSE_ONLY_DISPLAY), "only-display");
