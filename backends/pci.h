@@ -28,6 +28,9 @@ typedef struct vt_pci_device {
         char *vendor_name; /* from pci.ids, NULL when unknown */
         char *device_name;
         char *class_name;
+        char *subsystem_vendor_name; /* pci.ids name of subvendor, NULL when unknown */
+        char *subsystem_name;        /* pci.ids name of subvendor:subdevice, NULL when unknown */
+        char parent[16];             /* BDF of the bridge above it, "" on a root bus */
 } vt_pci_device;
 
 typedef struct vt_pci_list {
@@ -37,4 +40,38 @@ typedef struct vt_pci_list {
 
 int vt_pci_scan(const char *sysfs, vt_pci_list *out);
 void vt_pci_list_free(vt_pci_list *list);
+/* The device at `bdf`, in any form vt_pci_parse_bdf() accepts; NULL when none or malformed. */
 const vt_pci_device *vt_pci_find(const vt_pci_list *list, const char *bdf);
+
+/* Parse "0000:01:00.0" or "01:00.0" (hex, any case). `has_domain` tells which form it was;
+ * the domain is 0 when absent. Returns 0 or -EINVAL (no message: callers word their own). */
+int vt_pci_parse_bdf(const char *s, unsigned *domain, unsigned *bus, unsigned *dev, unsigned *func,
+                     bool *has_domain);
+
+/* Class helpers on class_code. */
+static inline unsigned vt_pci_base_class(const vt_pci_device *d)
+{
+        return d->class_code >> 16;
+}
+static inline unsigned vt_pci_class16(const vt_pci_device *d)
+{
+        return d->class_code >> 8;
+}
+/* A PCI-to-PCI bridge (class 0604): vfio leaves them in a group on the host. */
+static inline bool vt_pci_is_pci_bridge(const vt_pci_device *d)
+{
+        return vt_pci_class16(d) == 0x0604;
+}
+/* Any bridge (base class 06: host, ISA/LPC, PCI bridges): never a passthrough target. */
+static inline bool vt_pci_is_bridge(const vt_pci_device *d)
+{
+        return vt_pci_base_class(d) == 0x06;
+}
+/* A display controller (base class 03: VGA, XGA, 3D, other display). */
+static inline bool vt_pci_is_display(const vt_pci_device *d)
+{
+        return vt_pci_base_class(d) == 0x03;
+}
+/* Short human label: the class name, or "class 0x0c03" when pci.ids does not know it. Writes
+ * into buf and returns it. */
+const char *vt_pci_label(const vt_pci_device *d, char *buf, size_t size);

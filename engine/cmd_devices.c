@@ -1,12 +1,232 @@
+/* vfiotx devices: every PCI device, its IOMMU group and a passthrough verdict. */
+#include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "backends/hostinfo.h"
+#include "backends/pci.h"
+#include "common/buf.h"
+#include "common/error.h"
 #include "engine/cli.h"
+#include "engine/safety.h"
 
-/* Placeholder until the host probe lands: says so plainly instead of pretending. */
+static void help(FILE *f, const char *prog)
+{
+        fprintf(f,
+                "Usage: %s devices [--json] [-v]\n\n"
+                "List every PCI device sorted by address: class, vendor:device, driver in use, "
+                "IOMMU group\nand whether it can be passed through on its own (ok) or why not:\n"
+                "  root-disk, boot-disk  controls the disk of / or /boot\n"
+                "  default-route         carries the default route\n"
+                "  only-display          the boot display, with no other display or serial "
+                "console\n"
+                "  group                 its IOMMU group holds devices that stay on the host\n"
+                "  no-iommu              no IOMMU group (the IOMMU is off)\n"
+                "  bridge                a bridge the host needs\n\n"
+                "  --json     every field as JSON (names, subsystem, modalias, group members, "
+                "reasons)\n"
+                "  -v         print each reason in full under its device\n"
+                "  -h, --help this help\n",
+                prog);
+}
+
+static json_object *jstr(const char *s)
+{
+        return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *jhex(unsigned v, int digits)
+{
+        char buf[16];
+
+        snprintf(buf, sizeof(buf), "%0*x", digits, v);
+        return json_object_new_string(buf);
+}
+
+static json_object *device_json(const vt_pci_list *devs, const vt_pci_device *d,
+                                const vt_refusal_list *why)
+{
+        json_object *o = json_object_new_object(), *members = json_object_new_array(),
+                    *reasons = json_object_new_array();
+
+        json_object_object_add(o, "bdf", json_object_new_string(d->bdf));
+        json_object_object_add(o, "class", jhex(d->class_code >> 8, 4));
+        json_object_object_add(o, "prog_if", jhex(d->class_code & 0xff, 2));
+        json_object_object_add(o, "class_name", jstr(d->class_name));
+        json_object_object_add(o, "vendor", jhex(d->vendor, 4));
+        json_object_object_add(o, "device", jhex(d->device, 4));
+        json_object_object_add(o, "vendor_name", jstr(d->vendor_name));
+        json_object_object_add(o, "device_name", jstr(d->device_name));
+        json_object_object_add(o, "subsystem_vendor", jhex(d->subvendor, 4));
+        json_object_object_add(o, "subsystem_device", jhex(d->subdevice, 4));
+        json_object_object_add(o, "subsystem_vendor_name", jstr(d->subsystem_vendor_name));
+        json_object_object_add(o, "subsystem_name", jstr(d->subsystem_name));
+        json_object_object_add(o, "revision", jhex(d->revision, 2));
+        json_object_object_add(o, "driver", jstr(d->driver));
+        json_object_object_add(o, "modalias", jstr(d->modalias));
+        json_object_object_add(o, "boot_vga", json_object_new_boolean(d->boot_vga));
+        json_object_object_add(o, "parent",
+                               d->parent[0] ? json_object_new_string(d->parent) : NULL);
+        json_object_object_add(o, "iommu_group",
+                               d->iommu_group >= 0 ? json_object_new_int(d->iommu_group) : NULL);
+        for (size_t i = 0; d->iommu_group >= 0 && i < devs->n; i++)
+                if (devs->items[i].iommu_group == d->iommu_group && &devs->items[i] != d)
+                        json_object_array_add(members, json_object_new_string(devs->items[i].bdf));
+        json_object_object_add(o, "group_members", members);
+        json_object_object_add(o, "verdict", json_object_new_string(why->n ? "refused" : "ok"));
+        for (size_t i = 0; i < why->n; i++) {
+                json_object *r = json_object_new_object();
+
+                json_object_object_add(
+                    r, "code", json_object_new_string(vt_refusal_code_name(why->items[i].code)));
+                json_object_object_add(r, "device", json_object_new_string(why->items[i].bdf));
+                json_object_object_add(r, "message", json_object_new_string(why->items[i].message));
+                json_object_object_add(r, "advice", json_object_new_string(why->items[i].advice));
+                json_object_array_add(reasons, r);
+        }
+        json_object_object_add(o, "reasons", reasons);
+        return o;
+}
+
+/* "root-disk,group": each code once, in the order found. */
+static void verdict_codes(const vt_refusal_list *why, vt_buf *out)
+{
+        vt_buf_clear(out);
+        if (!why->n) {
+                vt_buf_puts(out, "ok");
+                return;
+        }
+        for (size_t i = 0; i < why->n; i++) {
+                const char *name = vt_refusal_code_name(why->items[i].code);
+                bool seen = false;
+
+                for (size_t j = 0; j < i; j++)
+                        seen |= why->items[j].code == why->items[i].code;
+                if (!seen)
+                        vt_buf_printf(out, "%s%s", out->len ? "," : "", name);
+        }
+}
+
+static json_object *host_json(const vt_hostinfo *host)
+{
+        static const char *const roles[] = {"root_disk", "boot_disk", "default_route"};
+        json_object *o = json_object_new_object(), *notes = json_object_new_array();
+
+        for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
+                json_object *arr = json_object_new_array();
+
+                for (size_t i = 0; i < host->n; i++) {
+                        if (host->deps[i].role != (vt_host_role)r)
+                                continue;
+                        json_object *dep = json_object_new_object();
+
+                        json_object_object_add(dep, "bdf",
+                                               json_object_new_string(host->deps[i].bdf));
+                        json_object_object_add(dep, "via",
+                                               json_object_new_string(host->deps[i].detail));
+                        json_object_array_add(arr, dep);
+                }
+                json_object_object_add(o, roles[r], arr);
+        }
+        json_object_object_add(o, "serial_console", json_object_new_boolean(host->serial_console));
+        for (size_t i = 0; i < host->n_notes; i++)
+                json_object_array_add(notes, json_object_new_string(host->notes[i]));
+        json_object_object_add(o, "notes", notes);
+        return o;
+}
+
 int vt_cmd_devices(vt_cli *cli, int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        fprintf(stderr, "%s devices: the host probe is not part of this build\n", cli->prog);
-        return VT_EXIT_FAIL;
+        enum { OPT_JSON = 256 };
+        static const struct option opts[] = {
+            {"json", no_argument, NULL, OPT_JSON},
+            {"verbose", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
+        };
+        vt_pci_list devs = {0};
+        vt_hostinfo host = {0};
+        json_object *root = NULL, *arr = NULL;
+        vt_buf codes = VT_BUF_INIT;
+        int c, r, rc = VT_EXIT_OK;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+                switch (c) {
+                case OPT_JSON:
+                        cli->json = true;
+                        break;
+                case 'v':
+                        cli->verbosity++;
+                        break;
+                case 'h':
+                        help(stdout, cli->prog);
+                        return VT_EXIT_OK;
+                default:
+                        return vt_cli_usage_error(cli, "devices", "unknown option '%s'",
+                                                  argv[optind - 1]);
+                }
+        }
+        if (optind < argc)
+                return vt_cli_usage_error(cli, "devices", "unexpected argument '%s'", argv[optind]);
+
+        r = vt_pci_scan(cli->sysfs, &devs);
+        if (r < 0)
+                return vt_cli_fail(cli, r, "scanning PCI devices");
+        r = vt_hostinfo_probe(cli->sysfs, cli->proc, &host);
+        if (r < 0) {
+                rc = vt_cli_fail(cli, r, "probing the host");
+                goto out;
+        }
+        for (size_t i = 0; i < host.n_notes; i++)
+                vt_cli_warn(cli, "%s\n", host.notes[i]);
+
+        if (cli->json) {
+                root = json_object_new_object();
+                arr = json_object_new_array();
+        } else {
+                printf("%-12s  %-5s %-9s  %-14s %-5s  %-22s %s\n", "BDF", "CLASS", "ID", "DRIVER",
+                       "GROUP", "VERDICT", "NAME");
+        }
+        for (size_t i = 0; i < devs.n; i++) {
+                const vt_pci_device *d = &devs.items[i];
+                vt_refusal_list why = {0};
+                char group[16];
+
+                r = vt_safety_verdict(&devs, &host, d, &why);
+                if (r < 0) {
+                        rc = vt_cli_fail(cli, r, "computing verdicts");
+                        goto out;
+                }
+                if (cli->json) {
+                        json_object_array_add(arr, device_json(&devs, d, &why));
+                        vt_refusal_list_free(&why);
+                        continue;
+                }
+                verdict_codes(&why, &codes);
+                snprintf(group, sizeof(group), d->iommu_group >= 0 ? "%d" : "-", d->iommu_group);
+                printf("%-12s  %04x  %04x:%04x  %-14s %-5s  %-22s %s %s\n", d->bdf,
+                       (unsigned)(d->class_code >> 8), d->vendor, d->device,
+                       d->driver ? d->driver : "-", group, vt_buf_cstr(&codes),
+                       d->vendor_name ? d->vendor_name : "[unknown vendor]",
+                       d->device_name ? d->device_name : "[unknown device]");
+                for (size_t j = 0; cli->verbosity > 0 && j < why.n; j++)
+                        printf("    %s\n      -> %s\n", why.items[j].message, why.items[j].advice);
+                vt_refusal_list_free(&why);
+        }
+        if (cli->json) {
+                json_object_object_add(root, "devices", arr);
+                json_object_object_add(root, "host", host_json(&host));
+                printf("%s\n", json_object_to_json_string_ext(
+                                   root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        }
+out:
+        json_object_put(root);
+        vt_buf_free(&codes);
+        vt_hostinfo_free(&host);
+        vt_pci_list_free(&devs);
+        return rc;
 }

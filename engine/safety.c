@@ -1,0 +1,300 @@
+#include "engine/safety.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/macro.h"
+
+static const char *const code_names[] = {
+    [VT_REFUSE_ROOT_DISK] = "root-disk",
+    [VT_REFUSE_BOOT_DISK] = "boot-disk",
+    [VT_REFUSE_ONLY_DISPLAY] = "only-display",
+    [VT_REFUSE_DEFAULT_ROUTE] = "default-route",
+    [VT_REFUSE_GROUP] = "group",
+    [VT_REFUSE_SAME_ID] = "same-id",
+    [VT_REFUSE_SAME_DRIVER] = "same-driver",
+    [VT_REFUSE_NO_IOMMU] = "no-iommu",
+    [VT_REFUSE_BRIDGE] = "bridge",
+};
+
+static const char *const code_advice[] = {
+    [VT_REFUSE_ROOT_DISK] = "keep this controller on the host; move the VM's disk to "
+                            "another controller if you need to pass one through",
+    [VT_REFUSE_BOOT_DISK] = "keep this controller on the host, or move /boot to a disk on "
+                            "another controller",
+    [VT_REFUSE_ONLY_DISPLAY] = "keep a second display device on the host, or add a serial "
+                               "console (console=ttyS0,115200) before passing it through",
+    [VT_REFUSE_DEFAULT_ROUTE] = "keep this NIC on the host, or move the default route to "
+                                "another interface first",
+    [VT_REFUSE_GROUP] = "a group goes to a VM whole: name every device of the group, or move "
+                        "the card to a slot with its own IOMMU group",
+    [VT_REFUSE_SAME_ID] = "use --method override, which binds by address only",
+    [VT_REFUSE_SAME_DRIVER] = "use --method override (or ids/alias) instead of blacklisting "
+                              "the driver",
+    [VT_REFUSE_NO_IOMMU] = "turn the IOMMU on (see 'vfiotx check'); apply adds the kernel "
+                           "parameter, then reboot",
+    [VT_REFUSE_BRIDGE] = "name the devices behind the bridge, not the bridge",
+};
+
+const char *vt_refusal_code_name(vt_refusal_code c)
+{
+        return (size_t)c < ARRAY_SIZE(code_names) ? code_names[c] : "?";
+}
+
+void vt_refusal_list_free(vt_refusal_list *list)
+{
+        for (size_t i = 0; i < list->n; i++)
+                free(list->items[i].message);
+        free(list->items);
+        *list = (vt_refusal_list){0};
+}
+
+static int refuse(vt_refusal_list *out, vt_refusal_code code, const vt_pci_device *lost,
+                  const vt_pci_device *named, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int refuse(vt_refusal_list *out, vt_refusal_code code, const vt_pci_device *lost,
+                  const vt_pci_device *named, const char *fmt, ...)
+{
+        vt_refusal *grown;
+        va_list ap;
+        char *msg;
+        int k;
+
+        for (size_t i = 0; i < out->n; i++)
+                if (out->items[i].code == code && strcmp(out->items[i].bdf, lost->bdf) == 0)
+                        return 0;
+        va_start(ap, fmt);
+        k = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        grown = realloc(out->items, (out->n + 1) * sizeof(*out->items));
+        if (!grown) {
+                free(msg);
+                return -ENOMEM;
+        }
+        out->items = grown;
+        grown[out->n] = (vt_refusal){.code = code, .message = msg, .advice = code_advice[code]};
+        snprintf(grown[out->n].bdf, sizeof(grown[out->n].bdf), "%s", lost->bdf);
+        snprintf(grown[out->n].named, sizeof(grown[out->n].named), "%s", named->bdf);
+        out->n++;
+        return 0;
+}
+
+/* "0000:00:17.0 (SATA controller)" */
+static const char *describe(const vt_pci_device *d, char *buf, size_t size)
+{
+        char label[128];
+
+        snprintf(buf, size, "%s (%s)", d->bdf, vt_pci_label(d, label, sizeof(label)));
+        return buf;
+}
+
+bool vt_selection_has(const vt_selection *sel, const vt_pci_device *d)
+{
+        for (size_t i = 0; i < sel->n; i++)
+                if (sel->items[i] == d)
+                        return true;
+        return false;
+}
+
+static int selection_push(vt_selection *sel, const vt_pci_device *d)
+{
+        const vt_pci_device **grown;
+
+        if (vt_selection_has(sel, d))
+                return 0;
+        grown = realloc(sel->items, (sel->n + 1) * sizeof(*sel->items));
+        if (!grown)
+                return -ENOMEM;
+        sel->items = grown;
+        grown[sel->n++] = d;
+        return 0;
+}
+
+void vt_selection_free(vt_selection *sel)
+{
+        free(sel->items);
+        *sel = (vt_selection){0};
+}
+
+static bool parse_id(const char *s, unsigned *vendor, unsigned *device)
+{
+        if (strlen(s) != 9 || s[4] != ':' || strspn(s, "0123456789abcdefABCDEF") != 4 ||
+            strspn(s + 5, "0123456789abcdefABCDEF") != 4)
+                return false;
+        return sscanf(s, "%4x:%4x", vendor, device) == 2;
+}
+
+int vt_selection_add(vt_selection *sel, const vt_pci_list *devs, const char *spec)
+{
+        unsigned dom, bus, dev, fn, vendor, device;
+        const vt_pci_device *match = NULL;
+        bool has_domain;
+        size_t found = 0;
+        int r;
+
+        if (parse_id(spec, &vendor, &device)) {
+                for (size_t i = 0; i < devs->n; i++) {
+                        if (devs->items[i].vendor != vendor || devs->items[i].device != device)
+                                continue;
+                        r = selection_push(sel, &devs->items[i]);
+                        if (r < 0)
+                                return r;
+                        found++;
+                }
+                if (found)
+                        return 0;
+                r = vt_error_set(ENODEV, "no PCI device has the id %04x:%04x", vendor, device);
+                return vt_error_hint(r, "'vfiotx devices' lists the devices and their ids");
+        }
+        if (vt_pci_parse_bdf(spec, &dom, &bus, &dev, &fn, &has_domain) < 0) {
+                r = vt_error_set(EINVAL,
+                                 "'%s' is neither a PCI address (0000:01:00.0 or 01:00.0) nor a "
+                                 "vendor:device id (10de:1b80)",
+                                 spec);
+                return vt_error_hint(r,
+                                     "'vfiotx devices' lists the devices, their addresses and ids");
+        }
+        for (size_t i = 0; i < devs->n; i++) {
+                const vt_pci_device *d = &devs->items[i];
+
+                if (d->bus != bus || d->dev != dev || d->func != fn ||
+                    (has_domain && d->domain != dom))
+                        continue;
+                if (match) {
+                        r = vt_error_set(EEXIST, "'%s' is ambiguous: it matches %s and %s", spec,
+                                         match->bdf, d->bdf);
+                        return vt_error_hint(r, "give the address with its PCI domain");
+                }
+                match = d;
+        }
+        if (!match) {
+                r = vt_error_set(ENODEV, "no PCI device at %s%s", has_domain ? "" : "0000:", spec);
+                return vt_error_hint(r, "'vfiotx devices' lists the devices and their addresses");
+        }
+        return selection_push(sel, match);
+}
+
+/* A device that can drive a console: VGA, XGA or other display controllers. 3D controllers
+ * (0302: Tesla, Optimus dGPUs) have no outputs and do not keep the host a console. */
+static bool console_capable(const vt_pci_device *d)
+{
+        return vt_pci_is_display(d) && vt_pci_class16(d) != 0x0302;
+}
+
+static bool stays_on_host(const vt_selection *named, const vt_pci_device *d)
+{
+        return !vt_selection_has(named, d);
+}
+
+static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const vt_selection *named,
+                        vt_bind_method method, const vt_pci_device *d, vt_refusal_list *out)
+{
+        char me[192], other[192];
+        const vt_host_dep *dep;
+        int r = 0;
+
+        describe(d, me, sizeof(me));
+        if (vt_pci_is_bridge(d))
+                r = refuse(out, VT_REFUSE_BRIDGE, d, d,
+                           "%s is a bridge: the host needs it to reach the devices behind it", me);
+        if (r == 0 && (dep = vt_hostinfo_find(host, d->bdf, VT_ROLE_ROOT_DISK)))
+                r = refuse(out, VT_REFUSE_ROOT_DISK, d, d,
+                           "%s controls the disk that holds / (%s) — passing it through makes "
+                           "the host unbootable",
+                           me, dep->detail);
+        if (r == 0 && (dep = vt_hostinfo_find(host, d->bdf, VT_ROLE_BOOT_DISK)))
+                r = refuse(out, VT_REFUSE_BOOT_DISK, d, d,
+                           "%s controls the disk that holds /boot (%s) — passing it through "
+                           "makes the host unbootable",
+                           me, dep->detail);
+        if (r == 0 && (dep = vt_hostinfo_find(host, d->bdf, VT_ROLE_DEFAULT_ROUTE)))
+                r = refuse(out, VT_REFUSE_DEFAULT_ROUTE, d, d,
+                           "%s carries the default route (%s) — passing it through cuts the "
+                           "host off the network",
+                           me, dep->detail);
+        if (r == 0 && d->iommu_group < 0 && !vt_pci_is_bridge(d))
+                r = refuse(out, VT_REFUSE_NO_IOMMU, d, d,
+                           "%s has no IOMMU group: the IOMMU is off or does not cover it, so "
+                           "vfio-pci cannot pass it through",
+                           me);
+
+        /* The host keeps a console if any display stays, or a serial console is configured.
+         * The boot VGA is the one the firmware and the kernel's console use, so it is the one
+         * refused; when no named display is the boot VGA, each of them is. */
+        if (r == 0 && console_capable(d) && !host->serial_console) {
+                bool display_stays = false, named_boot_vga = false;
+
+                for (size_t i = 0; i < devs->n; i++) {
+                        const vt_pci_device *o = &devs->items[i];
+
+                        if (!console_capable(o))
+                                continue;
+                        if (stays_on_host(named, o))
+                                display_stays = true;
+                        else if (o->boot_vga)
+                                named_boot_vga = true;
+                }
+                if (!display_stays && (d->boot_vga || !named_boot_vga))
+                        r = refuse(out, VT_REFUSE_ONLY_DISPLAY, d, d,
+                                   "%s is %s and the host has no other display device and no "
+                                   "serial console — after passthrough the host has no console",
+                                   me, d->boot_vga ? "the boot display" : "a display");
+        }
+
+        for (size_t i = 0; r == 0 && i < devs->n; i++) {
+                const vt_pci_device *o = &devs->items[i];
+
+                if (o == d || !stays_on_host(named, o))
+                        continue;
+                describe(o, other, sizeof(other));
+                if (d->iommu_group >= 0 && o->iommu_group == d->iommu_group &&
+                    !vt_pci_is_pci_bridge(o))
+                        r = refuse(out, VT_REFUSE_GROUP, o, d,
+                                   "%s shares IOMMU group %d with %s and stays on the host — "
+                                   "the whole group goes to the VM",
+                                   other, d->iommu_group, d->bdf);
+                if (r == 0 && method != VT_BIND_OVERRIDE && o->vendor == d->vendor &&
+                    o->device == d->device)
+                        r = refuse(out, VT_REFUSE_SAME_ID, o, d,
+                                   "%s has the same id %04x:%04x as %s — vfio-pci %s would take "
+                                   "it too",
+                                   other, d->vendor, d->device, d->bdf,
+                                   method == VT_BIND_BLACKLIST ? "ids= with the blacklist"
+                                                               : "ids=");
+                if (r == 0 && method == VT_BIND_BLACKLIST && d->driver && o->driver &&
+                    strcmp(o->driver, d->driver) == 0)
+                        r = refuse(out, VT_REFUSE_SAME_DRIVER, o, d,
+                                   "%s also uses %s — blacklisting %s for %s leaves it without "
+                                   "its driver",
+                                   other, d->driver, d->driver, d->bdf);
+        }
+        return r;
+}
+
+int vt_safety_check(const vt_pci_list *devs, const vt_hostinfo *host, const vt_selection *named,
+                    vt_bind_method method, vt_refusal_list *out)
+{
+        int r = 0;
+
+        *out = (vt_refusal_list){0};
+        for (size_t i = 0; r == 0 && i < named->n; i++)
+                r = check_device(devs, host, named, method, named->items[i], out);
+        if (r < 0)
+                vt_refusal_list_free(out);
+        return r;
+}
+
+int vt_safety_verdict(const vt_pci_list *devs, const vt_hostinfo *host, const vt_pci_device *d,
+                      vt_refusal_list *out)
+{
+        const vt_pci_device *one[1] = {d};
+        vt_selection sel = {.items = one, .n = 1};
+
+        return vt_safety_check(devs, host, &sel, VT_BIND_OVERRIDE, out);
+}

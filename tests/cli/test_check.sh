@@ -1,0 +1,93 @@
+#!/bin/bash
+# vfiotx check: the verdict and findings on every fixture host, and on variants of them.
+set -u
+BIN=${VFIOTX_BIN:?} FIX=${VFIOTX_FIXTURES:?}/hosts
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+run() { # host-dir [proc-dir] -> JSON on stdout, exit code of vfiotx
+        "$BIN" --root "$1/root" --sysfs "$1/sys" --proc "${2:-$1/proc}" --json check
+}
+status() { # json-file id [kernel] -> statuses, space separated
+        jq -r --arg id "$2" --arg k "${3:-}" '[.findings[] | select(.id == $id and
+                ($k == "" or .kernel == $k)) | .status] | join(" ")' "$1"
+}
+expect_rc() { # host expected-rc
+        run "$FIX/$1" >"$TMP/$1.json"
+        local rc=$?
+        [ $rc -eq "$2" ] || fail "$1: check exit $rc, expected $2"
+        jq -e ".ready == $([ "$2" -eq 0 ] && echo true || echo false)" "$TMP/$1.json" >/dev/null ||
+                fail "$1: JSON ready disagrees with the exit code"
+}
+expect() { # host id expected-statuses [kernel]
+        local got
+        got=$(status "$TMP/$1.json" "$2" "${4:-}")
+        [ "$got" = "$3" ] || fail "$1 $2 ${4:-}: '$got', expected '$3'"
+}
+
+expect_rc intel-igpu-desktop 0
+expect intel-igpu-desktop cpu-virt ok
+expect intel-igpu-desktop acpi-table ok
+expect intel-igpu-desktop iommu-active ok
+expect intel-igpu-desktop irq-remap ok
+expect intel-igpu-desktop kernel-params ok
+expect intel-igpu-desktop vfio-modules "ok ok"
+expect_rc amd-desktop 0
+expect amd-desktop kernel-params ok
+expect amd-desktop vfio-modules ok
+expect_rc dual-gpu 0
+expect dual-gpu vfio-modules ok
+jq -e '.findings[] | select(.id == "vfio-modules") | .message | test("built in")' \
+        "$TMP/dual-gpu.json" >/dev/null || fail "dual-gpu: vfio-pci built in not reported"
+expect_rc server-shared-nic 0
+expect_rc iommu-off 1
+expect iommu-off iommu-active fail
+expect iommu-off kernel-params fail 5.4.0-200-generic
+expect iommu-off irq-remap warn
+jq -e '.findings[] | select(.id == "iommu-active") | .advice | test("intel_iommu=on")' \
+        "$TMP/iommu-off.json" >/dev/null || fail "iommu-off: advice lacks intel_iommu=on"
+
+variant() { # host: copy its proc to $TMP/proc
+        rm -rf "$TMP/proc"
+        cp -a "$FIX/$1/proc" "$TMP/proc"
+}
+# Debian's INTGPU_OFF kernels without intel_iommu=on: ready, but the iGPU is named as left out.
+variant intel-igpu-desktop
+echo "BOOT_IMAGE=/vmlinuz-6.1.0-26-amd64 root=UUID=x ro quiet" >"$TMP/proc/cmdline"
+run "$FIX/intel-igpu-desktop" "$TMP/proc" >"$TMP/v.json" || fail "INTGPU_OFF variant not ready"
+[ "$(status "$TMP/v.json" kernel-params)" = "warn warn" ] || fail "INTGPU_OFF: expected two warnings"
+jq -e '[.findings[] | select(.id == "kernel-params") | .message | test("0000:00:02.0")] | all' \
+        "$TMP/v.json" >/dev/null || fail "INTGPU_OFF: iGPU not named"
+# intel_iommu=off on the command line.
+echo "root=/dev/sda2 ro intel_iommu=off" >"$TMP/proc/cmdline"
+run "$FIX/intel-igpu-desktop" "$TMP/proc" >"$TMP/v.json" && fail "intel_iommu=off is ready"
+[ "$(status "$TMP/v.json" kernel-params)" = "fail" ] || fail "intel_iommu=off not a failure"
+# Virtualization disabled in the firmware.
+variant amd-desktop
+sed -i 's/ svm / /' "$TMP/proc/cpuinfo"
+run "$FIX/amd-desktop" "$TMP/proc" >"$TMP/v.json" && fail "no svm is ready"
+[ "$(status "$TMP/v.json" cpu-virt)" = "fail" ] || fail "no svm: cpu-virt not failed"
+# No interrupt remapping: a warning, still ready.
+variant server-shared-nic
+sed -i 's/IR-//g' "$TMP/proc/interrupts"
+run "$FIX/server-shared-nic" "$TMP/proc" >"$TMP/v.json" || fail "no IR: not ready"
+[ "$(status "$TMP/v.json" irq-remap)" = "warn" ] || fail "no IR: not a warning"
+# A kernel without vfio modules.
+rm -rf "$TMP/root"
+cp -a "$FIX/amd-desktop/root" "$TMP/root"
+sed -i '/vfio/d' "$TMP/root/lib/modules/6.8.12-4-pve/modules.dep"
+"$BIN" --root "$TMP/root" --sysfs "$FIX/amd-desktop/sys" --proc "$FIX/amd-desktop/proc" --json \
+        check >"$TMP/v.json" && fail "kernel without vfio is ready"
+jq -e '.findings[] | select(.id == "vfio-modules") | .status == "fail" and (.message | test("vfio_pci"))' \
+        "$TMP/v.json" >/dev/null || fail "missing vfio modules not reported"
+
+# The human output says the verdict and the advice.
+out=$("$BIN" --root "$FIX/iommu-off/root" --sysfs "$FIX/iommu-off/sys" --proc "$FIX/iommu-off/proc" check)
+grep -q "^\[FAIL\] iommu-active" <<<"$out" || fail "human output lacks the failed finding"
+grep -q "Not ready" <<<"$out" || fail "human output lacks the verdict"
+"$BIN" check --help | grep -q "Exit status" || fail "check --help"
+
+[ $fails -eq 0 ] && echo "test_check: all passed"
+exit $((fails > 0))

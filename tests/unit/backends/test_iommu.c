@@ -1,0 +1,212 @@
+/* backends/iommu: readiness findings on the fixture hosts and on variants of their /proc. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "backends/iommu.h"
+#include "common/error.h"
+#include "common/fileio.h"
+
+static char *fx(const char *host, const char *what)
+{
+        char *p;
+
+        assert_non_null(getenv("VFIOTX_FIXTURES"));
+        assert_true(asprintf(&p, "%s/hosts/%s/%s", getenv("VFIOTX_FIXTURES"), host, what) > 0);
+        return p;
+}
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+        char path[4096], *slash;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, rel);
+        for (slash = strchr(path + strlen(dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+                *slash = '\0';
+                mkdir(path, 0755);
+                *slash = '/';
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(vt_write_all(fd, text, strlen(text)), 0);
+        close(fd);
+}
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+        (void)st;
+        (void)flag;
+        (void)f;
+        return remove(p);
+}
+
+/* Run the check on `host`, with its /proc or `proc`, and its devices. */
+static void run(const char *host, const char *proc, vt_findings *out)
+{
+        char *sys = fx(host, "sys"), *rootdir = fx(host, "root"), *myproc = fx(host, "proc");
+        vt_root root = VT_ROOT_INIT;
+        vt_pci_list devs = {0};
+
+        assert_int_equal(vt_root_open(&root, rootdir), 0);
+        assert_int_equal(vt_pci_scan(sys, &devs), 0);
+        assert_int_equal(vt_iommu_check(sys, proc ? proc : myproc, &root, &devs, out), 0);
+        vt_pci_list_free(&devs);
+        vt_root_close(&root);
+        free(sys);
+        free(rootdir);
+        free(myproc);
+}
+
+/* The statuses of finding `id` (for `kernel` when given), as "ok warn ...". */
+static const char *statuses(const vt_findings *f, const char *id, const char *kernel)
+{
+        static char buf[256];
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < f->n; i++) {
+                if (strcmp(f->items[i].id, id) != 0 ||
+                    (kernel && (!f->items[i].subject || strcmp(f->items[i].subject, kernel))))
+                        continue;
+                snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? " " : "",
+                         vt_check_status_name(f->items[i].status));
+        }
+        return buf;
+}
+
+static const vt_finding *first(const vt_findings *f, const char *id)
+{
+        for (size_t i = 0; i < f->n; i++)
+                if (strcmp(f->items[i].id, id) == 0)
+                        return &f->items[i];
+        fail_msg("no finding %s", id);
+        return NULL;
+}
+
+static void test_fixture_verdicts(void **state)
+{
+        static const struct {
+                const char *host;
+                bool ready;
+        } cases[] = {{"intel-igpu-desktop", true},
+                     {"amd-desktop", true},
+                     {"dual-gpu", true},
+                     {"server-shared-nic", true},
+                     {"iommu-off", false}};
+        vt_findings f;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                run(cases[i].host, NULL, &f);
+                if (vt_findings_ready(&f) != cases[i].ready)
+                        fail_msg("%s: ready=%d", cases[i].host, !cases[i].ready);
+                assert_string_equal(statuses(&f, "cpu-virt", NULL), "ok");
+                assert_string_equal(statuses(&f, "acpi-table", NULL), "ok");
+                vt_findings_free(&f);
+        }
+
+        run("intel-igpu-desktop", NULL, &f);
+        assert_string_equal(statuses(&f, "vfio-modules", NULL), "ok ok");
+        assert_string_equal(statuses(&f, "vfio-modules", "6.1.0-25-amd64"), "ok");
+        assert_string_equal(statuses(&f, "iommu-active", NULL), "ok");
+        assert_non_null(strstr(first(&f, "iommu-active")->message, "7 IOMMU groups"));
+        vt_findings_free(&f);
+
+        run("iommu-off", NULL, &f);
+        assert_string_equal(statuses(&f, "iommu-active", NULL), "fail");
+        assert_string_equal(statuses(&f, "kernel-params", "5.4.0-200-generic"), "fail");
+        assert_non_null(strstr(first(&f, "kernel-params")->advice, "intel_iommu=on"));
+        assert_non_null(strstr(first(&f, "vfio-modules")->message, "vfio_virqfd"));
+        vt_findings_free(&f);
+
+        run("dual-gpu", NULL, &f);
+        assert_non_null(strstr(first(&f, "vfio-modules")->message, "built in"));
+        assert_non_null(strstr(first(&f, "vfio-modules")->advice, "vfio-pci.ids="));
+        vt_findings_free(&f);
+}
+
+static void test_proc_variants(void **state)
+{
+        char tmpl[] = "/tmp/vfiotx-iommu-XXXXXX", *proc = mkdtemp(tmpl);
+        vt_findings f;
+
+        (void)state;
+        put(proc, "cpuinfo",
+            "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme sse2\n");
+        put(proc, "interrupts", "  0:  18  IO-APIC  2-edge  timer\n");
+        /* Debian's INTGPU_OFF 6.1 without intel_iommu=on: each kernel warns about the iGPU. */
+        put(proc, "cmdline", "root=/dev/sda2 ro quiet iommu=pt\n");
+        run("intel-igpu-desktop", proc, &f);
+        assert_string_equal(statuses(&f, "cpu-virt", NULL), "fail");
+        assert_string_equal(statuses(&f, "irq-remap", NULL), "warn");
+        assert_string_equal(statuses(&f, "kernel-params", NULL), "warn warn");
+        assert_non_null(strstr(first(&f, "kernel-params")->message, "0000:00:02.0"));
+        assert_false(vt_findings_ready(&f));
+        vt_findings_free(&f);
+
+        /* The server has no iGPU: the same kernel is fine without the parameter. */
+        run("server-shared-nic", proc, &f);
+        assert_string_equal(statuses(&f, "kernel-params", NULL), "ok");
+        vt_findings_free(&f);
+
+        put(proc, "cmdline", "root=/dev/sda2 intel_iommu=off\n");
+        run("intel-igpu-desktop", proc, &f);
+        assert_string_equal(statuses(&f, "kernel-params", NULL), "fail");
+        vt_findings_free(&f);
+
+        put(proc, "cmdline", "root=/dev/sda2 amd_iommu=off\n");
+        run("amd-desktop", proc, &f);
+        assert_string_equal(statuses(&f, "kernel-params", NULL), "fail");
+        vt_findings_free(&f);
+
+        /* Unreadable probe files become warnings, never errors. */
+        nftw(proc, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        run("amd-desktop", proc, &f);
+        assert_string_equal(statuses(&f, "cpu-virt", NULL), "warn");
+        assert_string_equal(statuses(&f, "kernel-params", NULL), "warn");
+        vt_findings_free(&f);
+}
+
+static void test_missing_modules(void **state)
+{
+        char tmpl[] = "/tmp/vfiotx-iommu-XXXXXX", *dir = mkdtemp(tmpl);
+        char *sys = fx("amd-desktop", "sys"), *proc = fx("amd-desktop", "proc");
+        vt_root root = VT_ROOT_INIT;
+        vt_findings f;
+
+        (void)state;
+        put(dir, "lib/modules/6.9.0-custom/modules.dep",
+            "kernel/drivers/vfio/vfio.ko:\nkernel/drivers/gpu/drm/amd/amdgpu/amdgpu.ko:\n");
+        put(dir, "lib/modules/6.9.0-custom/modules.builtin",
+            "kernel/drivers/vfio/vfio_iommu_type1.ko\n");
+        assert_int_equal(vt_root_open(&root, dir), 0);
+        assert_int_equal(vt_iommu_check(sys, proc, &root, NULL, &f), 0);
+        assert_string_equal(statuses(&f, "vfio-modules", "6.9.0-custom"), "fail");
+        assert_non_null(strstr(first(&f, "vfio-modules")->message, "lacks vfio_pci"));
+        assert_false(vt_findings_ready(&f));
+        vt_findings_free(&f);
+        vt_root_close(&root);
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(sys);
+        free(proc);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_fixture_verdicts),
+            cmocka_unit_test(test_proc_variants),
+            cmocka_unit_test(test_missing_modules),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
