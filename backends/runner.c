@@ -132,8 +132,9 @@ static int plan_mounts(const char *root_abs, bool bind_esp, struct mount_set *ou
                 if (stat(wanted[i].path, &st) < 0 || !S_ISDIR(st.st_mode)) {
                         if (!wanted[i].required)
                                 continue;
-                        r = vt_error_set(ENOENT, "cannot prepare the chroot: %s is missing on "
-                                                 "this system",
+                        r = vt_error_set(ENOENT,
+                                         "cannot prepare the chroot: %s is missing on "
+                                         "this system",
                                          wanted[i].path);
                         goto out;
                 }
@@ -149,8 +150,9 @@ static int plan_mounts(const char *root_abs, bool bind_esp, struct mount_set *ou
                                          "cannot prepare the chroot: %s%s is not a directory "
                                          "inside the root",
                                          root_abs, wanted[i].path);
-                        vt_error_hint(r, "mount the host's file systems under %s first, as for "
-                                         "a manual chroot",
+                        vt_error_hint(r,
+                                      "mount the host's file systems under %s first, as for "
+                                      "a manual chroot",
                                       root_abs);
                         goto out;
                 }
@@ -337,8 +339,8 @@ static int pidfd_open_compat(pid_t pid)
 
 /* Read the tool's output until it has exited and the pipe is closed, enforcing the time limit.
  * Fills *status with the wait status. */
-static int supervise(pid_t pid, int out_fd, const vt_run_opts *opts, struct reader *rd,
-                     int *status, long start)
+static int supervise(pid_t pid, int out_fd, const vt_run_opts *opts, struct reader *rd, int *status,
+                     long start)
 {
         _cleanup_close_ int pidfd = pidfd_open_compat(pid);
         int grace = opts->kill_grace_ms > 0 ? opts->kill_grace_ms : DEFAULT_GRACE;

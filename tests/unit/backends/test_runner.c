@@ -156,8 +156,8 @@ static void test_helper_keeps_pipe(void **state)
 
 static void test_format_argv(void **state)
 {
-        const char *argv[] = {"grub-mkconfig", "-o", "/boot/grub/grub.cfg", "a b", "it's", "",
-                              NULL};
+        const char *argv[] = {
+            "grub-mkconfig", "-o", "/boot/grub/grub.cfg", "a b", "it's", "", NULL};
         vt_buf b = VT_BUF_INIT;
 
         (void)state;
