@@ -60,5 +60,7 @@ int vt_cmd_confirm(vt_cli *cli, int argc, char **argv);
 int vt_cmd_log(vt_cli *cli, int argc, char **argv);
 int vt_cmd_show(vt_cli *cli, int argc, char **argv);
 int vt_cmd_rollback(vt_cli *cli, int argc, char **argv);
+int vt_cmd_export(vt_cli *cli, int argc, char **argv);
+int vt_cmd_import(vt_cli *cli, int argc, char **argv);
 int vt_cmd_devices(vt_cli *cli, int argc, char **argv);
 int vt_cmd_check(vt_cli *cli, int argc, char **argv);

@@ -19,6 +19,8 @@ static const vt_command commands[] = {
     {"log", vt_cmd_log, "list transactions, newest first"},
     {"show", vt_cmd_show, "show one transaction with its diff"},
     {"rollback", vt_cmd_rollback, "restore the last good snapshot (or TXN)"},
+    {"export", vt_cmd_export, "write a snapshot as a tar archive (with owners, xattrs)"},
+    {"import", vt_cmd_import, "apply a snapshot archive made by export, as a transaction"},
 };
 
 static void usage(FILE *f)

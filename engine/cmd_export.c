@@ -1,0 +1,112 @@
+/* export: write a snapshot of the journal as a tar archive (engine/snapshot_archive.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/macro.h"
+#include "engine/cli.h"
+#include "engine/engine.h"
+#include "engine/snapshot_archive.h"
+
+static const char export_help[] =
+    "Usage: vfiotx [--root DIR] export [TXN] -o FILE\n\n"
+    "Write the files of a snapshot (default: the applied one; TXN: that transaction's, see\n"
+    "'vfiotx log') as a zstd-compressed tar archive with owners, modes and xattrs, plus the\n"
+    "snapshot's manifest.json. For bug reports and rescue media; 'vfiotx import' applies it.\n"
+    "List it with: tar --xattrs -tvf FILE\n\n"
+    "  -o, --output FILE   where to write the archive ('-': standard output)\n"
+    "  -h, --help          this help\n";
+
+/* Write the archive next to its final name, then rename: a failed export leaves no torn file. */
+static int write_output(const char *path, const vt_buf *data)
+{
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (strcmp(path, "-") == 0)
+                return vt_write_all(STDOUT_FILENO, data->ptr, data->len);
+        if (asprintf(&tmp, "%s.tmp-%d", path, (int)getpid()) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return vt_error_set(errno, "cannot create %s: %s", path, strerror(errno));
+        r = vt_write_all(fd, data->ptr, data->len);
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return vt_error_set(r, "cannot write %s: %s", path, strerror(-r));
+        }
+        return 0;
+}
+
+int vt_cmd_export(vt_cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"output", required_argument, NULL, 'o'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
+        };
+        _cleanup_snapshot_ vt_snapshot snap = {0};
+        _cleanup_buf_ vt_buf archive = VT_BUF_INIT;
+        const char *output = NULL, *which = NULL;
+        vt_txn_info info = {0};
+        git_oid oid;
+        vt_engine e;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'o':
+                        output = optarg;
+                        break;
+                case 'h':
+                        fputs(export_help, stdout);
+                        return VT_EXIT_OK;
+                default:
+                        return vt_cli_usage_error(
+                            cli, "export", "unknown or incomplete option '%s'", argv[optind - 1]);
+                }
+        }
+        if (optind < argc)
+                which = argv[optind++];
+        if (optind < argc)
+                return vt_cli_usage_error(cli, "export", "unexpected argument '%s'", argv[optind]);
+        if (!output)
+                return vt_cli_usage_error(cli, "export", "missing -o FILE");
+
+        r = vt_engine_open(&e, cli->root, VT_ENGINE_READ, cli->cmdline, NULL);
+        if (r >= 0 && (!e.have_journal || !e.state.exists))
+                r = vt_error_hint(vt_error_set(ENOENT,
+                                               "nothing to export: vfiotx has no journal "
+                                               "on %s",
+                                               cli->root),
+                                  "the journal starts with the first 'vfiotx apply'");
+        if (r >= 0) {
+                if (which)
+                        r = vt_journal_find(&e.journal, which, &oid);
+                else
+                        oid = e.state.head;
+        }
+        if (r >= 0)
+                r = vt_journal_load(&e.journal, &oid, &snap, &info);
+        if (r >= 0)
+                r = vt_snapshot_archive_write(&snap, info.time, &archive);
+        if (r >= 0)
+                r = write_output(output, &archive);
+        if (r >= 0 && strcmp(output, "-") != 0)
+                vt_cli_info(cli, "exported transaction %ld (%zu files) to %s\n", info.id, snap.n,
+                            output);
+        vt_txn_info_free(&info);
+        vt_engine_close(&e);
+        return r < 0 ? vt_cli_fail(cli, r, "export") : VT_EXIT_OK;
+}

@@ -1,0 +1,125 @@
+/* import: apply a snapshot archive made by `vfiotx export` as a new transaction. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/macro.h"
+#include "engine/cli.h"
+#include "engine/diff.h"
+#include "engine/engine.h"
+#include "engine/snapshot_archive.h"
+
+static const char import_help[] =
+    "Usage: vfiotx [--root DIR] import FILE [-y]\n\n"
+    "Restore the files of a snapshot archive made by 'vfiotx export' (bytes, mode, owner,\n"
+    "xattrs) as a new transaction, the way 'vfiotx rollback' restores a snapshot: files the\n"
+    "journal manages that did not exist in the snapshot are removed. The archive is checked\n"
+    "completely before anything is written: links, devices, paths outside the files vfiotx\n"
+    "manages, or headers that disagree with the manifest refuse it.\n\n"
+    "  -y, --yes    do not ask for confirmation (needed when stdin is not a terminal)\n"
+    "  -h, --help   this help\n";
+
+int vt_cmd_import(vt_cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"yes", no_argument, NULL, 'y'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
+        };
+        _cleanup_snapshot_ vt_snapshot target = {0}, head = {0}, disk = {0};
+        _cleanup_buf_ vt_buf data = VT_BUF_INIT, notes = VT_BUF_INIT, diff = VT_BUF_INIT;
+        _cleanup_free_ char *summary = NULL;
+        vt_txn_request req = {.kind = "import"};
+        const char *file;
+        bool yes = false, opened = false;
+        vt_engine e;
+        long txn = 0;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'y':
+                        yes = true;
+                        break;
+                case 'h':
+                        fputs(import_help, stdout);
+                        return VT_EXIT_OK;
+                default:
+                        return vt_cli_usage_error(
+                            cli, "import", "unknown or incomplete option '%s'", argv[optind - 1]);
+                }
+        }
+        if (optind + 1 != argc)
+                return vt_cli_usage_error(cli, "import", "expected one archive file");
+        file = argv[optind];
+
+        /* Everything about the archive is checked before the journal is even opened. */
+        r = vt_read_file(file, &data);
+        if (r >= 0)
+                r = vt_snapshot_archive_read(data.ptr, data.len, file, &target);
+        if (r >= 0 && target.n == 0)
+                r = vt_error_set(EBADMSG, "%s: the snapshot lists no files", file);
+        if (r < 0)
+                goto out;
+
+        r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
+        opened = true;
+        vt_cli_notes(cli, notes.ptr);
+        vt_buf_clear(&notes);
+        if (r >= 0)
+                r = vt_engine_head(&e, &head, NULL);
+        /* Files the journal started managing after that snapshot did not exist then. */
+        for (size_t i = 0; r >= 0 && i < head.n; i++)
+                if (!vt_snapshot_find(&target, head.files[i].path))
+                        r = vt_snapshot_put(&target, head.files[i].path, NULL, 0, NULL);
+        if (r >= 0) {
+                const char **extra = calloc(target.n + 1, sizeof(*extra));
+
+                if (!extra) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                for (size_t i = 0; i < target.n; i++)
+                        extra[i] = target.files[i].path;
+                r = vt_engine_capture(&e, extra, &disk);
+                free(extra);
+        }
+        if (r >= 0)
+                r = vt_diff_snapshots(&disk, &target, &diff);
+        if (r < 0)
+                goto out;
+        if (diff.len == 0) {
+                vt_cli_info(cli, "nothing to do: the files already match %s\n", file);
+                goto out;
+        }
+        if (cli->verbosity >= 0)
+                printf("%s", diff.ptr);
+        if (!yes && !vt_cli_confirm(cli, "Import these changes?")) {
+                r = vt_error_hint(vt_error_set(ECANCELED, "not imported: no confirmation"),
+                                  "pass -y to import without asking (stdin is not a terminal, "
+                                  "or the answer was not yes)");
+                goto out;
+        }
+        if (asprintf(&summary, "import %s", file) < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        req.summary = summary;
+        req.pending_rebuild = true;
+        r = vt_engine_transact(&e, &req, &target, &txn, &notes);
+        vt_cli_notes(cli, notes.ptr);
+        if (r >= 0)
+                vt_cli_info(cli,
+                            "imported as transaction %ld\n"
+                            "the initramfs was not rebuilt: run 'update-initramfs -u -k all' "
+                            "before rebooting\n",
+                            txn);
+out:
+        if (opened)
+                vt_engine_close(&e);
+        return r < 0 ? vt_cli_fail(cli, r, "import") : VT_EXIT_OK;
+}
