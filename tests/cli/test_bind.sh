@@ -78,6 +78,9 @@ assert_contains "$ERR" "controls the disk"
 refuse 0000:00:1f.6 default-route
 refuse 0000:01:00.0 group
 assert_contains "$OUT$ERR" "0000:01:00.1"
+refuse 0000:00:01.0 bridge
+refuse 0000:01:00.1 same-driver --device 0000:01:00.0 --method blacklist
+assert_contains "$OUT$ERR" "0000:00:1f.3" "blacklisting snd_hda_intel would take the onboard audio"
 # forced: applied, and the journal says so
 run 0 vt --root "$REFUSED_ROOT" --sysfs "$SYS" --proc "$PROC" apply -y --no-rebuild --device 0000:01:00.0 --force
 assert_contains "$ERR" "--force: applying despite"
