@@ -117,8 +117,9 @@ int vt_profile_parse(const char *path, const char *data, size_t len, vt_profile 
                 if (next)
                         *next++ = '\0';
                 lineno++;
-                if (*line && line[strlen(line) - 1] == '\r')
-                        line[strlen(line) - 1] = '\0';
+                /* CRLF files and trailing blanks: none of it is part of a statement. */
+                for (size_t l = strlen(line); l && strchr(" \t\r", line[l - 1]); l--)
+                        line[l - 1] = '\0';
                 /* A kernel parameter may hold quoted spaces: it is the rest of the line. */
                 const char *w = line + strspn(line, " \t");
                 _cleanup_free_ char *word = NULL;
