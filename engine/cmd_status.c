@@ -65,9 +65,9 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 if (r >= 0 && vt_root_read(&e.root, VT_PROFILE_PATH, &ptext) >= 0)
                         r = vt_profile_parse(VT_PROFILE_PATH, vt_buf_cstr(&ptext), ptext.len,
                                              &profile);
-                vt_error_clear();
                 if (r < 0)
                         goto out;
+                vt_error_clear(); /* an unreadable profile only hides the device list */
                 if (e.state.phase == VT_PHASE_APPLYING)
                         state = "interrupted";
                 else if (e.state.has_good && git_oid_equal(&e.state.good, &e.state.head))
