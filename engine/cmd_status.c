@@ -61,13 +61,15 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                         r = vt_journal_load(&e.journal, &e.state.good, NULL, &good);
                 if (r >= 0)
                         r = vt_engine_drift(&e, &drift);
-                /* The devices come from the profile as the journal head records it. */
-                if (r >= 0 && vt_root_read(&e.root, VT_PROFILE_PATH, &ptext) >= 0)
-                        r = vt_profile_parse(VT_PROFILE_PATH, vt_buf_cstr(&ptext), ptext.len,
-                                             &profile);
                 if (r < 0)
                         goto out;
-                vt_error_clear(); /* an unreadable profile only hides the device list */
+                /* The devices come from the profile on disk; an unreadable or hand-broken
+                 * profile only hides the device list here (apply reports it with its line). */
+                if (vt_root_read(&e.root, VT_PROFILE_PATH, &ptext) >= 0 &&
+                    vt_profile_parse(VT_PROFILE_PATH, vt_buf_cstr(&ptext), ptext.len, &profile) < 0)
+                        printf("profile %s cannot be read: %s\n", VT_PROFILE_PATH,
+                               vt_error_message() ? vt_error_message() : "error");
+                vt_error_clear();
                 if (e.state.phase == VT_PHASE_APPLYING)
                         state = "interrupted";
                 else if (e.state.has_good && git_oid_equal(&e.state.good, &e.state.head))
