@@ -67,8 +67,8 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                  * profile only hides the device list here (apply reports it with its line). */
                 if (vt_root_read(&e.root, VT_PROFILE_PATH, &ptext) >= 0 &&
                     vt_profile_parse(VT_PROFILE_PATH, vt_buf_cstr(&ptext), ptext.len, &profile) < 0)
-                        printf("profile %s cannot be read: %s\n", VT_PROFILE_PATH,
-                               vt_error_message() ? vt_error_message() : "error");
+                        vt_cli_warn(cli, "profile %s cannot be read: %s\n", VT_PROFILE_PATH,
+                                    vt_error_message() ? vt_error_message() : "error");
                 vt_error_clear();
                 if (e.state.phase == VT_PHASE_APPLYING)
                         state = "interrupted";
