@@ -31,6 +31,7 @@ typedef struct vt_command {
         const char *name;
         vt_command_fn run;
         const char *summary;
+        bool no_git; /* the command never touches the journal or diffs: skip libgit2 */
 } vt_command;
 
 /* Print the current error (vt_error_message() and hint) for a failure r, to stderr, and return

@@ -1,4 +1,5 @@
-/* apply and plan: compute the plan, show it, and (apply) run it as one transaction. */
+/* apply and plan: compute the plan from the spec and the profile, show it, and (apply) run it
+ * as one transaction. */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -13,54 +14,132 @@
 #include "engine/engine.h"
 #include "engine/plan.h"
 
+static const char spec_help[] =
+    "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf; without SPEC the profile is\n"
+    "re-applied):\n"
+    "  --device BDF|VVVV:DDDD     pass this device through (repeatable); VVVV:DDDD names\n"
+    "                             every device with that vendor:device id\n"
+    "  --release BDF|VVVV:DDDD    stop passing it through (repeatable)\n"
+    "  --method ids|alias|blacklist|override\n"
+    "                             how vfio-pci claims the devices (default ids)\n"
+    "  --cmdline-add ARG          add a kernel parameter (repeatable)\n"
+    "  --cmdline-remove ARG       remove a kernel parameter (repeatable)\n"
+    "  --no-iommu-params          leave out the IOMMU parameters vfiotx would derive\n";
+
 static const char apply_help[] =
-    "Usage: vfiotx [--root DIR] apply [-y] [--no-rebuild] [--force]\n\n"
-    "Apply the profile as one transaction: ensure the vfio modules are loaded at boot\n"
-    "(/etc/modules). Files edited by hand since the last transaction are recorded first.\n"
-    "Applying twice is a no-op that writes no transaction.\n\n"
+    "Usage: vfiotx [--root DIR] [--sysfs DIR] [--proc DIR] apply [SPEC] [-y] [--no-rebuild]\n"
+    "                                                       [--force]\n\n"
+    "Apply the profile as one transaction: the vfio modules load at boot (/etc/modules);\n"
+    "with devices, vfio-pci claims them (modprobe.d, initramfs module list) and the kernel\n"
+    "command line gets the IOMMU parameters they need. Files edited by hand since the last\n"
+    "transaction are recorded first. Applying twice is a no-op that writes no transaction.\n\n"
     "  -y, --yes       do not ask for confirmation (needed when stdin is not a terminal)\n"
     "  --no-rebuild    change the files only; the initramfs and boot configuration are not\n"
     "                  rebuilt (status shows a pending rebuild until you run it)\n"
-    "  --force         go ahead although a safety check refuses the plan\n"
-    "  -h, --help      this help\n";
+    "  --force         go ahead although a safety check refuses the plan (recorded)\n"
+    "  -h, --help      this help\n\n";
 
-static const char plan_help[] = "Usage: vfiotx [--root DIR] [--json] plan\n\n"
-                                "Show what apply would change, as a unified diff of every file, "
-                                "and why. Writes nothing.\n";
+static const char plan_help[] =
+    "Usage: vfiotx [--root DIR] [--sysfs DIR] [--proc DIR] [--json] plan [SPEC]\n\n"
+    "Show what apply would change, as a unified diff of every file, why, and what a safety\n"
+    "check refuses. Writes nothing.\n\n";
 
-static int show_plan(const vt_cli *cli, const vt_snapshot *disk, const vt_plan *plan)
+enum {
+        OPT_NO_REBUILD = 256,
+        OPT_FORCE,
+        OPT_DEVICE,
+        OPT_RELEASE,
+        OPT_METHOD,
+        OPT_CMDLINE_ADD,
+        OPT_CMDLINE_REMOVE,
+        OPT_NO_IOMMU_PARAMS,
+};
+
+typedef struct apply_flags {
+        bool yes, no_rebuild, force;
+} apply_flags;
+
+/* Parse SPEC and (for apply) the apply flags. Returns -1 to go on, or an exit code. */
+static int parse_args(vt_cli *cli, const char *cmd, int argc, char **argv, vt_spec *spec,
+                      apply_flags *flags)
 {
-        _cleanup_buf_ vt_buf diff = VT_BUF_INIT;
-        int r = vt_diff_snapshots(disk, &plan->target, &diff);
+        static const struct option opts[] = {
+            {"yes", no_argument, NULL, 'y'},
+            {"no-rebuild", no_argument, NULL, OPT_NO_REBUILD},
+            {"force", no_argument, NULL, OPT_FORCE},
+            {"device", required_argument, NULL, OPT_DEVICE},
+            {"release", required_argument, NULL, OPT_RELEASE},
+            {"method", required_argument, NULL, OPT_METHOD},
+            {"cmdline-add", required_argument, NULL, OPT_CMDLINE_ADD},
+            {"cmdline-remove", required_argument, NULL, OPT_CMDLINE_REMOVE},
+            {"no-iommu-params", no_argument, NULL, OPT_NO_IOMMU_PARAMS},
+            {"help", no_argument, NULL, 'h'},
+            {0},
+        };
+        int c;
 
-        if (r < 0)
-                return r;
-        if (cli->json) {
-                json_object *o = json_object_new_object();
+        while ((c = getopt_long(argc, argv, flags ? "yh" : "h", opts, NULL)) != -1) {
+                int r = 0;
 
-                json_object_object_add(o, "changes", json_object_new_boolean(diff.len > 0));
-                json_object_object_add(o, "diff", json_object_new_string(vt_buf_cstr(&diff)));
-                json_object_object_add(o, "why", json_object_new_string(vt_buf_cstr(&plan->why)));
-                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-                json_object_put(o);
-                return 0;
+                if (!flags && (c == 'y' || c == OPT_NO_REBUILD || c == OPT_FORCE))
+                        return vt_cli_usage_error(cli, cmd, "'%s' is an option of apply",
+                                                  argv[optind - 1]);
+                switch (c) {
+                case 'y':
+                        flags->yes = true;
+                        break;
+                case OPT_NO_REBUILD:
+                        flags->no_rebuild = true;
+                        break;
+                case OPT_FORCE:
+                        flags->force = true;
+                        break;
+                case OPT_DEVICE:
+                        r = vt_strv_push(&spec->devices, optarg);
+                        break;
+                case OPT_RELEASE:
+                        r = vt_strv_push(&spec->releases, optarg);
+                        break;
+                case OPT_METHOD:
+                        if (vt_bind_method_parse(optarg, &spec->method) < 0)
+                                return vt_cli_usage_error(cli, cmd,
+                                                          "--method takes ids, alias, blacklist "
+                                                          "or override, not '%s'",
+                                                          optarg);
+                        spec->method_set = true;
+                        break;
+                case OPT_CMDLINE_ADD:
+                        r = vt_strv_push(&spec->cmdline_add, optarg);
+                        break;
+                case OPT_CMDLINE_REMOVE:
+                        r = vt_strv_push(&spec->cmdline_remove, optarg);
+                        break;
+                case OPT_NO_IOMMU_PARAMS:
+                        spec->no_iommu_params = true;
+                        break;
+                case 'h':
+                        fputs(flags ? apply_help : plan_help, stdout);
+                        fputs(spec_help, stdout);
+                        return VT_EXIT_OK;
+                default:
+                        return vt_cli_usage_error(cli, cmd, "unknown or incomplete option '%s'",
+                                                  argv[optind - 1]);
+                }
+                if (r < 0)
+                        return vt_cli_fail(cli, r, cmd);
         }
-        if (plan->why.len)
-                vt_cli_info(cli, "%s", plan->why.ptr);
-        if (diff.len)
-                printf("%s", diff.ptr);
-        else
-                vt_cli_info(cli, "nothing to change: the host already matches the profile\n");
-        return 0;
+        if (optind < argc)
+                return vt_cli_usage_error(cli, cmd, "unexpected argument '%s'", argv[optind]);
+        return -1;
 }
 
-static int plan_against_disk(const vt_cli *cli, vt_root *root, vt_plan *plan, vt_snapshot *disk)
+static int compute(const vt_cli *cli, const vt_root *root, const vt_spec *spec, vt_plan *plan,
+                   vt_snapshot *disk)
 {
         _cleanup_free_ const char **paths = NULL;
-        int r;
+        vt_plan_ctx ctx = {root, cli->sysfs, cli->proc, spec};
+        int r = vt_plan_compute(&ctx, plan);
 
-        (void)cli;
-        r = vt_plan_compute(root, plan);
         if (r < 0)
                 return r;
         paths = calloc(plan->target.n + 1, sizeof(*paths));
@@ -71,102 +150,147 @@ static int plan_against_disk(const vt_cli *cli, vt_root *root, vt_plan *plan, vt
         return vt_snapshot_capture(root, paths, plan->target.n, disk);
 }
 
+static void print_refusals(const vt_plan *plan, FILE *f, const char *lead)
+{
+        for (size_t i = 0; i < plan->refusals.n; i++)
+                fprintf(f, "%s%s\n", lead, plan->refusals.items[i]);
+}
+
+static int show_plan(const vt_cli *cli, const vt_snapshot *disk, const vt_plan *plan)
+{
+        _cleanup_buf_ vt_buf diff = VT_BUF_INIT;
+        int r = vt_diff_snapshots(disk, &plan->target, &diff);
+
+        if (r < 0)
+                return r;
+        if (cli->json) {
+                json_object *o = json_object_new_object(), *ref = json_object_new_array();
+
+                json_object_object_add(o, "changes", json_object_new_boolean(diff.len > 0));
+                json_object_object_add(o, "summary", json_object_new_string(plan->summary));
+                json_object_object_add(o, "diff", json_object_new_string(vt_buf_cstr(&diff)));
+                json_object_object_add(o, "why", json_object_new_string(vt_buf_cstr(&plan->why)));
+                for (size_t i = 0; i < plan->refusals.n; i++)
+                        json_object_array_add(ref, json_object_new_string(plan->refusals.items[i]));
+                json_object_object_add(o, "refusals", ref);
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+                json_object_put(o);
+                return 0;
+        }
+        if (plan->why.len)
+                vt_cli_info(cli, "%s", plan->why.ptr);
+        if (diff.len)
+                printf("%s", diff.ptr);
+        else
+                vt_cli_info(cli, "nothing to change: the host already matches the profile\n");
+        if (plan->refusals.n) {
+                fprintf(stderr, "refused (apply needs --force):\n");
+                print_refusals(plan, stderr, "  ");
+        }
+        return 0;
+}
+
 int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
         _cleanup_snapshot_ vt_snapshot disk = {0};
         vt_root root = VT_ROOT_INIT;
+        vt_spec spec = {0};
         vt_plan plan = {0};
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        fputs(plan_help, stdout);
-                        return VT_EXIT_OK;
-                }
-                return vt_cli_usage_error(cli, "plan", "unknown option '%s'", argv[optind - 1]);
+        r = parse_args(cli, "plan", argc, argv, &spec, NULL);
+        if (r >= 0) {
+                vt_spec_free(&spec);
+                return r;
         }
-        if (optind < argc)
-                return vt_cli_usage_error(cli, "plan", "unexpected argument '%s'", argv[optind]);
         r = vt_root_open(&root, cli->root);
         if (r >= 0)
-                r = plan_against_disk(cli, &root, &plan, &disk);
+                r = compute(cli, &root, &spec, &plan, &disk);
         if (r >= 0)
                 r = show_plan(cli, &disk, &plan);
         vt_plan_free(&plan);
+        vt_spec_free(&spec);
         vt_root_close(&root);
         return r < 0 ? vt_cli_fail(cli, r, "plan") : VT_EXIT_OK;
 }
 
+static char *forced_extra(const vt_plan *plan)
+{
+        json_object *o = json_object_new_object(), *ref = json_object_new_array();
+        char *s;
+
+        for (size_t i = 0; i < plan->refusals.n; i++)
+                json_object_array_add(ref, json_object_new_string(plan->refusals.items[i]));
+        json_object_object_add(o, "forced_refusals", ref);
+        s = strdup(json_object_to_json_string(o));
+        json_object_put(o);
+        return s;
+}
+
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
 {
-        enum { OPT_NO_REBUILD = 256, OPT_FORCE };
-        static const struct option opts[] = {
-            {"yes", no_argument, NULL, 'y'},
-            {"no-rebuild", no_argument, NULL, OPT_NO_REBUILD},
-            {"force", no_argument, NULL, OPT_FORCE},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         _cleanup_snapshot_ vt_snapshot disk = {0};
         _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
-        bool yes = false, no_rebuild = false, force = false;
+        _cleanup_free_ char *extra = NULL;
+        apply_flags flags = {0};
         vt_txn_request req = {.kind = "apply"};
+        vt_spec spec = {0};
         vt_engine e;
         vt_plan plan = {0};
         long txn = 0;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'y':
-                        yes = true;
-                        break;
-                case OPT_NO_REBUILD:
-                        no_rebuild = true;
-                        break;
-                case OPT_FORCE:
-                        force = true;
-                        break;
-                case 'h':
-                        fputs(apply_help, stdout);
-                        return VT_EXIT_OK;
-                default:
-                        return vt_cli_usage_error(cli, "apply", "unknown or incomplete option '%s'",
-                                                  argv[optind - 1]);
-                }
+        r = parse_args(cli, "apply", argc, argv, &spec, &flags);
+        if (r >= 0) {
+                vt_spec_free(&spec);
+                return r;
         }
-        if (optind < argc)
-                return vt_cli_usage_error(cli, "apply", "unexpected argument '%s'", argv[optind]);
-        if (!no_rebuild) {
+        if (!flags.no_rebuild) {
+                vt_spec_free(&spec);
                 vt_error_set(ENOTSUP, "this build of vfiotx cannot rebuild the initramfs and boot "
                                       "configuration yet, so it will not apply a change that "
                                       "needs them");
                 vt_error_hint(ENOTSUP, "run 'vfiotx apply --no-rebuild', then rebuild yourself "
-                                       "(update-initramfs -u -k all); 'vfiotx status' shows the "
-                                       "pending rebuild");
+                                       "(update-initramfs -u -k all; update-grub); 'vfiotx "
+                                       "status' shows the pending rebuild");
                 return vt_cli_fail(cli, -ENOTSUP, "apply");
         }
         r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
         vt_cli_notes(cli, notes.ptr);
         vt_buf_clear(&notes);
         if (r >= 0)
-                r = plan_against_disk(cli, &e.root, &plan, &disk);
+                r = compute(cli, &e.root, &spec, &plan, &disk);
         if (r < 0)
                 goto fail;
         if (cli->verbosity >= 0 && !cli->json)
                 show_plan(cli, &disk, &plan);
-        if (!yes) {
-                if (!vt_cli_confirm(cli, "Apply these changes?")) {
-                        r = vt_error_hint(vt_error_set(ECANCELED, "not applied: no confirmation"),
-                                          "pass -y to apply without asking (stdin is not a "
-                                          "terminal, or the answer was not yes)");
-                        goto fail;
-                }
+        if (plan.refusals.n && !flags.force) {
+                r = vt_error_hint(vt_error_set(EPERM,
+                                               "refused: the plan is not safe for this "
+                                               "host (%zu reason%s above); nothing was "
+                                               "changed",
+                                               plan.refusals.n, plan.refusals.n > 1 ? "s" : ""),
+                                  "change the plan as advised, or pass --force if you are sure "
+                                  "(the journal records that it was forced)");
+                if (cli->json || cli->verbosity < 0)
+                        print_refusals(&plan, stderr, "refused: ");
+                goto fail;
         }
-        req.summary = "ensure the vfio modules load at boot";
-        req.forced = force;
-        req.pending_rebuild = no_rebuild;
+        if (plan.refusals.n) {
+                vt_cli_warn(cli, "--force: applying despite %zu refusal%s\n", plan.refusals.n,
+                            plan.refusals.n > 1 ? "s" : "");
+                extra = forced_extra(&plan);
+        }
+        if (!flags.yes && !vt_cli_confirm(cli, "Apply these changes?")) {
+                r = vt_error_hint(vt_error_set(ECANCELED, "not applied: no confirmation"),
+                                  "pass -y to apply without asking (stdin is not a terminal, or "
+                                  "the answer was not yes)");
+                goto fail;
+        }
+        req.summary = plan.summary;
+        req.forced = plan.refusals.n > 0;
+        req.extra = extra;
+        req.pending_rebuild = flags.no_rebuild;
         r = vt_engine_transact(&e, &req, &plan.target, &txn, &notes);
         vt_cli_notes(cli, notes.ptr);
         if (r < 0)
@@ -178,17 +302,20 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         } else {
                 vt_cli_info(cli,
                             "applied as transaction %ld\n"
-                            "the initramfs was not rebuilt (--no-rebuild): run "
-                            "'update-initramfs -u -k all' before rebooting\n"
+                            "the initramfs and boot configuration were not rebuilt "
+                            "(--no-rebuild): run 'update-initramfs -u -k all' (and "
+                            "'update-grub' when the command line changed) before rebooting\n"
                             "'vfiotx rollback' restores the last good snapshot; 'vfiotx confirm' "
                             "marks this one good\n",
                             txn);
         }
         vt_plan_free(&plan);
+        vt_spec_free(&spec);
         vt_engine_close(&e);
         return VT_EXIT_OK;
 fail:
         vt_plan_free(&plan);
+        vt_spec_free(&spec);
         vt_engine_close(&e);
         return vt_cli_fail(cli, r, "apply");
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backends/profile.h"
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
@@ -39,8 +40,9 @@ static int simple_opts(vt_cli *cli, const char *cmd, const char *help, int argc,
 
 int vt_cmd_status(vt_cli *cli, int argc, char **argv)
 {
-        _cleanup_buf_ vt_buf drift = VT_BUF_INIT;
+        _cleanup_buf_ vt_buf drift = VT_BUF_INIT, ptext = VT_BUF_INIT;
         vt_txn_info head = {0}, good = {0};
+        vt_profile profile = {0};
         const char *state;
         vt_engine e;
         int r, c;
@@ -61,6 +63,13 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                         r = vt_engine_drift(&e, &drift);
                 if (r < 0)
                         goto out;
+                /* The devices come from the profile on disk; an unreadable or hand-broken
+                 * profile only hides the device list here (apply reports it with its line). */
+                if (vt_root_read(&e.root, VT_PROFILE_PATH, &ptext) >= 0 &&
+                    vt_profile_parse(VT_PROFILE_PATH, vt_buf_cstr(&ptext), ptext.len, &profile) < 0)
+                        vt_cli_warn(cli, "profile %s cannot be read: %s\n", VT_PROFILE_PATH,
+                                    vt_error_message() ? vt_error_message() : "error");
+                vt_error_clear();
                 if (e.state.phase == VT_PHASE_APPLYING)
                         state = "interrupted";
                 else if (e.state.has_good && git_oid_equal(&e.state.good, &e.state.head))
@@ -77,6 +86,27 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 json_object_object_add(o, "pending_rebuild",
                                        json_object_new_boolean(e.state.pending_rebuild));
                 json_object_object_add(o, "drift", json_object_new_string(vt_buf_cstr(&drift)));
+                json_object *devs = json_object_new_array();
+
+                for (size_t i = 0; i < profile.n_devices; i++) {
+                        json_object *d = json_object_new_object();
+                        char ids[16];
+
+                        snprintf(ids, sizeof(ids), "%04x:%04x", profile.devices[i].vendor,
+                                 profile.devices[i].device);
+                        json_object_object_add(d, "bdf",
+                                               json_object_new_string(profile.devices[i].bdf));
+                        json_object_object_add(d, "ids", json_object_new_string(ids));
+                        json_object_object_add(
+                            d, "host_driver",
+                            profile.devices[i].driver
+                                ? json_object_new_string(profile.devices[i].driver)
+                                : NULL);
+                        json_object_array_add(devs, d);
+                }
+                json_object_object_add(o, "devices", devs);
+                json_object_object_add(o, "method",
+                                       json_object_new_string(vt_bind_method_name(profile.method)));
                 if (e.state.phase == VT_PHASE_APPLYING)
                         json_object_object_add(o, "interrupted",
                                                json_object_new_int64(e.state.intent_txn));
@@ -94,6 +124,11 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
         if (e.state.has_good)
                 printf("good: transaction %ld (%s: %s)\n", good.id, good.kind ? good.kind : "",
                        good.summary ? good.summary : "");
+        for (size_t i = 0; i < profile.n_devices; i++)
+                printf("passed through: %s (%04x:%04x, host driver %s, method %s)\n",
+                       profile.devices[i].bdf, profile.devices[i].vendor, profile.devices[i].device,
+                       profile.devices[i].driver ? profile.devices[i].driver : "none",
+                       vt_bind_method_name(profile.method));
         if (strcmp(state, "applied") == 0)
                 printf("the applied transaction is not confirmed yet: 'vfiotx confirm' marks it "
                        "good, 'vfiotx rollback' returns to transaction %ld\n",
@@ -109,6 +144,7 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 printf("changed outside vfiotx (recorded at the next apply or rollback):\n%s",
                        drift.ptr);
 out:
+        vt_profile_free(&profile);
         vt_txn_info_free(&head);
         vt_txn_info_free(&good);
         vt_engine_close(&e);

@@ -10,8 +10,8 @@
 #include "engine/engine.h"
 
 static const vt_command commands[] = {
-    {"devices", vt_cmd_devices, "list PCI devices, IOMMU groups and a passthrough verdict"},
-    {"check", vt_cmd_check, "check IOMMU readiness of the host and its kernels"},
+    {"devices", vt_cmd_devices, "list PCI devices, IOMMU groups and a passthrough verdict", true},
+    {"check", vt_cmd_check, "check IOMMU readiness of the host and its kernels", true},
     {"plan", vt_cmd_plan, "show what apply would change, as diffs; writes nothing"},
     {"apply", vt_cmd_apply, "apply the profile as one transaction"},
     {"status", vt_cmd_status, "show the state of the journal"},
@@ -133,10 +133,13 @@ int main(int argc, char **argv)
                         continue;
                 int first = optind;
 
-                git_libgit2_init();
+                /* Starting libgit2 costs milliseconds; the probes do not need it. */
+                if (!commands[i].no_git)
+                        git_libgit2_init();
                 optind = 0; /* each command parses its own argv with getopt_long */
                 r = commands[i].run(&cli, argc - first, argv + first);
-                git_libgit2_shutdown();
+                if (!commands[i].no_git)
+                        git_libgit2_shutdown();
                 return r;
         }
         return vt_cli_usage_error(&cli, NULL, "unknown command '%s'", argv[optind]);

@@ -1,21 +1,55 @@
-/* The plan: from the host's current files and facts, the new content of every file vfiotx
- * manages, computed by the editors in backends/ (pure functions) — nothing is written here.
+/* The plan: from the spec (what the user asked now), the profile (what was asked before), the
+ * host's files and facts, the new content of every file vfiotx manages — computed by the
+ * editors in backends/ (pure functions). Nothing is written here.
  *
- * The target snapshot lists only the files the editors produce; a file an editor returns
- * unchanged is in it with its current bytes (the engine then finds nothing to do). `why` holds
- * one line per decision ("/etc/modules: vfio_virqfd not listed: ..."), shown by `plan`.
+ * Files: /etc/modules (always: the vfio modules load at boot); with devices in the profile,
+ * vfiotx's modprobe.d files, the initramfs generator's module list (initramfs-tools, dracut or
+ * mkinitcpio) and the kernel command line (GRUB defaults and/or /etc/kernel/cmdline, as the
+ * boot path detection says); and the profile /etc/vfiotx/vfiotx.conf. Releasing the last
+ * device takes every device-related edit back out, so the files return to their state before.
+ *
+ * Safety: the plan lists refusals (safety verdicts, modprobe checks, contradicting user
+ * configuration); the caller refuses the plan unless --force.
  *
  * Contract: 0 or negative errno with a message. */
 #pragma once
 
+#include <stdbool.h>
+
+#include "backends/bind_method.h"
+#include "backends/edit.h"
 #include "common/buf.h"
 #include "journal/root.h"
 #include "journal/snapshot.h"
 
+/* What the user asked on the command line (SPEC). */
+typedef struct vt_spec {
+        vt_strv devices;  /* --device BDF|VVVV:DDDD */
+        vt_strv releases; /* --release BDF|VVVV:DDDD */
+        bool method_set;
+        vt_bind_method method;
+        vt_strv cmdline_add;
+        vt_strv cmdline_remove;
+        bool no_iommu_params;
+} vt_spec;
+
+void vt_spec_free(vt_spec *s);
+/* Nothing asked: `apply` re-applies the profile. */
+bool vt_spec_empty(const vt_spec *s);
+
+typedef struct vt_plan_ctx {
+        const vt_root *root;
+        const char *sysfs; /* /sys or a fixture */
+        const char *proc;  /* /proc or a fixture */
+        const vt_spec *spec;
+} vt_plan_ctx;
+
 typedef struct vt_plan {
         vt_snapshot target;
-        vt_buf why;
+        vt_buf why;       /* one line per decision */
+        vt_strv refusals; /* reasons the plan is unsafe; empty when safe */
+        char *summary;    /* one line for the journal */
 } vt_plan;
 
-int vt_plan_compute(const vt_root *root, vt_plan *out);
+int vt_plan_compute(const vt_plan_ctx *ctx, vt_plan *out);
 void vt_plan_free(vt_plan *p);

@@ -4,7 +4,7 @@
 # set; the journal's head agrees with the disk; git fsck is clean.
 . "$(dirname "$0")/lib.sh"
 
-MANAGED=(/etc/modules)
+MANAGED=(/etc/modules /etc/vfiotx/vfiotx.conf)
 
 state_of() { # print the fingerprint of every managed file
 	local root=$1 p

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,18 +64,27 @@ static inline char *slurp(const char *dir, const char *rel)
         return buf;
 }
 
+static inline int rm_rf_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+        (void)st;
+        (void)flag;
+        (void)f;
+        return remove(p);
+}
+
+/* Remove a temporary tree and free its name. */
 static inline void rm_rf(char *dir)
 {
-        pid_t pid = fork();
-
-        if (pid == 0) {
-                execlp("rm", "rm", "-rf", dir, (char *)NULL);
-                _exit(127);
-        }
-        if (pid > 0) {
-                int st;
-
-                (void)waitpid(pid, &st, 0);
-        }
+        nftw(dir, rm_rf_entry, 16, FTW_DEPTH | FTW_PHYS);
         free(dir);
+}
+
+/* $VFIOTX_FIXTURES/hosts/HOST/WHAT (malloc'd): a fixture host's sys, proc or root. */
+static inline char *fixture_path(const char *host, const char *what)
+{
+        char *p;
+
+        assert_non_null(getenv("VFIOTX_FIXTURES"));
+        assert_true(asprintf(&p, "%s/hosts/%s/%s", getenv("VFIOTX_FIXTURES"), host, what) > 0);
+        return p;
 }

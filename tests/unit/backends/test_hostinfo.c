@@ -13,53 +13,15 @@
 
 #include <cmocka.h>
 
+#include "../helpers.h"
+
 #include "backends/hostinfo.h"
 #include "common/error.h"
 #include "common/fileio.h"
 
-static char *fx(const char *host, const char *what)
-{
-        char *p;
-
-        assert_non_null(getenv("VFIOTX_FIXTURES"));
-        assert_true(asprintf(&p, "%s/hosts/%s/%s", getenv("VFIOTX_FIXTURES"), host, what) > 0);
-        return p;
-}
-
-static void put(const char *dir, const char *rel, const char *text)
-{
-        char path[4096], *slash;
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, rel);
-        for (slash = strchr(path + strlen(dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-                *slash = '\0';
-                mkdir(path, 0755);
-                *slash = '/';
-        }
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(vt_write_all(fd, text, strlen(text)), 0);
-        close(fd);
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-        (void)st;
-        (void)flag;
-        (void)f;
-        return remove(p);
-}
-
-static void rm_tree(char *dir)
-{
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        free(dir);
-}
-
 static void probe(const char *host, vt_hostinfo *h)
 {
-        char *sys = fx(host, "sys"), *proc = fx(host, "proc");
+        char *sys = fixture_path(host, "sys"), *proc = fixture_path(host, "proc");
 
         assert_int_equal(vt_hostinfo_probe(sys, proc, h), 0);
         free(sys);
@@ -141,18 +103,19 @@ static void test_pci_in_path(void **state)
 static void test_proc_variants(void **state)
 {
         char tmpl[] = "/tmp/vfiotx-host-XXXXXX", *proc = strdup(mkdtemp(tmpl));
-        char *sys = fx("intel-igpu-desktop", "sys");
+        char *sys = fixture_path("intel-igpu-desktop", "sys");
         vt_hostinfo h;
 
         (void)state;
         /* btrfs reports an anonymous device number: found by its source name. The IPv6
          * default route counts too. */
-        put(proc, "self/mountinfo",
-            "29 1 0:35 /@ / rw,relatime shared:1 - btrfs /dev/sda2 rw,space_cache=v2\n");
-        put(proc, "net/ipv6_route",
+        write_file(proc, "self/mountinfo",
+                   "29 1 0:35 /@ / rw,relatime shared:1 - btrfs /dev/sda2 rw,space_cache=v2\n");
+        write_file(
+            proc, "net/ipv6_route",
             "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
             "fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eno1\n");
-        put(proc, "cmdline", "root=/dev/sda2 console=tty0 console=ttyS0,115200\n");
+        write_file(proc, "cmdline", "root=/dev/sda2 console=tty0 console=ttyS0,115200\n");
         assert_int_equal(vt_hostinfo_probe(sys, proc, &h), 0);
         expect_dep(&h, "0000:00:17.0", VT_ROLE_ROOT_DISK, "/dev/sda2");
         expect_dep(&h, "0000:00:1f.6", VT_ROLE_DEFAULT_ROUTE, "eno1");
@@ -160,9 +123,9 @@ static void test_proc_variants(void **state)
         vt_hostinfo_free(&h);
 
         /* Root on NFS: nothing to protect on PCI, but a note says vfiotx cannot tell. */
-        put(proc, "self/mountinfo",
-            "29 1 0:40 / / rw - nfs4 10.0.0.1:/export/root rw\n"
-            "30 29 0:41 / /mnt\\040space rw - tmpfs tmpfs rw\n");
+        write_file(proc, "self/mountinfo",
+                   "29 1 0:40 / / rw - nfs4 10.0.0.1:/export/root rw\n"
+                   "30 29 0:41 / /mnt\\040space rw - tmpfs tmpfs rw\n");
         assert_int_equal(vt_hostinfo_probe(sys, proc, &h), 0);
         assert_int_equal(count_role(&h, VT_ROLE_ROOT_DISK), 0);
         assert_int_equal(h.n_notes, 1);
@@ -170,20 +133,20 @@ static void test_proc_variants(void **state)
         vt_hostinfo_free(&h);
 
         /* Overmounted /: the last line wins. */
-        put(proc, "self/mountinfo",
-            "29 1 8:3 / / rw - ext4 /dev/sda3 rw\n30 1 8:2 / / rw - ext4 /dev/sda2 rw\n");
+        write_file(proc, "self/mountinfo",
+                   "29 1 8:3 / / rw - ext4 /dev/sda3 rw\n30 1 8:2 / / rw - ext4 /dev/sda2 rw\n");
         assert_int_equal(vt_hostinfo_probe(sys, proc, &h), 0);
         expect_dep(&h, "0000:00:17.0", VT_ROLE_ROOT_DISK, "/dev/sda2");
         vt_hostinfo_free(&h);
 
         /* Malformed and missing mount tables are errors: the root disk cannot be protected. */
-        put(proc, "self/mountinfo", "garbage\n");
+        write_file(proc, "self/mountinfo", "garbage\n");
         assert_int_equal(vt_hostinfo_probe(sys, proc, &h), -EBADMSG);
         assert_non_null(strstr(vt_error_message(), "malformed"));
-        put(proc, "self/mountinfo", "29 1 8:3 / /home rw - ext4 /dev/sda3 rw\n");
+        write_file(proc, "self/mountinfo", "29 1 8:3 / /home rw - ext4 /dev/sda3 rw\n");
         assert_int_equal(vt_hostinfo_probe(sys, proc, &h), -EBADMSG);
         assert_non_null(strstr(vt_error_message(), "no mount for /"));
-        rm_tree(strdup(proc));
+        rm_rf(strdup(proc));
         assert_int_equal(vt_hostinfo_probe(sys, proc, &h), -ENOENT);
         assert_non_null(vt_error_hint_text());
         free(proc);

@@ -13,48 +13,17 @@
 
 #include <cmocka.h>
 
+#include "../helpers.h"
+
 #include "backends/iommu.h"
 #include "common/error.h"
 #include "common/fileio.h"
 
-static char *fx(const char *host, const char *what)
-{
-        char *p;
-
-        assert_non_null(getenv("VFIOTX_FIXTURES"));
-        assert_true(asprintf(&p, "%s/hosts/%s/%s", getenv("VFIOTX_FIXTURES"), host, what) > 0);
-        return p;
-}
-
-static void put(const char *dir, const char *rel, const char *text)
-{
-        char path[4096], *slash;
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, rel);
-        for (slash = strchr(path + strlen(dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-                *slash = '\0';
-                mkdir(path, 0755);
-                *slash = '/';
-        }
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(vt_write_all(fd, text, strlen(text)), 0);
-        close(fd);
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-        (void)st;
-        (void)flag;
-        (void)f;
-        return remove(p);
-}
-
 /* Run the check on `host`, with its /proc or `proc`, and its devices. */
 static void run(const char *host, const char *proc, vt_findings *out)
 {
-        char *sys = fx(host, "sys"), *rootdir = fx(host, "root"), *myproc = fx(host, "proc");
+        char *sys = fixture_path(host, "sys"), *rootdir = fixture_path(host, "root"),
+             *myproc = fixture_path(host, "proc");
         vt_root root = VT_ROOT_INIT;
         vt_pci_list devs = {0};
 
@@ -141,11 +110,11 @@ static void test_proc_variants(void **state)
         vt_findings f;
 
         (void)state;
-        put(proc, "cpuinfo",
-            "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme sse2\n");
-        put(proc, "interrupts", "  0:  18  IO-APIC  2-edge  timer\n");
+        write_file(proc, "cpuinfo",
+                   "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme sse2\n");
+        write_file(proc, "interrupts", "  0:  18  IO-APIC  2-edge  timer\n");
         /* Debian's INTGPU_OFF 6.1 without intel_iommu=on: each kernel warns about the iGPU. */
-        put(proc, "cmdline", "root=/dev/sda2 ro quiet iommu=pt\n");
+        write_file(proc, "cmdline", "root=/dev/sda2 ro quiet iommu=pt\n");
         run("intel-igpu-desktop", proc, &f);
         assert_string_equal(statuses(&f, "cpu-virt", NULL), "fail");
         assert_string_equal(statuses(&f, "irq-remap", NULL), "warn");
@@ -159,18 +128,18 @@ static void test_proc_variants(void **state)
         assert_string_equal(statuses(&f, "kernel-params", NULL), "ok");
         vt_findings_free(&f);
 
-        put(proc, "cmdline", "root=/dev/sda2 intel_iommu=off\n");
+        write_file(proc, "cmdline", "root=/dev/sda2 intel_iommu=off\n");
         run("intel-igpu-desktop", proc, &f);
         assert_string_equal(statuses(&f, "kernel-params", NULL), "fail");
         vt_findings_free(&f);
 
-        put(proc, "cmdline", "root=/dev/sda2 amd_iommu=off\n");
+        write_file(proc, "cmdline", "root=/dev/sda2 amd_iommu=off\n");
         run("amd-desktop", proc, &f);
         assert_string_equal(statuses(&f, "kernel-params", NULL), "fail");
         vt_findings_free(&f);
 
         /* Unreadable probe files become warnings, never errors. */
-        nftw(proc, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        nftw(proc, rm_rf_entry, 16, FTW_DEPTH | FTW_PHYS);
         run("amd-desktop", proc, &f);
         assert_string_equal(statuses(&f, "cpu-virt", NULL), "warn");
         assert_string_equal(statuses(&f, "kernel-params", NULL), "warn");
@@ -180,15 +149,15 @@ static void test_proc_variants(void **state)
 static void test_missing_modules(void **state)
 {
         char tmpl[] = "/tmp/vfiotx-iommu-XXXXXX", *dir = mkdtemp(tmpl);
-        char *sys = fx("amd-desktop", "sys"), *proc = fx("amd-desktop", "proc");
+        char *sys = fixture_path("amd-desktop", "sys"), *proc = fixture_path("amd-desktop", "proc");
         vt_root root = VT_ROOT_INIT;
         vt_findings f;
 
         (void)state;
-        put(dir, "lib/modules/6.9.0-custom/modules.dep",
-            "kernel/drivers/vfio/vfio.ko:\nkernel/drivers/gpu/drm/amd/amdgpu/amdgpu.ko:\n");
-        put(dir, "lib/modules/6.9.0-custom/modules.builtin",
-            "kernel/drivers/vfio/vfio_iommu_type1.ko\n");
+        write_file(dir, "lib/modules/6.9.0-custom/modules.dep",
+                   "kernel/drivers/vfio/vfio.ko:\nkernel/drivers/gpu/drm/amd/amdgpu/amdgpu.ko:\n");
+        write_file(dir, "lib/modules/6.9.0-custom/modules.builtin",
+                   "kernel/drivers/vfio/vfio_iommu_type1.ko\n");
         assert_int_equal(vt_root_open(&root, dir), 0);
         assert_int_equal(vt_iommu_check(sys, proc, &root, NULL, &f), 0);
         assert_string_equal(statuses(&f, "vfio-modules", "6.9.0-custom"), "fail");
@@ -196,7 +165,7 @@ static void test_missing_modules(void **state)
         assert_false(vt_findings_ready(&f));
         vt_findings_free(&f);
         vt_root_close(&root);
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        nftw(dir, rm_rf_entry, 16, FTW_DEPTH | FTW_PHYS);
         free(sys);
         free(proc);
 }

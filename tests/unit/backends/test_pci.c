@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "../helpers.h"
+
 #include "backends/pci.h"
 #include "common/error.h"
 #include "common/fileio.h"
@@ -27,54 +29,23 @@ static char *fixture_sys(const char *host)
         return p;
 }
 
-static void put(const char *dir, const char *rel, const char *text)
-{
-        char path[4096], *slash;
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, rel);
-        for (slash = strchr(path + strlen(dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-                *slash = '\0';
-                mkdir(path, 0755);
-                *slash = '/';
-        }
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(vt_write_all(fd, text, strlen(text)), 0);
-        close(fd);
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-        (void)st;
-        (void)flag;
-        (void)f;
-        return remove(p);
-}
-
 /* A one-device tree: devices/0000:00:02.0 with the attributes given as name=value pairs. */
 static char *mini_tree(const char *vendor, const char *cls)
 {
         char tmpl[] = "/tmp/vfiotx-pci-XXXXXX", *dir = strdup(mkdtemp(tmpl));
         char path[4096];
 
-        put(dir, "devices/pci0000:00/0000:00:02.0/device", "0x3e92\n");
+        write_file(dir, "devices/pci0000:00/0000:00:02.0/device", "0x3e92\n");
         if (vendor)
-                put(dir, "devices/pci0000:00/0000:00:02.0/vendor", vendor);
+                write_file(dir, "devices/pci0000:00/0000:00:02.0/vendor", vendor);
         if (cls)
-                put(dir, "devices/pci0000:00/0000:00:02.0/class", cls);
-        put(dir, "bus/pci/drivers/.keep", "");
+                write_file(dir, "devices/pci0000:00/0000:00:02.0/class", cls);
+        write_file(dir, "bus/pci/drivers/.keep", "");
         mkdir(strcat(strcpy(path, dir), "/bus/pci/devices"), 0755);
         assert_int_equal(symlink("../../../devices/pci0000:00/0000:00:02.0",
                                  strcat(strcpy(path, dir), "/bus/pci/devices/0000:00:02.0")),
                          0);
         return dir;
-}
-
-static void rm_tree(char *dir)
-{
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        free(dir);
 }
 
 static void test_scan_igpu_desktop(void **state)
@@ -177,19 +148,19 @@ static void test_malformed(void **state)
         (void)state;
         dir = mini_tree("0x8086\n", NULL);
         expect_scan_error(dir, "0000:00:02.0 has no 'class' attribute");
-        rm_tree(dir);
+        rm_rf(dir);
 
         dir = mini_tree("0xzzzz\n", "0x030000\n");
         expect_scan_error(dir, "'vendor' is not a valid vendor value");
-        rm_tree(dir);
+        rm_rf(dir);
 
         dir = mini_tree("0x80861\n", "0x030000\n");
         expect_scan_error(dir, "vendor");
-        rm_tree(dir);
+        rm_rf(dir);
 
         dir = mini_tree("0x8086\n", "0x0300\n");
         expect_scan_error(dir, "'class' is not a valid class value");
-        rm_tree(dir);
+        rm_rf(dir);
 
         /* The good version of the same tree scans: the errors above come from the damage. */
         dir = mini_tree("0x8086\n", "0x030000\n");
@@ -206,7 +177,7 @@ static void test_malformed(void **state)
                 assert_int_equal(symlink("../../../kernel/iommu_groups/7", path), 0);
         }
         expect_scan_error(dir, "the 'iommu_group' link");
-        rm_tree(dir);
+        rm_rf(dir);
 }
 
 static void test_missing_tree(void **state)
