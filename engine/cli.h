@@ -8,6 +8,9 @@
 
 #include <stdbool.h>
 
+#include "engine/engine.h"
+#include "engine/rebuild.h"
+
 enum {
         VT_EXIT_OK = 0,
         VT_EXIT_FAIL = 1,
@@ -23,6 +26,7 @@ typedef struct vt_cli {
         int verbosity;     /* -q: -1, default 0, -v: 1 and more */
         bool no_chroot;    /* --no-chroot: run rebuild tools from PATH, not chrooted in root */
         char *cmdline;     /* the whole command line, recorded in journal entries */
+        int rebuild_timeout_s; /* --rebuild-timeout: time limit of one rebuild step */
 } vt_cli;
 
 typedef int (*vt_command_fn)(vt_cli *cli, int argc, char **argv);
@@ -52,6 +56,40 @@ bool vt_cli_confirm(const vt_cli *cli, const char *question);
 void vt_cli_notes(const vt_cli *cli, const char *notes);
 /* A transaction time as "2026-11-27 05:07:18" (local time). */
 void vt_cli_time(long long epoch, char out[32]);
+
+/* The rebuild steps of one transaction (engine/cli_rebuild.c): planned from the paths whose
+ * bytes change between `disk` and `target` (every path with `everything`, for a pending
+ * rebuild), shown, then run and verified by the engine between the file writes and the commit
+ * point through the hooks vt_cli_rebuild_attach() sets; progress is printed as
+ * "[2/3] update-initramfs -u -k 6.1.0-26-amd64 (4.2 s)", tool output with -v. */
+typedef struct vt_cli_rebuild {
+        const vt_cli *cli;
+        vt_rebuild_ctx ctx;
+        vt_rebuild_plan plan;
+        vt_rebuild_expect expect;
+        vt_buf report;
+} vt_cli_rebuild;
+
+int vt_cli_rebuild_prepare(const vt_cli *cli, const vt_root *root, const vt_snapshot *disk,
+                           const vt_snapshot *target, bool everything, vt_cli_rebuild *rb);
+void vt_cli_rebuild_attach(vt_cli_rebuild *rb, vt_txn_request *req);
+void vt_cli_rebuild_show(const vt_cli *cli, const vt_cli_rebuild *rb);
+void vt_cli_rebuild_free(vt_cli_rebuild *rb);
+
+/* Restore a whole snapshot as one transaction (rollback, import): paths the journal manages
+ * that `target` does not list are made absent; the diff is shown and confirmed (`yes` skips
+ * the question); the rebuild steps run inside the transaction unless `no_rebuild`.
+ * *txn is 0 when nothing changed. */
+typedef struct vt_cli_restore_opts {
+        const char *kind;     /* "rollback", "import" */
+        const char *summary;  /* for the journal */
+        const char *what;     /* "transaction 3", for "already match ..." */
+        const char *question; /* "Roll back these changes?" */
+        bool yes, no_rebuild;
+} vt_cli_restore_opts;
+
+int vt_cli_restore(vt_cli *cli, vt_engine *e, vt_snapshot *target, const vt_cli_restore_opts *o,
+                   long *txn);
 
 /* The commands (engine/cmd_<name>.c). */
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv);

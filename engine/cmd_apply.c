@@ -208,6 +208,19 @@ int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
                 r = compute(cli, &root, &spec, &plan, &disk);
         if (r >= 0)
                 r = show_plan(cli, &disk, &plan);
+        if (r >= 0) {
+                vt_state st = {0};
+                vt_cli_rebuild rb = {0};
+
+                /* a pending rebuild (from --no-rebuild) makes apply rebuild everything */
+                if (vt_state_read(&root, &st) < 0)
+                        vt_error_clear();
+                r = vt_cli_rebuild_prepare(cli, &root, &disk, &plan.target, st.pending_rebuild,
+                                           &rb);
+                if (r >= 0)
+                        vt_cli_rebuild_show(cli, &rb);
+                vt_cli_rebuild_free(&rb);
+        }
         vt_plan_free(&plan);
         vt_spec_free(&spec);
         vt_root_close(&root);
@@ -233,6 +246,8 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
         _cleanup_free_ char *extra = NULL;
         apply_flags flags = {0};
+        vt_cli_rebuild rb = {0};
+        bool rebuilt_pending = false;
         vt_txn_request req = {.kind = "apply"};
         vt_spec spec = {0};
         vt_engine e;
@@ -245,16 +260,6 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 vt_spec_free(&spec);
                 return r;
         }
-        if (!flags.no_rebuild) {
-                vt_spec_free(&spec);
-                vt_error_set(ENOTSUP, "this build of vfiotx cannot rebuild the initramfs and boot "
-                                      "configuration yet, so it will not apply a change that "
-                                      "needs them");
-                vt_error_hint(ENOTSUP, "run 'vfiotx apply --no-rebuild', then rebuild yourself "
-                                       "(update-initramfs -u -k all; update-grub); 'vfiotx "
-                                       "status' shows the pending rebuild");
-                return vt_cli_fail(cli, -ENOTSUP, "apply");
-        }
         r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
         vt_cli_notes(cli, notes.ptr);
         vt_buf_clear(&notes);
@@ -264,6 +269,18 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 goto fail;
         if (cli->verbosity >= 0 && !cli->json)
                 show_plan(cli, &disk, &plan);
+        if (!flags.no_rebuild) {
+                r = vt_cli_rebuild_prepare(cli, &e.root, &disk, &plan.target,
+                                           e.state.pending_rebuild, &rb);
+                if (r < 0)
+                        goto fail;
+                rb.expect.vfio_modules = plan.has_devices;
+                rb.expect.words_wanted = (const char *const *)plan.words_wanted.items;
+                rb.expect.n_wanted = plan.words_wanted.n;
+                rb.expect.words_unwanted = (const char *const *)plan.words_unwanted.items;
+                rb.expect.n_unwanted = plan.words_unwanted.n;
+                vt_cli_rebuild_show(cli, &rb);
+        }
         if (plan.refusals.n && !flags.force) {
                 r = vt_error_hint(vt_error_set(EPERM,
                                                "refused: the plan is not safe for this "
@@ -291,29 +308,50 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         req.forced = plan.refusals.n > 0;
         req.extra = extra;
         req.pending_rebuild = flags.no_rebuild;
+        if (!flags.no_rebuild)
+                vt_cli_rebuild_attach(&rb, &req);
         r = vt_engine_transact(&e, &req, &plan.target, &txn, &notes);
         vt_cli_notes(cli, notes.ptr);
         if (r < 0)
                 goto fail;
+        /* Nothing changed, but an earlier --no-rebuild left the artifacts behind the files. */
+        if (txn == 0 && !flags.no_rebuild && e.state.pending_rebuild && rb.plan.n) {
+                vt_cli_info(cli, "completing the pending rebuild:\n");
+                r = vt_rebuild_run(&rb.ctx, &rb.plan, NULL);
+                if (r >= 0)
+                        r = vt_rebuild_verify(&e.root, &rb.plan, &rb.expect, &rb.report);
+                if (r >= 0)
+                        r = vt_engine_set_pending_rebuild(&e, false);
+                if (r < 0)
+                        goto fail;
+                rebuilt_pending = true;
+        }
         if (cli->json) {
                 printf("{\"transaction\": %ld, \"changed\": %s}\n", txn, txn ? "true" : "false");
         } else if (txn == 0) {
-                vt_cli_info(cli, "nothing to do: the host already matches the profile\n");
+                vt_cli_info(cli, "%s\n",
+                            rebuilt_pending ? "the pending rebuild is complete"
+                                            : "nothing to do: the host already "
+                                              "matches the profile");
         } else {
-                vt_cli_info(cli,
-                            "applied as transaction %ld\n"
-                            "the initramfs and boot configuration were not rebuilt "
-                            "(--no-rebuild): run 'update-initramfs -u -k all' (and "
-                            "'update-grub' when the command line changed) before rebooting\n"
-                            "'vfiotx rollback' restores the last good snapshot; 'vfiotx confirm' "
-                            "marks this one good\n",
-                            txn);
+                vt_cli_info(cli, "applied as transaction %ld\n", txn);
+                if (flags.no_rebuild)
+                        vt_cli_info(cli, "the initramfs and boot configuration were not rebuilt "
+                                         "(--no-rebuild): 'vfiotx apply' completes it; 'vfiotx "
+                                         "status' shows it pending\n");
+                else if (rb.plan.n)
+                        vt_cli_info(cli, "rebuilt and verified: %zu step%s\n", rb.plan.n,
+                                    rb.plan.n > 1 ? "s" : "");
+                vt_cli_info(cli, "'vfiotx rollback' restores the last good snapshot; 'vfiotx "
+                                 "confirm' marks this one good\n");
         }
+        vt_cli_rebuild_free(&rb);
         vt_plan_free(&plan);
         vt_spec_free(&spec);
         vt_engine_close(&e);
         return VT_EXIT_OK;
 fail:
+        vt_cli_rebuild_free(&rb);
         vt_plan_free(&plan);
         vt_spec_free(&spec);
         vt_engine_close(&e);

@@ -21,21 +21,22 @@ static const char import_help[] =
     "completely before anything is written: links, devices, paths outside the files vfiotx\n"
     "manages, or headers that disagree with the manifest refuse it.\n\n"
     "  -y, --yes    do not ask for confirmation (needed when stdin is not a terminal)\n"
+    "  --no-rebuild restore the files only; the rebuild stays pending for the next apply\n"
     "  -h, --help   this help\n";
 
 int vt_cmd_import(vt_cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
             {"yes", no_argument, NULL, 'y'},
+            {"no-rebuild", no_argument, NULL, 'R'},
             {"help", no_argument, NULL, 'h'},
             {0},
         };
-        _cleanup_snapshot_ vt_snapshot target = {0}, head = {0}, disk = {0};
-        _cleanup_buf_ vt_buf data = VT_BUF_INIT, notes = VT_BUF_INIT, diff = VT_BUF_INIT;
+        _cleanup_snapshot_ vt_snapshot target = {0};
+        _cleanup_buf_ vt_buf data = VT_BUF_INIT, notes = VT_BUF_INIT;
         _cleanup_free_ char *summary = NULL;
-        vt_txn_request req = {.kind = "import"};
         const char *file;
-        bool yes = false, opened = false;
+        bool yes = false, no_rebuild = false, opened = false;
         vt_engine e;
         long txn = 0;
         int c, r;
@@ -44,6 +45,9 @@ int vt_cmd_import(vt_cli *cli, int argc, char **argv)
                 switch (c) {
                 case 'y':
                         yes = true;
+                        break;
+                case 'R':
+                        no_rebuild = true;
                         break;
                 case 'h':
                         fputs(import_help, stdout);
@@ -66,58 +70,25 @@ int vt_cmd_import(vt_cli *cli, int argc, char **argv)
         if (r < 0)
                 goto out;
 
-        r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
-        opened = true;
-        vt_cli_notes(cli, notes.ptr);
-        vt_buf_clear(&notes);
-        if (r >= 0)
-                r = vt_engine_head(&e, &head, NULL);
-        /* Files the journal started managing after that snapshot did not exist then. */
-        for (size_t i = 0; r >= 0 && i < head.n; i++)
-                if (!vt_snapshot_find(&target, head.files[i].path))
-                        r = vt_snapshot_put(&target, head.files[i].path, NULL, 0, NULL);
-        if (r >= 0) {
-                const char **extra = calloc(target.n + 1, sizeof(*extra));
-
-                if (!extra) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                for (size_t i = 0; i < target.n; i++)
-                        extra[i] = target.files[i].path;
-                r = vt_engine_capture(&e, extra, &disk);
-                free(extra);
-        }
-        if (r >= 0)
-                r = vt_diff_snapshots(&disk, &target, &diff);
-        if (r < 0)
-                goto out;
-        if (diff.len == 0) {
-                vt_cli_info(cli, "nothing to do: the files already match %s\n", file);
-                goto out;
-        }
-        if (cli->verbosity >= 0)
-                printf("%s", diff.ptr);
-        if (!yes && !vt_cli_confirm(cli, "Import these changes?")) {
-                r = vt_error_hint(vt_error_set(ECANCELED, "not imported: no confirmation"),
-                                  "pass -y to import without asking (stdin is not a terminal, "
-                                  "or the answer was not yes)");
-                goto out;
-        }
         if (asprintf(&summary, "import %s", file) < 0) {
                 r = -ENOMEM;
                 goto out;
         }
-        req.summary = summary;
-        req.pending_rebuild = true;
-        r = vt_engine_transact(&e, &req, &target, &txn, &notes);
+        r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
+        opened = true;
         vt_cli_notes(cli, notes.ptr);
-        if (r >= 0)
-                vt_cli_info(cli,
-                            "imported as transaction %ld\n"
-                            "the initramfs was not rebuilt: run 'update-initramfs -u -k all' "
-                            "before rebooting\n",
-                            txn);
+        if (r >= 0) {
+                vt_cli_restore_opts ro = {.kind = "import",
+                                          .summary = summary,
+                                          .what = file,
+                                          .question = "Import these changes?",
+                                          .yes = yes,
+                                          .no_rebuild = no_rebuild};
+
+                r = vt_cli_restore(cli, &e, &target, &ro, &txn);
+        }
+        if (r >= 0 && txn)
+                vt_cli_info(cli, "imported as transaction %ld\n", txn);
 out:
         if (opened)
                 vt_engine_close(&e);

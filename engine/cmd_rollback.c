@@ -12,12 +12,16 @@
 #include "engine/engine.h"
 
 static const char rollback_help[] =
-    "Usage: vfiotx [--root DIR] rollback [TXN] [-y]\n\n"
+    "Usage: vfiotx [--root DIR] rollback [TXN] [-y] [--no-rebuild]\n\n"
     "Restore the files of the last good snapshot, or of transaction TXN (see 'vfiotx log'),\n"
     "as a new transaction: bytes, mode, owner and xattrs; files that did not exist then are\n"
     "removed. Works from a rescue system with --root pointing at the mounted host, and\n"
     "from the plain copy of the good snapshot when the journal is damaged.\n\n"
+    "The initramfs and boot configuration are rebuilt for the restored files inside the\n"
+    "transaction, as apply does (chrooted into --root).\n\n"
     "  -y, --yes    do not ask for confirmation (needed when stdin is not a terminal)\n"
+    "  --no-rebuild restore the files only and leave the rebuild pending (a rescue shell\n"
+    "               without a working chroot); the next apply completes it\n"
     "  -h, --help   this help\n";
 
 static int rescue(vt_cli *cli, bool yes)
@@ -40,16 +44,17 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
             {"yes", no_argument, NULL, 'y'},
+            {"no-rebuild", no_argument, NULL, 'R'},
             {"help", no_argument, NULL, 'h'},
             {0},
         };
-        _cleanup_snapshot_ vt_snapshot target = {0}, head = {0}, disk = {0};
-        _cleanup_buf_ vt_buf notes = VT_BUF_INIT, diff = VT_BUF_INIT;
-        char summary[256];
+        _cleanup_snapshot_ vt_snapshot target = {0};
+        _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
+        char summary[256], what[64];
+        vt_cli_restore_opts ro = {.kind = "rollback", .question = "Roll back these changes?"};
         vt_txn_info info = {0};
-        vt_txn_request req = {.kind = "rollback"};
         const char *which = NULL;
-        bool yes = false;
+        bool yes = false, no_rebuild = false;
         git_oid oid;
         vt_engine e;
         long txn = 0;
@@ -59,6 +64,9 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
                 switch (c) {
                 case 'y':
                         yes = true;
+                        break;
+                case 'R':
+                        no_rebuild = true;
                         break;
                 case 'h':
                         fputs(rollback_help, stdout);
@@ -95,43 +103,18 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
                 oid = e.state.good;
         if (r >= 0)
                 r = vt_journal_load(&e.journal, &oid, &target, &info);
-        if (r >= 0)
-                r = vt_engine_head(&e, &head, NULL);
-        /* Files the journal started managing after that snapshot did not exist then. */
-        for (size_t i = 0; r >= 0 && i < head.n; i++)
-                if (!vt_snapshot_find(&target, head.files[i].path))
-                        r = vt_snapshot_put(&target, head.files[i].path, NULL, 0, NULL);
-        if (r >= 0)
-                r = vt_engine_capture(&e, NULL, &disk);
-        if (r >= 0)
-                r = vt_diff_snapshots(&disk, &target, &diff);
         if (r < 0)
                 goto out;
-        if (diff.len == 0) {
-                vt_cli_info(cli, "nothing to do: the files already match transaction %ld\n",
-                            info.id);
-                goto out;
-        }
-        if (cli->verbosity >= 0)
-                printf("%s", diff.ptr);
-        if (!yes && !vt_cli_confirm(cli, "Roll back these changes?")) {
-                r = vt_error_hint(vt_error_set(ECANCELED, "not rolled back: no confirmation"),
-                                  "pass -y to roll back without asking (stdin is not a "
-                                  "terminal, or the answer was not yes)");
-                goto out;
-        }
         snprintf(summary, sizeof(summary), "roll back to %stransaction %ld (%s)",
                  which ? "" : "the last good ", info.id, info.summary ? info.summary : "");
-        req.summary = summary;
-        req.pending_rebuild = true;
-        r = vt_engine_transact(&e, &req, &target, &txn, &notes);
-        vt_cli_notes(cli, notes.ptr);
-        if (r >= 0)
-                vt_cli_info(cli,
-                            "rolled back as transaction %ld\n"
-                            "the initramfs was not rebuilt: run 'update-initramfs -u -k all' "
-                            "before rebooting\n",
-                            txn);
+        snprintf(what, sizeof(what), "transaction %ld", info.id);
+        ro.summary = summary;
+        ro.what = what;
+        ro.yes = yes;
+        ro.no_rebuild = no_rebuild;
+        r = vt_cli_restore(cli, &e, &target, &ro, &txn);
+        if (r >= 0 && txn)
+                vt_cli_info(cli, "rolled back as transaction %ld\n", txn);
 out:
         vt_txn_info_free(&info);
         vt_engine_close(&e);

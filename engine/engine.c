@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,30 @@ void vt_engine_close(vt_engine *e)
         vt_root_close(&e->root);
         vt_lock_release(e->lock_fd);
         e->lock_fd = -1;
+}
+
+/* `base` (a JSON object or NULL) with `key` set to the JSON value `value`. */
+static char *merge_extra(const char *base, const char *key, const char *value)
+{
+        json_object *o = base ? json_tokener_parse(base) : NULL, *v = json_tokener_parse(value);
+        char *out;
+
+        if (!o || !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                o = json_object_new_object();
+        }
+        json_object_object_add(o, key, v);
+        out = strdup(json_object_to_json_string(o));
+        json_object_put(o);
+        return out;
+}
+
+int vt_engine_set_pending_rebuild(vt_engine *e, bool pending)
+{
+        if (e->state.pending_rebuild == pending || !e->state.exists)
+                return 0;
+        e->state.pending_rebuild = pending;
+        return vt_state_write(&e->root, &e->state);
 }
 
 static bool has_head(vt_engine *e)
@@ -219,6 +244,12 @@ static int recover(vt_engine *e, vt_buf *notes)
                 r = vt_snapshot_matches_disk(&e->root, &target);
                 if (r < 0)
                         goto out;
+                /* With rebuild steps in flight, the files being there says nothing about the
+                 * artifacts: undo, and leave a rebuild for the restored files pending. */
+                if (e->state.intent_rebuild) {
+                        e->state.pending_rebuild = true;
+                        r = 0;
+                }
                 if (r == 1) {
                         /* Every file was written: only the commit point was missing. */
                         e->state.phase = VT_PHASE_IDLE;
@@ -417,8 +448,9 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                        long *txn_out, vt_buf *notes)
 {
         _cleanup_snapshot_ vt_snapshot head = {0}, disk = {0}, next = {0};
-        _cleanup_free_ const char **extra = NULL;
-        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ const char **target_paths = NULL;
+        _cleanup_free_ char *error = NULL, *extra = NULL;
+        _cleanup_buf_ vt_buf record = VT_BUF_INIT;
         vt_txn_info info = {0};
         git_oid before, next_oid, fail_oid;
         char attempted[GIT_OID_HEXSZ + 1];
@@ -427,11 +459,11 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
         *txn_out = 0;
         if (!e->writable)
                 return vt_error_set(EPERM, "internal: engine opened read-only");
-        r = paths_of(target, &extra);
+        r = paths_of(target, &target_paths);
         if (r >= 0)
                 r = vt_engine_head(e, &head, NULL);
         if (r >= 0)
-                r = vt_engine_capture(e, extra, &disk);
+                r = vt_engine_capture(e, target_paths, &disk);
         if (r >= 0)
                 r = with_absent(&head, &disk);
         if (r >= 0)
@@ -477,6 +509,7 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
         snprintf(e->state.intent_kind, sizeof(e->state.intent_kind), "%s", req->kind);
         e->state.before = before;
         e->state.target = next_oid;
+        e->state.intent_rebuild = req->rebuild != NULL;
         e->state.txn = info.id;
         r = vt_state_write(&e->root, &e->state);
         if (r < 0) {
@@ -485,11 +518,23 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
         }
 
         r = vt_snapshot_restore(&e->root, &next);
+        if (r >= 0 && req->rebuild) {
+                r = req->rebuild(req->userdata, &record);
+                /* The entry carries what the steps did: written now, with the record. */
+                if (r >= 0) {
+                        extra = merge_extra(req->extra, "rebuild", vt_buf_cstr(&record));
+                        info.extra = extra;
+                        r = extra ? vt_journal_commit(&e->journal, &next, &info, &before, 1,
+                                                      &next_oid)
+                                  : -ENOMEM;
+                }
+        }
         if (r >= 0) {
                 /* The commit point. */
                 e->state.phase = VT_PHASE_IDLE;
                 e->state.head = next_oid;
-                e->state.pending_rebuild = e->state.pending_rebuild || req->pending_rebuild;
+                e->state.pending_rebuild =
+                    req->rebuild ? false : (e->state.pending_rebuild || req->pending_rebuild);
                 r = vt_state_write(&e->root, &e->state);
                 if (r < 0) {
                         e->state.phase = VT_PHASE_APPLYING;
@@ -497,7 +542,10 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                 }
         }
         if (r < 0) {
-                git_oid parents[2] = {before, next_oid};
+                git_oid parents[2] = {before, e->state.target};
+                _cleanup_buf_ vt_buf undo_record = VT_BUF_INIT;
+                _cleanup_free_ char *detail = NULL;
+                bool undo_failed = false;
 
                 save_error(&error);
                 r2 = vt_snapshot_restore(&e->root, &disk);
@@ -507,15 +555,36 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                                          vt_error_message()),
                             "fix the cause, then run any vfiotx command: it finishes putting "
                             "the files back");
-                git_oid_tostr(attempted, sizeof(attempted), &next_oid);
+                if (req->rebuild_undo && req->rebuild_undo(req->userdata, &undo_record) < 0) {
+                        /* The artifacts may not match the restored files: say so and keep a
+                         * rebuild pending, never claim a clean undo. */
+                        undo_failed = true;
+                        e->state.pending_rebuild = true;
+                }
+                git_oid_tostr(attempted, sizeof(attempted), &e->state.target);
+                if (asprintf(&detail, "%s%s", error,
+                             undo_failed ? "\n(rebuilding for the restored files failed too: a "
+                                           "rebuild is pending)"
+                                         : "") < 0)
+                        detail = NULL;
                 info.outcome = "failed";
-                info.detail = error;
+                info.detail = detail ? detail : error;
                 info.attempted = attempted;
                 info.time = time(NULL);
+                info.extra = NULL;
+                free(extra);
+                extra =
+                    record.len ? merge_extra(req->extra, "rebuild", vt_buf_cstr(&record)) : NULL;
+                info.extra = extra ? extra : (char *)req->extra;
+                e->state.intent_rebuild = false;
                 r2 = commit_head(e, &disk, &info, parents, 2, &fail_oid);
                 if (r2 >= 0)
                         r2 = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
-                vt_error_set(r, "%s; every file was put back as it was%s", error,
+                vt_error_set(r, "%s; every file was put back as it was%s%s", error,
+                             req->rebuild_undo ? (undo_failed ? " (but rebuilding for them failed: "
+                                                                "run 'vfiotx apply' to retry)"
+                                                              : " and rebuilt")
+                                               : "",
                              r2 < 0 ? " (the journal will record the failure at the next vfiotx "
                                       "command)"
                                     : "");

@@ -18,6 +18,8 @@
  *      point; then move refs/heads/journal (compare-and-swap) and drop the pending ref;
  *   4. a failure while writing puts every file back, records a "failed" entry (its tree is the
  *      before snapshot, its second parent the attempted one) and returns the error.
+ * With rebuild steps (req->rebuild), the intent says so: a crash while they run is always
+ * undone on recovery (the artifacts may be half-built) and leaves a pending rebuild.
  * A path absent from a snapshot's manifest is absent in that snapshot.
  *
  * Contract: 0 or negative errno with a message (common/error.h); the engine never prints;
@@ -67,14 +69,24 @@ typedef struct vt_txn_request {
         const char *kind;    /* "apply", "rollback" */
         const char *summary; /* one line */
         bool forced;
-        const char *extra; /* JSON object for meta.json, may be NULL */
-        bool pending_rebuild;
+        const char *extra;    /* JSON object for meta.json, may be NULL */
+        bool pending_rebuild; /* the files change but nothing is rebuilt (--no-rebuild) */
+        /* Rebuild steps: run after every file is written and before the commit point, so a
+         * failure puts the files back; `rebuild_undo` then runs the steps again for the
+         * restored files, so the boot artifacts match them. `record` (JSON) goes into the
+         * entry's metadata as "rebuild". A rebuild that completes clears a pending one. */
+        int (*rebuild)(void *userdata, vt_buf *record);
+        int (*rebuild_undo)(void *userdata, vt_buf *record);
+        void *userdata;
 } vt_txn_request;
 
 /* Make the disk match `target` (only the paths it lists). *txn_out is the new transaction's
  * number, 0 when nothing had to change. */
 int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapshot *target,
                        long *txn_out, vt_buf *notes);
+
+/* Record that the boot artifacts do (not) reflect the files (state file). */
+int vt_engine_set_pending_rebuild(vt_engine *e, bool pending);
 
 /* Mark the applied snapshot good (refs/vfiotx/good, the plain-file copy, the state). */
 int vt_engine_confirm(vt_engine *e, long *txn_out);

@@ -37,6 +37,8 @@ static void usage(FILE *f)
                 "  --sysfs DIR   read devices from a sysfs tree at DIR (default /sys)\n"
                 "  --proc DIR    read cpuinfo, cmdline, mounts, routes from DIR (default /proc)\n"
                 "  --no-chroot   run rebuild tools from PATH instead of chrooted into --root\n"
+                "  --lock-timeout SEC     wait at most SEC s for another vfiotx (default 60)\n"
+                "  --rebuild-timeout SEC  time limit of one rebuild step (default 1800)\n"
                 "  --json        print data as JSON\n"
                 "  -v, -q        more or less output\n"
                 "  -h, --help    this help; 'vfiotx COMMAND --help' for a command\n"
@@ -54,7 +56,8 @@ int main(int argc, char **argv)
                 OPT_JSON,
                 OPT_VERSION,
                 OPT_NO_CHROOT,
-                OPT_LOCK_TIMEOUT
+                OPT_LOCK_TIMEOUT,
+                OPT_REBUILD_TIMEOUT
         };
         static const struct option opts[] = {
             {"root", required_argument, NULL, OPT_ROOT},
@@ -62,6 +65,7 @@ int main(int argc, char **argv)
             {"proc", required_argument, NULL, OPT_PROC},
             {"json", no_argument, NULL, OPT_JSON},
             {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+            {"rebuild-timeout", required_argument, NULL, OPT_REBUILD_TIMEOUT},
             {"no-chroot", no_argument, NULL, OPT_NO_CHROOT},
             {"verbose", no_argument, NULL, 'v'},
             {"quiet", no_argument, NULL, 'q'},
@@ -69,7 +73,11 @@ int main(int argc, char **argv)
             {"version", no_argument, NULL, OPT_VERSION},
             {NULL, 0, NULL, 0},
         };
-        vt_cli cli = {.prog = "vfiotx", .root = "/", .sysfs = "/sys", .proc = "/proc"};
+        vt_cli cli = {.prog = "vfiotx",
+                      .root = "/",
+                      .sysfs = "/sys",
+                      .proc = "/proc",
+                      .rebuild_timeout_s = 1800};
         _cleanup_buf_ vt_buf cmdline = VT_BUF_INIT;
         int c, r;
 
@@ -105,6 +113,18 @@ int main(int argc, char **argv)
                                                           "not '%s'",
                                                           optarg);
                         vt_engine_set_lock_timeout((int)sec * 1000);
+                        break;
+                }
+                case OPT_REBUILD_TIMEOUT: {
+                        char *end;
+                        long sec = strtol(optarg, &end, 10);
+
+                        if (*end || sec < 1 || sec > 86400)
+                                return vt_cli_usage_error(&cli, NULL,
+                                                          "--rebuild-timeout takes seconds "
+                                                          "(1-86400), not '%s'",
+                                                          optarg);
+                        cli.rebuild_timeout_s = (int)sec;
                         break;
                 }
                 case 'v':

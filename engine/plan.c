@@ -45,6 +45,8 @@ void vt_plan_free(vt_plan *p)
         vt_snapshot_free(&p->target);
         vt_buf_free(&p->why);
         vt_strv_free(&p->refusals);
+        vt_strv_free(&p->words_wanted);
+        vt_strv_free(&p->words_unwanted);
         free(p->summary);
         *p = (vt_plan){0};
 }
@@ -645,6 +647,10 @@ static int plan_cmdline(plan_state *s)
                 }
         for (size_t i = 0; r >= 0 && i < s->once_remove.n; i++)
                 r = vt_cmdline_change_remove(&cp.change, s->once_remove.items[i]);
+        for (size_t i = 0; r >= 0 && i < cp.change.n_add; i++)
+                r = vt_strv_push(&s->out->words_wanted, cp.change.add[i].word);
+        for (size_t i = 0; r >= 0 && i < cp.change.n_remove; i++)
+                r = vt_strv_push(&s->out->words_unwanted, cp.change.remove[i].word);
         if (r < 0 || (cp.change.n_add == 0 && cp.change.n_remove == 0))
                 goto done;
 
@@ -758,6 +764,7 @@ int vt_plan_compute(const vt_plan_ctx *ctx, vt_plan *out)
                                                     ? "re-apply the profile"
                                                     : "ensure the vfio modules load at boot");
                 out->summary = vt_buf_detach(&s.summary);
+                out->has_devices = s.next.n_devices > 0;
         }
         state_free(&s);
         if (r < 0)

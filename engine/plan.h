@@ -46,9 +46,12 @@ typedef struct vt_plan_ctx {
 
 typedef struct vt_plan {
         vt_snapshot target;
-        vt_buf why;       /* one line per decision */
-        vt_strv refusals; /* reasons the plan is unsafe; empty when safe */
-        char *summary;    /* one line for the journal */
+        vt_buf why;             /* one line per decision */
+        vt_strv refusals;       /* reasons the plan is unsafe; empty when safe */
+        char *summary;          /* one line for the journal */
+        bool has_devices;       /* the profile passes devices through after this plan */
+        vt_strv words_wanted;   /* kernel parameters the command line must carry */
+        vt_strv words_unwanted; /* and must not */
 } vt_plan;
 
 int vt_plan_compute(const vt_plan_ctx *ctx, vt_plan *out);

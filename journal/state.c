@@ -73,6 +73,8 @@ int vt_state_read(const vt_root *root, vt_state *out)
                 } else {
                         if (json_object_object_get_ex(intent, "txn", &v))
                                 out->intent_txn = (long)json_object_get_int64(v);
+                        if (json_object_object_get_ex(intent, "rebuild", &v))
+                                out->intent_rebuild = json_object_get_boolean(v);
                         if (json_object_object_get_ex(intent, "kind", &v))
                                 snprintf(out->intent_kind, sizeof(out->intent_kind), "%s",
                                          json_object_get_string(v));
@@ -105,6 +107,8 @@ int vt_state_write(const vt_root *root, const vt_state *st)
                 json_object_object_add(o, "intent", intent);
                 json_object_object_add(intent, "txn", json_object_new_int64(st->intent_txn));
                 json_object_object_add(intent, "kind", json_object_new_string(st->intent_kind));
+                json_object_object_add(intent, "rebuild",
+                                       json_object_new_boolean(st->intent_rebuild));
                 json_object_object_add(intent, "before",
                                        json_object_new_string(git_oid_tostr_s(&st->before)));
                 json_object_object_add(intent, "target",

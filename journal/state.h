@@ -32,6 +32,7 @@ typedef struct vt_state {
         long intent_txn;
         char intent_kind[32]; /* apply, rollback */
         git_oid before, target;
+        bool intent_rebuild; /* rebuild steps run between the file writes and the commit */
         /* a rebuild the files need and that has not run (--no-rebuild) */
         bool pending_rebuild;
 } vt_state;

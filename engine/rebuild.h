@@ -1,0 +1,55 @@
+/* The rebuild steps of a transaction (issue: rebuild inside the transaction): plan them from
+ * the paths whose bytes change, run them, and verify what they built.
+ *
+ * vt_rebuild_make(): detects the initramfs generator, the kernels and the boot path
+ * (backends/rebuild_plan.h, backends/bootloader.h) and derives the minimum set of steps.
+ *
+ * vt_rebuild_run(): runs the steps in order (backends/runner.h: argv, never a shell; chrooted
+ * into the root when asked, with /proc, /sys, /dev bind-mounted in a private mount namespace
+ * that disappears with the tool), each with a time limit; reports progress through the
+ * callback; records argv, exit status, time and (on failure) the output into `record` as JSON.
+ * Stops at the first failing step: -EPROTO / -ETIMEDOUT / -ENOENT with a message that names the
+ * step and ends with its output.
+ *
+ * vt_rebuild_verify(): reads back what the steps built: each initramfs (libarchive) must hold the
+ * vfio modules (or have them built in) and vfiotx's modprobe.d files byte-equal to the target
+ * snapshot (absent ones must be absent); grub.cfg / loader entries must carry the wanted words
+ * and none of the unwanted. Findings make it fail with -EBADMSG and a message listing them.
+ *
+ * Contract: 0 or negative errno with a message; the engine never prints. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "backends/edit.h"
+#include "backends/rebuild_plan.h"
+#include "common/buf.h"
+#include "journal/root.h"
+#include "journal/snapshot.h"
+
+typedef struct vt_rebuild_ctx {
+        const vt_root *root;
+        bool chroot;    /* run the tools inside the root (else from PATH) */
+        int timeout_ms; /* per step */
+        /* step starts (line NULL), prints a line, or ends (done true) */
+        void (*progress)(void *userdata, size_t step, size_t n, const char *cmd, const char *line,
+                         bool done, long elapsed_ms);
+        void *userdata;
+} vt_rebuild_ctx;
+
+int vt_rebuild_make(const vt_root *root, const char *const *changed, size_t n_changed,
+                    vt_rebuild_plan *out);
+
+int vt_rebuild_run(const vt_rebuild_ctx *ctx, const vt_rebuild_plan *plan, vt_buf *record);
+
+typedef struct vt_rebuild_expect {
+        const vt_snapshot *files;        /* the files as the transaction leaves them */
+        bool vfio_modules;               /* the initramfs must load vfio (devices are bound) */
+        const char *const *words_wanted; /* on the kernel command line */
+        size_t n_wanted;
+        const char *const *words_unwanted;
+        size_t n_unwanted;
+} vt_rebuild_expect;
+
+int vt_rebuild_verify(const vt_root *root, const vt_rebuild_plan *plan,
+                      const vt_rebuild_expect *expect, vt_buf *report);
