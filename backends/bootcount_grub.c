@@ -69,10 +69,20 @@ int vt_grubenv_parse(const void *data, size_t len, const char *where, vt_grubenv
                 char *n;
 
                 if (*p == '#') {
-                        /* Comments and the padding: GRUB skips to the next line. */
-                        while (p < end && *p != '\n')
-                                p++;
-                        p++;
+                        /* A comment line (Debian's grub-editenv writes a warning) is kept in
+                         * its place; the padding is the '#' run that reaches the end. */
+                        const char *eol = memchr(p, '\n', (size_t)(end - p));
+                        char *line;
+
+                        if (!eol)
+                                break;
+                        line = strndup(p, (size_t)(eol - p));
+                        if (!line)
+                                return vt_error_set(ENOMEM, "out of memory");
+                        r = append_var(&env, NULL, line);
+                        if (r < 0)
+                                return r;
+                        p = eol + 1;
                         continue;
                 }
                 if (*p == '\0')
@@ -112,6 +122,11 @@ int vt_grubenv_format(const vt_grubenv *env, vt_buf *out)
         if (vt_buf_put(&b, VT_GRUBENV_SIGNATURE, SIG_LEN) < 0)
                 return vt_error_set(ENOMEM, "out of memory");
         for (size_t i = 0; i < env->n; i++) {
+                if (!env->vars[i].name) {
+                        if (vt_buf_printf(&b, "%s\n", env->vars[i].value) < 0)
+                                return vt_error_set(ENOMEM, "out of memory");
+                        continue;
+                }
                 if (vt_buf_printf(&b, "%s=", env->vars[i].name) < 0)
                         return vt_error_set(ENOMEM, "out of memory");
                 for (const char *v = env->vars[i].value; *v; v++) {
@@ -141,7 +156,7 @@ const char *vt_grubenv_get(const vt_grubenv *env, const char *name)
 {
         /* The last one wins, as when GRUB's load_env sets them in file order. */
         for (size_t i = env->n; i > 0; i--)
-                if (strcmp(env->vars[i - 1].name, name) == 0)
+                if (env->vars[i - 1].name && strcmp(env->vars[i - 1].name, name) == 0)
                         return env->vars[i - 1].value;
         return NULL;
 }
@@ -165,7 +180,7 @@ int vt_grubenv_set(vt_grubenv *env, const char *name, const char *value)
         if (!valid_name(name))
                 return vt_error_set(EINVAL, "'%s' is not a GRUB environment variable name", name);
         for (size_t i = 0; i < env->n; i++) {
-                if (strcmp(env->vars[i].name, name) == 0) {
+                if (env->vars[i].name && strcmp(env->vars[i].name, name) == 0) {
                         if (value && !done) {
                                 char *v = strdup(value);
 

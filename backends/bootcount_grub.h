@@ -75,8 +75,8 @@
 /* ---- the environment block (pure) ---- */
 
 typedef struct vt_grubenv_var {
-        char *name;
-        char *value; /* unescaped */
+        char *name;  /* NULL for a comment line, kept in its place */
+        char *value; /* unescaped; a comment's whole line without its newline */
 } vt_grubenv_var;
 
 typedef struct vt_grubenv {
