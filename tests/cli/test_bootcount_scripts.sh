@@ -1,0 +1,88 @@
+#!/bin/bash
+# The boot-counting scripts: the GRUB script through the real grub-mkconfig (in a private mount
+# namespace, so the host's /etc/grub.d, /etc/default and /boot are never touched), the systemd
+# units through systemd-analyze verify, and the initramfs rescue hook.
+. "$(dirname "$0")/lib.sh"
+
+src=${VFIOTX_SRC:?set by ctest}
+build=$(dirname "$VFIOTX_BIN")
+
+# --- grub-mkconfig with 00_header, 10_linux and 42_vfiotx on a fake /boot ---
+if [ "$(id -u)" = 0 ] && command -v grub-mkconfig >/dev/null && command -v unshare >/dev/null &&
+	[ -f /etc/grub.d/00_header ] && [ -f /etc/grub.d/10_linux ]; then
+	g="$VT_TMP/grub"
+	mkdir -p "$g/grub.d" "$g/default" "$g/boot/grub" "$g/boot/vfiotx"
+	cp /etc/grub.d/00_header /etc/grub.d/10_linux "$g/grub.d/"
+	cp "$src/scripts/grub.d/42_vfiotx" "$g/grub.d/"
+	printf '%s\n' 'GRUB_DEFAULT=0' 'GRUB_TIMEOUT=5' 'GRUB_DISTRIBUTOR=Debian' \
+		'GRUB_CMDLINE_LINUX_DEFAULT="quiet \$vfiotx_trial_args"' 'GRUB_CMDLINE_LINUX=""' \
+		>"$g/default/grub"
+	: >"$g/boot/vmlinuz-6.1.0-26-amd64"
+	: >"$g/boot/initrd.img-6.1.0-26-amd64"
+	run 0 unshare -m --propagation private sh -c '
+		mount --bind "$1/grub.d" /etc/grub.d && mount --bind "$1/default" /etc/default &&
+		mount --bind "$1/boot" /boot && grub-mkconfig -o /boot/grub/grub.cfg' sh "$g"
+	cfg=$(cat "$g/boot/grub/grub.cfg" 2>/dev/null || true)
+	# grub-mkconfig itself refuses a config grub-script-check rejects; check it again anyway.
+	run 0 grub-script-check "$g/boot/grub/grub.cfg"
+	assert_contains "$cfg" "### BEGIN /etc/grub.d/42_vfiotx ###" "the counter is in grub.cfg"
+	assert_contains "$cfg" "\$menuentry_id_option 'vfiotx-last-good'" "the last good entry"
+	assert_contains "$cfg" 'load_env vfiotx_trial vfiotx_tries vfiotx_panic vfiotx_fallback'
+	assert_contains "$cfg" 'elif [ "${vfiotx_tries}" = "1" ]; then'
+	assert_contains "$cfg" 'set vfiotx_trial_args="vfiotx.trial=${vfiotx_trial} panic=${vfiotx_panic}"'
+	assert_contains "$cfg" 'source "${vfiotx_dir}/entry.cfg"'
+	# Every normal linux line carries the reference; the recovery line does not.
+	n_linux=$(grep -c '^[[:space:]]*linux[[:space:]].* ro  *quiet \$vfiotx_trial_args$' \
+		"$g/boot/grub/grub.cfg" || true)
+	assert_eq "$n_linux" 2 "normal linux lines with \$vfiotx_trial_args"
+	assert_not_contains "$(grep 'ro single' "$g/boot/grub/grub.cfg")" 'vfiotx_trial_args'
+	# The last good entry comes after 10_linux's entries: it must never be entry 0.
+	first_entry=$(grep -m1 -o "^menuentry '[^']*'" "$g/boot/grub/grub.cfg")
+	assert_eq "$first_entry" "menuentry 'Debian GNU/Linux'" "first menu entry"
+	# An entry.cfg as boot_preserve writes it parses too.
+	printf '%s\n' '# kver=6.1.0-26-amd64' '# txn=4' '# cmdline=root=/dev/sda2 ro vfiotx.fallback=1' \
+		'linux	${vfiotx_dir}/vmlinuz-6.1.0-26-amd64.4 root=/dev/sda2 ro '\''a b'\'' vfiotx.fallback=1' \
+		'initrd	${vfiotx_dir}/initrd.img-6.1.0-26-amd64.4' >"$g/boot/vfiotx/entry.cfg"
+	run 0 grub-script-check "$g/boot/vfiotx/entry.cfg"
+else
+	echo "skipped grub-mkconfig: needs root, unshare, grub-mkconfig and /etc/grub.d/{00_header,10_linux}"
+fi
+
+# --- the script alone: it must be valid sh and emit valid GRUB script without grub-mkconfig ---
+out=$(pkgdatadir=/usr/share/grub sh "$src/scripts/grub.d/42_vfiotx" 2>/dev/null) ||
+	fail "42_vfiotx failed"
+if command -v grub-script-check >/dev/null; then
+	printf '%s\n' "$out" >"$VT_TMP/alone.cfg"
+	run 0 grub-script-check "$VT_TMP/alone.cfg"
+fi
+assert_contains "$out" "set vfiotx_dir='/boot/vfiotx'"
+
+# --- systemd units ---
+units="$build/scripts/systemd"
+for u in vfiotx-boot.service vfiotx-confirm.service vfiotx-deadline.timer vfiotx-deadline.service; do
+	[ -f "$units/$u" ] || fail "$u was not configured into $units"
+done
+assert_contains "$(cat "$units/vfiotx-confirm.service")" "Requires=boot-complete.target"
+assert_contains "$(cat "$units/vfiotx-confirm.service")" "ExecStart=/"
+assert_contains "$(cat "$units/vfiotx-deadline.service")" "confirm --deadline-expired"
+assert_not_contains "$(cat "$units"/*)" "@SBINDIR@" "unsubstituted template"
+if command -v systemd-analyze >/dev/null && [ -f /lib/systemd/system/boot-complete.target ]; then
+	mkdir -p "$VT_TMP/units"
+	for f in "$units"/*; do
+		sed "s#^ExecStart=[^ ]*/vfiotx#ExecStart=$VFIOTX_BIN#" "$f" >"$VT_TMP/units/$(basename "$f")"
+	done
+	run 0 systemd-analyze verify --man=no "$VT_TMP/units"/*
+	assert_eq "$ERR" "" "systemd-analyze verify output"
+else
+	echo "skipped systemd-analyze verify: not available"
+fi
+
+# --- the rescue hook copies the binary with copy_exec ---
+printf '%s\n' 'copy_exec() { echo "copy_exec $*" >>"$DESTDIR/calls"; }' >"$VT_TMP/hook-functions"
+mkdir -p "$VT_TMP/initramfs"
+run 0 env DESTDIR="$VT_TMP/initramfs" VFIOTX_HOOK_FUNCTIONS="$VT_TMP/hook-functions" \
+	VFIOTX_RESCUE_BIN="$VFIOTX_BIN" sh "$build/scripts/initramfs/hooks/vfiotx-rescue"
+assert_eq "$(cat "$VT_TMP/initramfs/calls")" "copy_exec $VFIOTX_BIN /sbin/vfiotx"
+run 0 sh "$build/scripts/initramfs/hooks/vfiotx-rescue" prereqs
+
+finish

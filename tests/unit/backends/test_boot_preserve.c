@@ -1,0 +1,252 @@
+/* backends/boot_preserve.c: the last good command line, entry.cfg, and the copies under
+ * /boot/vfiotx (with a crash at every step). */
+#include "../helpers.h"
+
+#include <errno.h>
+
+#include "backends/boot_preserve.h"
+#include "backends/runner.h"
+#include "common/error.h"
+#include "common/failpoint.h"
+#include "journal/root.h"
+
+static char *good_cmdline(const char *in)
+{
+        vt_buf out = VT_BUF_INIT;
+        char *s;
+
+        if (vt_last_good_cmdline(in, strlen(in), &out) < 0) {
+                vt_buf_free(&out);
+                return NULL;
+        }
+        s = strdup(vt_buf_cstr(&out));
+        vt_buf_free(&out);
+        return s;
+}
+
+static void test_cmdline(void **state)
+{
+        (void)state;
+        char *s;
+
+        /* GRUB's words, vfiotx's markers and panic= go; the fallback marker comes; the rest
+         * keeps its bytes and order. */
+        s = good_cmdline("BOOT_IMAGE=/vmlinuz-6.1.0-26-amd64 root=UUID=4b6f ro quiet "
+                         "intel_iommu=on vfiotx.trial=7 panic=10 \"acpi_osi=!Windows 2012\"");
+        assert_string_equal(s, "root=UUID=4b6f ro quiet intel_iommu=on \"acpi_osi=!Windows "
+                               "2012\" vfiotx.fallback=1");
+        free(s);
+        /* Init's arguments stay after "--", the marker goes before it. */
+        s = good_cmdline("root=/dev/sda2 ro vfiotx.fallback=1 -- single");
+        assert_string_equal(s, "root=/dev/sda2 ro vfiotx.fallback=1 -- single");
+        free(s);
+        assert_null(good_cmdline("BOOT_IMAGE=/vmlinuz ro quiet"));
+        assert_non_null(strstr(vt_error_message(), "root="));
+        assert_null(good_cmdline("root=/dev/sda2 foo=\"open"));
+}
+
+static void test_quote(void **state)
+{
+        (void)state;
+        vt_buf b = VT_BUF_INIT;
+
+        assert_int_equal(vt_grub_quote_word("root=UUID=ab-c", 14, &b), 0);
+        assert_string_equal(b.ptr, "root=UUID=ab-c");
+        vt_buf_clear(&b);
+        assert_int_equal(vt_grub_quote_word("\"acpi_osi=!Windows 2012\"", 24, &b), 0);
+        assert_string_equal(b.ptr, "'acpi_osi=!Windows 2012'");
+        vt_buf_clear(&b);
+        assert_int_equal(vt_grub_quote_word("a$b'c", 5, &b), 0);
+        assert_string_equal(b.ptr, "'a$b'\\''c'");
+        vt_buf_free(&b);
+}
+
+static void test_decide(void **state)
+{
+        (void)state;
+        static const char cmd[] = "BOOT_IMAGE=/vmlinuz-6.1.0-26-amd64 root=UUID=4b6f ro quiet";
+        const char *const boot[] = {"config-6.1.0-26-amd64", "vmlinuz-6.1.0-26-amd64",
+                                    "initrd.img-6.1.0-26-amd64", NULL};
+        const char *const fedora[] = {"vmlinuz-6.8.5", "initramfs-6.8.5.img", NULL};
+        const char *const no_initrd[] = {"vmlinuz-6.8.5", NULL};
+        vt_preserve_plan p = {0};
+
+        assert_int_equal(vt_boot_preserve_decide("6.1.0-26-amd64", cmd, strlen(cmd), boot, 7, &p),
+                         0);
+        assert_string_equal(p.src_kernel, "/boot/vmlinuz-6.1.0-26-amd64");
+        assert_string_equal(p.dst_kernel, "/boot/vfiotx/vmlinuz-6.1.0-26-amd64.7");
+        assert_string_equal(p.src_initrd, "/boot/initrd.img-6.1.0-26-amd64");
+        assert_string_equal(p.dst_initrd, "/boot/vfiotx/initrd.img-6.1.0-26-amd64.7");
+        assert_string_equal(p.cmdline.ptr, "root=UUID=4b6f ro quiet vfiotx.fallback=1");
+        assert_non_null(strstr(p.entry.ptr, "# kver=6.1.0-26-amd64\n# txn=7\n# cmdline=root=UUID"
+                                            "=4b6f ro quiet vfiotx.fallback=1\n"
+                                            "linux\t${vfiotx_dir}/vmlinuz-6.1.0-26-amd64.7 "
+                                            "root=UUID=4b6f ro quiet vfiotx.fallback=1\n"
+                                            "initrd\t${vfiotx_dir}/initrd.img-6.1.0-26-amd64.7"
+                                            "\n"));
+        vt_preserve_plan_free(&p);
+
+        assert_int_equal(vt_boot_preserve_decide("6.8.5", cmd, strlen(cmd), fedora, 3, &p), 0);
+        assert_string_equal(p.src_initrd, "/boot/initramfs-6.8.5.img");
+        vt_preserve_plan_free(&p);
+        assert_int_equal(vt_boot_preserve_decide("6.8.5", cmd, strlen(cmd), no_initrd, 3, &p), 0);
+        assert_null(p.dst_initrd);
+        assert_null(strstr(p.entry.ptr, "initrd"));
+        vt_preserve_plan_free(&p);
+
+        assert_int_equal(vt_boot_preserve_decide("6.9.0", cmd, strlen(cmd), boot, 7, &p), -ENOENT);
+        assert_int_equal(vt_boot_preserve_decide("../x", cmd, strlen(cmd), boot, 7, &p), -EINVAL);
+        assert_int_equal(vt_boot_preserve_decide("6.1.0-26-amd64", cmd, strlen(cmd), boot, 0, &p),
+                         -EINVAL);
+}
+
+/* A fixture host's root and proc in a temporary directory. */
+static char *host_copy(void)
+{
+        char *dir = make_tmpdir(), *src = fixture_path("intel-igpu-desktop", "root");
+        char from[4096];
+        const char *const argv[] = {"cp", "-a", from, dir, NULL};
+        vt_run_opts opts = {.timeout_ms = 30000};
+        vt_run_result res = {0};
+
+        snprintf(from, sizeof(from), "%s/.", src);
+        assert_int_equal(vt_run(argv, &opts, &res), 0);
+        vt_run_result_free(&res);
+        free(src);
+        return dir;
+}
+
+static void preserve(const char *dir, const char *proc, long txn, int want)
+{
+        vt_root root = VT_ROOT_INIT;
+        vt_preserve_plan p = {0};
+
+        assert_int_equal(vt_root_open(&root, dir), 0);
+        assert_int_equal(vt_boot_preserve_plan(&root, proc, txn, &p), 0);
+        assert_int_equal(vt_boot_preserve_write(&root, &p), want);
+        vt_preserve_plan_free(&p);
+        vt_root_close(&root);
+}
+
+static void test_write_and_read(void **state)
+{
+        (void)state;
+        char *dir = host_copy(), *proc = fixture_path("intel-igpu-desktop", "proc");
+        char *k, *e;
+        vt_root root = VT_ROOT_INIT;
+        vt_preserved got = {0};
+
+        assert_int_equal(vt_root_open(&root, dir), 0);
+        assert_int_equal(vt_boot_preserved_read(&root, &got), -ENOENT);
+
+        preserve(dir, proc, 4, 0);
+        k = slurp(dir, "boot/vfiotx/vmlinuz-6.1.0-26-amd64.4");
+        e = slurp(dir, "boot/vmlinuz-6.1.0-26-amd64");
+        assert_non_null(k);
+        assert_string_equal(k, e);
+        free(k);
+        free(e);
+        assert_int_equal(vt_boot_preserved_read(&root, &got), 0);
+        assert_string_equal(got.kver, "6.1.0-26-amd64");
+        assert_int_equal(got.txn, 4);
+        assert_true(got.present);
+        assert_string_equal(got.initrd, "/boot/vfiotx/initrd.img-6.1.0-26-amd64.4");
+        assert_non_null(strstr(got.cmdline, "root=UUID=4b6f1c8e"));
+        assert_non_null(strstr(got.cmdline, "vfiotx.fallback=1"));
+        vt_preserved_free(&got);
+
+        /* A new good configuration replaces the copies; the old ones go after entry.cfg. */
+        preserve(dir, proc, 9, 0);
+        assert_null(slurp(dir, "boot/vfiotx/vmlinuz-6.1.0-26-amd64.4"));
+        assert_null(slurp(dir, "boot/vfiotx/initrd.img-6.1.0-26-amd64.4"));
+        assert_int_equal(vt_boot_preserved_read(&root, &got), 0);
+        assert_int_equal(got.txn, 9);
+        assert_true(got.present);
+        vt_preserved_free(&got);
+
+        vt_root_close(&root);
+        free(proc);
+        rm_rf(dir);
+}
+
+/* Fail each step of re-preserving in turn: entry.cfg always names complete copies. */
+static void test_crash_every_step(void **state)
+{
+        (void)state;
+        char *proc = fixture_path("intel-igpu-desktop", "proc");
+        bool finished = false;
+
+        for (int n = 1; n < 64 && !finished; n++) {
+                char *dir = host_copy(), num[16];
+                vt_root root = VT_ROOT_INIT;
+                vt_preserve_plan p = {0};
+                vt_preserved got = {0};
+                int r;
+
+                preserve(dir, proc, 4, 0);
+                snprintf(num, sizeof(num), "%d", n);
+                setenv("VFIOTX_FAILPOINT_FAIL", num, 1);
+                vt_failpoint_reset();
+                assert_int_equal(vt_root_open(&root, dir), 0);
+                assert_int_equal(vt_boot_preserve_plan(&root, proc, 9, &p), 0);
+                r = vt_boot_preserve_write(&root, &p);
+                unsetenv("VFIOTX_FAILPOINT_FAIL");
+                vt_failpoint_reset();
+                finished = r == 0;
+                assert_true(r == 0 || r == -EIO);
+                assert_int_equal(vt_boot_preserved_read(&root, &got), 0);
+                assert_true(got.present);
+                assert_true(got.txn == 4 || got.txn == 9);
+                if (r == 0)
+                        assert_int_equal(got.txn, 9);
+                vt_preserved_free(&got);
+                vt_preserve_plan_free(&p);
+                vt_root_close(&root);
+                rm_rf(dir);
+        }
+        assert_true(finished);
+        free(proc);
+}
+
+/* entry.cfg is GRUB script that grub-script-check accepts. */
+static bool have_script_check(void)
+{
+        const char *const which[] = {"sh", "-c", "command -v grub-script-check", NULL};
+        vt_run_opts opts = {.timeout_ms = 30000};
+        vt_run_result res = {0};
+        int r = vt_run(which, &opts, &res);
+
+        vt_run_result_free(&res);
+        return r == 0;
+}
+
+static void test_entry_parses(void **state)
+{
+        (void)state;
+        char *dir, *proc, path[4096];
+        const char *const check[] = {"grub-script-check", path, NULL};
+        vt_run_opts opts = {.timeout_ms = 30000};
+        vt_run_result res = {0};
+
+        if (!have_script_check())
+                skip();
+        dir = host_copy();
+        proc = fixture_path("intel-igpu-desktop", "proc");
+        preserve(dir, proc, 4, 0);
+        snprintf(path, sizeof(path), "%s/boot/vfiotx/entry.cfg", dir);
+        assert_int_equal(vt_run(check, &opts, &res), 0);
+        vt_run_result_free(&res);
+        free(proc);
+        rm_rf(dir);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_cmdline),          cmocka_unit_test(test_quote),
+            cmocka_unit_test(test_decide),           cmocka_unit_test(test_write_and_read),
+            cmocka_unit_test(test_crash_every_step), cmocka_unit_test(test_entry_parses),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

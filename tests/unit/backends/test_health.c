@@ -1,0 +1,170 @@
+/* backends/health.c: the post-boot health checks on a fixture host whose driver links are
+ * changed to make each check fail. */
+#include "../helpers.h"
+
+#include <errno.h>
+
+#include "backends/health.h"
+#include "backends/runner.h"
+#include "common/error.h"
+
+static char *sys_copy(void)
+{
+        char *dir = make_tmpdir(), *src = fixture_path("intel-igpu-desktop", "sys");
+        char from[4096];
+        const char *const argv[] = {"cp", "-a", from, dir, NULL};
+        vt_run_opts opts = {.timeout_ms = 30000};
+        vt_run_result res = {0};
+
+        snprintf(from, sizeof(from), "%s/.", src);
+        assert_int_equal(vt_run(argv, &opts, &res), 0);
+        vt_run_result_free(&res);
+        free(src);
+        return dir;
+}
+
+/* Point a device's driver link at another driver (NULL: unbind). */
+static void rebind(const char *sys, const char *bdf, const char *driver)
+{
+        char link[4096], target[256];
+
+        snprintf(link, sizeof(link), "%s/bus/pci/devices/%s/driver", sys, bdf);
+        assert_true(unlink(link) == 0 || errno == ENOENT);
+        if (!driver)
+                return;
+        snprintf(target, sizeof(target), "%s/bus/pci/drivers/%s", sys, driver);
+        mkdir(target, 0755); /* pci-stub is not in the fixture */
+        snprintf(target, sizeof(target), "../../../bus/pci/drivers/%s", driver);
+        assert_int_equal(symlink(target, link), 0);
+}
+
+static const vt_health_finding *find(const vt_health *h, const char *check, const char *bdf)
+{
+        for (size_t i = 0; i < h->n; i++)
+                if (strcmp(h->items[i].check, check) == 0 && strcmp(h->items[i].bdf, bdf) == 0)
+                        return &h->items[i];
+        return NULL;
+}
+
+static void test_checks(void **state)
+{
+        (void)state;
+        char *sys = sys_copy(), *proc = fixture_path("intel-igpu-desktop", "proc");
+        const char *const bdfs[] = {"0000:00:02.0"};
+        vt_health h = {0};
+        const vt_health_finding *f;
+
+        /* Before the trial: the iGPU is still on i915. */
+        assert_int_equal(vt_health_check(sys, proc, bdfs, 1, "", &h), 0);
+        assert_int_equal(h.n, 1);
+        f = find(&h, VT_HEALTH_VFIO_BOUND, "0000:00:02.0");
+        assert_non_null(f);
+        assert_non_null(strstr(f->message, "i915"));
+        vt_health_free(&h);
+
+        /* A good trial. */
+        rebind(sys, "0000:00:02.0", "vfio-pci");
+        assert_int_equal(vt_health_check(sys, proc, bdfs, 1, "", &h), 0);
+        assert_int_equal(h.n, 0);
+        vt_health_free(&h);
+
+        /* The SATA controller holding / and /boot went to vfio-pci; the NIC lost its driver;
+         * one finding per device even though the SATA controller has two roles. */
+        rebind(sys, "0000:00:17.0", "vfio-pci");
+        rebind(sys, "0000:00:1f.6", NULL);
+        assert_int_equal(vt_health_check(sys, proc, bdfs, 1, NULL, &h), 0);
+        assert_int_equal(h.n, 2);
+        f = find(&h, VT_HEALTH_HOST_DRIVER, "0000:00:17.0");
+        assert_non_null(f);
+        assert_non_null(strstr(f->message, "vfio-pci"));
+        f = find(&h, VT_HEALTH_HOST_DRIVER, "0000:00:1f.6");
+        assert_non_null(f);
+        assert_non_null(strstr(f->message, "default route"));
+        assert_non_null(strstr(f->message, "without a driver"));
+        vt_health_free(&h);
+        rebind(sys, "0000:00:17.0", "ahci");
+        rebind(sys, "0000:00:1f.6", "e1000e");
+
+        /* pci-stub holds a device away from the host just the same. */
+        rebind(sys, "0000:00:17.0", "pci-stub");
+        assert_int_equal(vt_health_check(sys, proc, bdfs, 1, NULL, &h), 0);
+        assert_int_equal(h.n, 1);
+        assert_non_null(find(&h, VT_HEALTH_HOST_DRIVER, "0000:00:17.0"));
+        vt_health_free(&h);
+        rebind(sys, "0000:00:17.0", "ahci");
+
+        /* A device that is gone, and failed units. */
+        {
+                const char *const gone[] = {"0000:00:02.0", "0000:05:00.0"};
+
+                assert_int_equal(vt_health_check(sys, proc, gone, 2,
+                                                 "nfs-server.service loaded failed failed NFS\n"
+                                                 "\xe2\x97\x8f x.mount loaded failed failed X\n",
+                                                 &h),
+                                 0);
+        }
+        assert_int_equal(h.n, 3);
+        assert_non_null(strstr(find(&h, VT_HEALTH_VFIO_BOUND, "0000:05:00.0")->message, "gone"));
+        assert_string_equal(h.items[1].message, "unit nfs-server.service failed");
+        assert_string_equal(h.items[2].message, "unit x.mount failed");
+        vt_health_free(&h);
+
+        /* A probe that cannot run is an error, not a verdict. */
+        assert_true(vt_health_check("/nonexistent", proc, bdfs, 1, NULL, &h) < 0);
+
+        free(proc);
+        rm_rf(sys);
+}
+
+static void test_parse_units(void **state)
+{
+        (void)state;
+        char **units;
+        size_t n;
+
+        assert_int_equal(vt_health_parse_failed_units("", &units, &n), 0);
+        assert_int_equal(n, 0);
+        vt_health_units_free(units, n);
+        assert_int_equal(vt_health_parse_failed_units("  a.service loaded failed failed A\n\n* "
+                                                      "b.socket loaded failed failed B",
+                                                      &units, &n),
+                         0);
+        assert_int_equal(n, 2);
+        assert_string_equal(units[0], "a.service");
+        assert_string_equal(units[1], "b.socket");
+        vt_health_units_free(units, n);
+}
+
+/* systemctl is run as an argv from PATH: a fake one shows what it was given. */
+static void test_systemctl(void **state)
+{
+        (void)state;
+        char *dir = make_tmpdir(), *old = strdup(getenv("PATH")), path[8192];
+        vt_buf out = VT_BUF_INIT;
+
+        write_file(dir, "systemctl", "#!/bin/sh\necho \"x.service loaded failed failed $*\"\n");
+        snprintf(path, sizeof(path), "%s/systemctl", dir);
+        assert_int_equal(chmod(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s:%s", dir, old);
+        setenv("PATH", path, 1);
+        assert_int_equal(vt_health_systemctl_failed(&out), 0);
+        assert_string_equal(out.ptr, "x.service loaded failed failed --failed --plain --no-legend "
+                                     "--no-pager\n");
+        write_file(dir, "systemctl", "#!/bin/sh\nexit 3\n");
+        assert_true(vt_health_systemctl_failed(&out) < 0);
+        setenv("PATH", old, 1);
+        vt_buf_free(&out);
+        free(old);
+        rm_rf(dir);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_checks),
+            cmocka_unit_test(test_parse_units),
+            cmocka_unit_test(test_systemctl),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
