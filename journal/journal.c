@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,6 +69,48 @@ static void set_options_once(void)
         git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 }
 
+/* libgit2 fsyncs objects and refs it writes, but not the skeleton git_repository_init writes
+ * (HEAD, config, description, the directories): after a power cut right after the first
+ * transaction, HEAD was found empty. Make every file and directory of a new repository
+ * durable, then the directory entry of the repository itself. */
+static int fsync_tree_dir_only(const char *path)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0 || fsync(fd) < 0)
+                return vt_error_set(errno, "cannot fsync %s: %s", path, strerror(errno));
+        return 0;
+}
+
+static int fsync_tree(const char *path)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        int r = 0;
+
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return vt_error_set(errno, "cannot open %s: %s", path, strerror(errno));
+        if (S_ISDIR(st.st_mode)) {
+                DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+                struct dirent *de;
+
+                if (!d)
+                        return vt_error_set(errno, "cannot list %s: %s", path, strerror(errno));
+                while (r >= 0 && (de = readdir(d))) {
+                        _cleanup_free_ char *child = NULL;
+
+                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                                continue;
+                        child = vt_path_join(path, de->d_name);
+                        r = child ? fsync_tree(child) : -ENOMEM;
+                }
+                closedir(d);
+        }
+        if (r >= 0 && fsync(fd) < 0)
+                r = vt_error_set(errno, "cannot fsync %s: %s", path, strerror(errno));
+        return r;
+}
+
 int vt_journal_open(const vt_root *root, bool create, vt_journal *j)
 {
         _cleanup_free_ char *rel = NULL;
@@ -116,7 +159,17 @@ int vt_journal_open(const vt_root *root, bool create, vt_journal *j)
         }
         if (r < 0)
                 return git_fail(r, "cannot configure %s", j->gitdir);
-        return 0;
+        r = fsync_tree(j->gitdir);
+        if (r >= 0) {
+                _cleanup_free_ char *parent = strdup(j->gitdir);
+                char *slash = parent ? strrchr(parent, '/') : NULL;
+
+                if (slash) {
+                        *slash = '\0';
+                        r = fsync_tree_dir_only(parent);
+                }
+        }
+        return r;
 }
 
 void vt_journal_close(vt_journal *j)
