@@ -3,6 +3,7 @@ on a unix socket (kept as a per-boot log file), commands run through the guest's
 a timeout on every wait. Python standard library only; every host process is run from an argv
 list, never through a shell."""
 
+import ctypes
 import os
 import re
 import select
@@ -14,6 +15,11 @@ import time
 SECTOR = 512
 PART_OFFSET = 2048 * SECTOR  # the root partition starts at 1 MiB (sfdisk's default)
 ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|\([0-9A-Za-z])")
+
+
+def _die_with_parent():
+    """QEMU gets SIGKILL when the harness dies, even by SIGKILL (a ctest timeout)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class VMError(Exception):
@@ -124,7 +130,8 @@ class Guest:
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                      stdout=open(os.path.join(self.workdir, "qemu-%s.out"
                                                               % self.name), "w"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -149,11 +156,15 @@ class Guest:
         self._close()
 
     def wait_exit(self, timeout):
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise VMError("QEMU did not exit within %ds" % timeout)
+        """Wait for QEMU to end by itself, reading the console all along (an unread socket
+        would block the guest's serial output, and with it the guest)."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                self.kill()
+                raise VMError("QEMU did not exit within %ds" % timeout)
+            if not self._read(0.2) and not self.sock:
+                time.sleep(0.2)
         self._drain()
         self._close()
 
@@ -224,15 +235,19 @@ class Guest:
             self.seq += 1
             self.send("\necho RE''ADY-%d\n" % self.seq)
             try:
-                self.expect(r"^READY-%d$" % self.seq, 3)
+                self.expect(r"(?<!')READY-%d\n" % self.seq, 3)
                 break
             except VMError:
                 if time.monotonic() > deadline:
                     raise VMError("no shell on the serial console within 60s of autologin")
         self.boot_seconds = time.monotonic() - self.started
         # no bracketed paste, no wrapping surprises, no kernel messages in command output
-        self.sh("bind 'set enable-bracketed-paste off' 2>/dev/null; stty cols 250; "
-                "dmesg -n 1; export PAGER=cat SYSTEMD_PAGER=cat TERM=dumb", timeout=30)
+        # no line editing (no redraws, no bracketed paste): the tty's own canonical mode reads
+        # the lines; wide columns; no kernel messages in the middle of command output
+        self.seq += 1
+        self.send("set +o emacs +o vi; stty cols 1000; dmesg -n 1; PS1='vm# ' PS2=; "
+                  "export PAGER=cat SYSTEMD_PAGER=cat TERM=dumb; echo SET''UP-%d\n" % self.seq)
+        self.expect(r"SETUP-%d\n" % self.seq, 30, "the shell set-up")
         return self
 
     def sh(self, cmd, timeout=120, check=True):
@@ -242,9 +257,11 @@ class Guest:
         n = self.seq
         self.send("{ %s\n} >/tmp/.vt-out 2>&1 </dev/null; r=$?; echo @@''B%d; cat /tmp/.vt-out; "
                   "echo; echo @@''E%d rc=$r\n" % (cmd, n, n))
-        self.expect(r"^@@B%d$" % n, timeout, "the start of the output of: " + cmd)
+        # the tty echoes the typed line before bash prints its prompt, so a marker may follow
+        # a prompt on its line; the echoed command has @@''B, never @@B
+        self.expect(r"@@B%d\n" % n, timeout, "the start of the output of: " + cmd)
         start = self.pos
-        m = self.expect(r"^@@E%d rc=(\d+)$" % n, timeout, "the end of: " + cmd)
+        m = self.expect(r"@@E%d rc=(\d+)\n" % n, timeout, "the end of: " + cmd)
         out = self.buf[start:m.start()].strip("\n")
         rc = int(m.group(1))
         if check and rc != 0:

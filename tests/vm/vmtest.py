@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -405,6 +406,8 @@ def main():
         print("base image %s (%.0fs here)\n%s" % (path, time.monotonic() - t,
                                                   json.dumps(info, indent=1)))
         return 0
+    # SIGTERM (ctest, a CI runner) unwinds like ^C, so QEMU is always killed in `finally`
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     host = Host(os.path.abspath(args.artifacts), os.path.abspath(args.build_dir))
     ok = False
     try:
