@@ -193,6 +193,9 @@ def build(cache_dir):
                 print("--- serial log of the GRUB install boot:\n" + vmlib.tail(g.log))
                 raise
         t_first = time.monotonic() - t1
+        # the guest shut down cleanly: nothing left in the ext4 journal for a later boot to
+        # replay over what debugfs writes into a scenario's copy
+        vmlib.run(["e2fsck", "-fn", vmlib.fs_spec(disk)], timeout=600)
         info = {"recipe": recipe_hash(), "kernels": kernels, "default_kernel": default_kernel,
                 "backports_kernel": bpo, "root_uuid": ROOT_UUID,
                 "seconds": {"mmdebstrap": round(t_strap), "first_boot": round(t_first),
