@@ -255,7 +255,8 @@ class Guest:
         through a file so that the command's echo and console noise stay out of it."""
         self.seq += 1
         n = self.seq
-        self.send("{ %s\n} >/tmp/.vt-out 2>&1 </dev/null; r=$?; echo @@''B%d; cat /tmp/.vt-out; "
+        # a subshell: an `exit` in the command must not end the login shell
+        self.send("( %s\n) >/tmp/.vt-out 2>&1 </dev/null; r=$?; echo @@''B%d; cat /tmp/.vt-out; "
                   "echo; echo @@''E%d rc=$r\n" % (cmd, n, n))
         # the tty echoes the typed line before bash prints its prompt, so a marker may follow
         # a prompt on its line; the echoed command has @@''B, never @@B
