@@ -1,0 +1,291 @@
+"""QEMU guest driver for vfiotx's end-to-end tests: one QEMU process per boot, its serial console
+on a unix socket (kept as a per-boot log file), commands run through the guest's root shell with
+a timeout on every wait. Python standard library only; every host process is run from an argv
+list, never through a shell."""
+
+import ctypes
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import time
+
+SECTOR = 512
+PART_OFFSET = 2048 * SECTOR  # the root partition starts at 1 MiB (sfdisk's default)
+ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|\([0-9A-Za-z])")
+
+
+def _die_with_parent():
+    """QEMU gets SIGKILL when the harness dies, even by SIGKILL (a ctest timeout)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class VMError(Exception):
+    pass
+
+
+def run(argv, timeout=600, **kw):
+    """Run a host command (argv list), raise with its output when it fails."""
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                       text=True, **kw)
+    if p.returncode != 0:
+        raise VMError("%s exited %d:\n%s" % (" ".join(argv), p.returncode, p.stdout[-4000:]))
+    return p.stdout
+
+
+def fs_spec(disk):
+    """The root filesystem inside a partitioned disk image, for e2fsprogs (no loop device)."""
+    return "%s?offset=%d" % (disk, PART_OFFSET)
+
+
+def debugfs(disk, commands, write=False, timeout=120):
+    """Run debugfs commands (a list of lines) against the disk's root filesystem."""
+    argv = ["debugfs"] + (["-w"] if write else []) + ["-f", "-", fs_spec(disk)]
+    p = subprocess.run(argv, input="\n".join(commands) + "\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise VMError("debugfs failed:\n" + p.stdout[-4000:])
+    return p.stdout
+
+
+def read_guest_file(disk, path):
+    """Bytes of a file in a (powered-off) disk image, or None when it is absent."""
+    p = subprocess.run(["debugfs", "-R", "dump -p %s /dev/stdout" % path, fs_spec(disk)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    if b"File not found" in p.stderr or b"not found by ext2_lookup" in p.stderr:
+        return None
+    return p.stdout
+
+
+def guest_path_exists(disk, paths):
+    """Which of the given absolute paths exist in the disk's root filesystem."""
+    out = debugfs(disk, ["stat %s" % p for p in paths])
+    missing = set(re.findall(r"^(\S+): File not found by ext2_lookup", out, re.M))
+    return {p: p not in missing for p in paths}
+
+
+def install_tree(disk, tree, dest_prefix="/"):
+    """Copy every file under host directory `tree` into the disk at the same relative path,
+    creating directories as needed; files keep their mode, owner root:root."""
+    cmds = []
+    for dirpath, dirnames, filenames in os.walk(tree):
+        rel = os.path.relpath(dirpath, tree)
+        gdir = os.path.normpath(os.path.join(dest_prefix, rel))
+        if gdir != "/":
+            cmds.append("mkdir %s" % gdir)  # fails harmlessly when it exists
+        for f in sorted(filenames):
+            src = os.path.join(dirpath, f)
+            gpath = os.path.join(gdir, f)
+            mode = os.stat(src).st_mode
+            cmds += ["rm %s" % gpath, "write %s %s" % (src, gpath),
+                     "sif %s mode 0%o" % (gpath, mode), "sif %s uid 0" % gpath,
+                     "sif %s gid 0" % gpath]
+    debugfs(disk, cmds, write=True)
+
+
+class Guest:
+    """One boot of the guest: a QEMU process and its serial console."""
+
+    def __init__(self, disk, workdir, name, kernel=None, initrd=None, append=None,
+                 no_reboot=True, memory=1024, smp=2, extra_args=()):
+        self.disk = disk
+        self.workdir = workdir
+        self.name = name
+        self.log = os.path.join(workdir, "serial-%s.log" % name)
+        self.sock_path = os.path.join(workdir, "serial-%s.sock" % name)
+        self.buf = ""
+        self.pending = ""
+        self.pos = 0  # what expect() has consumed
+        self.seq = 0
+        self.proc = None
+        self.sock = None
+        argv = ["qemu-system-x86_64",
+                "-machine", "q35,kernel-irqchip=split", "-accel", "tcg", "-cpu", "max",
+                "-smp", str(smp), "-m", str(memory),
+                "-device", "intel-iommu,intremap=on",
+                "-device", "edu",
+                # writethrough: every write the guest makes reaches the host file before it is
+                # acknowledged, so killing QEMU is a real power cut (the guest's own page cache
+                # is lost, what it fsync'ed is on disk)
+                "-drive", "file=%s,format=raw,if=virtio,cache=writethrough" % disk,
+                "-display", "none", "-monitor", "none", "-nodefaults", "-vga", "std",
+                "-chardev", "socket,id=s0,path=%s,server=on,wait=off,logfile=%s"
+                % (self.sock_path, self.log),
+                "-serial", "chardev:s0"]
+        if no_reboot:
+            argv.append("-no-reboot")  # a reboot ends this process: one log per boot
+        if kernel:
+            argv += ["-kernel", kernel, "-initrd", initrd, "-append", append]
+        argv += list(extra_args)
+        self.argv = argv
+
+    # --- life cycle -------------------------------------------------------------------------
+    def start(self, timeout=30):
+        for p in (self.sock_path, self.log):
+            if os.path.exists(p):
+                os.unlink(p)
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=open(os.path.join(self.workdir, "qemu-%s.out"
+                                                              % self.name), "w"),
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise VMError("QEMU exited at once (%d): see qemu-%s.out"
+                              % (self.proc.returncode, self.name))
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.sock_path)
+                self.sock = s
+                return self
+            except (FileNotFoundError, ConnectionRefusedError):
+                s.close()
+                if time.monotonic() > deadline:
+                    raise VMError("QEMU's serial socket did not appear within %ds" % timeout)
+                time.sleep(0.05)
+
+    def kill(self):
+        """Cut the power: SIGKILL QEMU (nothing the guest had not written reaches the disk)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+        self._close()
+
+    def wait_exit(self, timeout):
+        """Wait for QEMU to end by itself, reading the console all along (an unread socket
+        would block the guest's serial output, and with it the guest)."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                self.kill()
+                raise VMError("QEMU did not exit within %ds" % timeout)
+            if not self._read(0.2) and not self.sock:
+                time.sleep(0.2)
+        self._drain()
+        self._close()
+
+    def _close(self):
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()  # every exit path: no QEMU is left behind
+        return False
+
+    # --- serial console ---------------------------------------------------------------------
+    def _read(self, timeout):
+        if not self.sock:
+            return False
+        r, _, _ = select.select([self.sock], [], [], timeout)
+        if not r:
+            return False
+        data = self.sock.recv(65536)
+        if not data:
+            self._close()
+            return False
+        text = self.pending + data.decode("utf-8", "replace").replace("\r", "")
+        # terminal escapes (bash's bracketed paste, GRUB's menu drawing) would hide line starts
+        # from the patterns: drop them, holding back one cut in two by the read
+        cut = text.rfind("\x1b")
+        if cut != -1 and not ESCAPE.match(text, cut):
+            text, self.pending = text[:cut], text[cut:]
+        else:
+            self.pending = ""
+        self.buf += ESCAPE.sub("", text)
+        return True
+
+    def _drain(self):
+        while self._read(0):
+            pass
+
+    def expect(self, pattern, timeout, what=None):
+        """Wait for a regex in the console output after what was consumed; returns the match."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.buf, self.pos)
+            if m:
+                self.pos = m.end()
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise VMError("timed out after %ds waiting for %s" % (timeout, what or pattern))
+            if not self._read(min(left, 1.0)):
+                if self.proc.poll() is not None and not self.sock:
+                    raise VMError("QEMU exited (%s) while waiting for %s"
+                                  % (self.proc.returncode, what or pattern))
+
+    def send(self, text):
+        self.sock.sendall(text.encode())
+
+    def wait_login(self, timeout=300):
+        """Wait for the autologin shell on ttyS0 and make it quiet and predictable."""
+        self.expect(r"\(automatic login\)", timeout, "the serial autologin")
+        t0 = time.monotonic()
+        deadline = t0 + 60
+        while True:
+            self.seq += 1
+            self.send("\necho RE''ADY-%d\n" % self.seq)
+            try:
+                self.expect(r"(?<!')READY-%d\n" % self.seq, 3)
+                break
+            except VMError:
+                if time.monotonic() > deadline:
+                    raise VMError("no shell on the serial console within 60s of autologin")
+        self.boot_seconds = time.monotonic() - self.started
+        # no bracketed paste, no wrapping surprises, no kernel messages in command output
+        # no line editing (no redraws, no bracketed paste): the tty's own canonical mode reads
+        # the lines; wide columns; no kernel messages in the middle of command output
+        self.seq += 1
+        self.send("set +o emacs +o vi; stty cols 1000; dmesg -n 1; PS1='vm# ' PS2=; "
+                  "export PAGER=cat SYSTEMD_PAGER=cat TERM=dumb; echo SET''UP-%d\n" % self.seq)
+        self.expect(r"SETUP-%d\n" % self.seq, 30, "the shell set-up")
+        return self
+
+    def sh(self, cmd, timeout=120, check=True):
+        """Run a command line in the guest's root shell; returns (rc, output). Output goes
+        through a file so that the command's echo and console noise stay out of it."""
+        self.seq += 1
+        n = self.seq
+        # a subshell: an `exit` in the command must not end the login shell
+        self.send("( %s\n) >/tmp/.vt-out 2>&1 </dev/null; r=$?; echo @@''B%d; cat /tmp/.vt-out; "
+                  "echo; echo @@''E%d rc=$r\n" % (cmd, n, n))
+        # the tty echoes the typed line before bash prints its prompt, so a marker may follow
+        # a prompt on its line; the echoed command has @@''B, never @@B
+        self.expect(r"@@B%d\n" % n, timeout, "the start of the output of: " + cmd)
+        start = self.pos
+        m = self.expect(r"@@E%d rc=(\d+)\n" % n, timeout, "the end of: " + cmd)
+        out = self.buf[start:m.start()].strip("\n")
+        rc = int(m.group(1))
+        if check and rc != 0:
+            raise VMError("guest command failed (exit %d): %s\n%s" % (rc, cmd, out))
+        return rc, out
+
+    def out(self, cmd, timeout=120):
+        return self.sh(cmd, timeout)[1]
+
+    def poweroff(self, timeout=120):
+        self.send("\nsystemctl poweroff\n")
+        self.wait_exit(timeout)
+
+    def reboot(self, timeout=120):
+        """Reboot (QEMU runs with -no-reboot, so this ends the process; boot again with a
+        new Guest for a separate log)."""
+        self.send("\nsystemctl reboot\n")
+        self.wait_exit(timeout)
+
+
+def tail(path, lines=60):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return "(no log)"
