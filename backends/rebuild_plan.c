@@ -275,8 +275,11 @@ bool vt_rebuild_path_affects_initramfs(const char *path)
             "/etc/modules-load.d/", "/etc/initramfs-tools/",
             "/etc/dracut.conf",     "/etc/dracut.conf.d/",
             "/etc/mkinitcpio.conf", "/etc/mkinitcpio.conf.d/",
-            "/etc/mkinitcpio.d/",   "/etc/vfiotx/",
+            "/etc/mkinitcpio.d/",   "/etc/vfiotx/override.conf",
         };
+
+        /* The profile (/etc/vfiotx/vfiotx.conf) is not in the initramfs: only what it
+         * produces is, so a change of the profile alone rebuilds nothing. */
 
         return path && matches_any(path, inputs, ARRAY_SIZE(inputs));
 }

@@ -242,7 +242,7 @@ static char *forced_extra(const vt_plan *plan)
 
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
 {
-        _cleanup_snapshot_ vt_snapshot disk = {0};
+        _cleanup_snapshot_ vt_snapshot disk = {0}, all = {0};
         _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
         _cleanup_free_ char *extra = NULL;
         apply_flags flags = {0};
@@ -270,8 +270,13 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         if (cli->verbosity >= 0 && !cli->json)
                 show_plan(cli, &disk, &plan);
         if (!flags.no_rebuild) {
-                r = vt_cli_rebuild_prepare(cli, &e.root, &disk, &plan.target,
-                                           e.state.pending_rebuild, &rb);
+                /* A pending rebuild covers every managed file, not only this plan's. */
+                if (e.state.pending_rebuild)
+                        r = vt_engine_capture(&e, NULL, &all);
+                if (r >= 0)
+                        r = vt_cli_rebuild_prepare(cli, &e.root,
+                                                   e.state.pending_rebuild ? &all : &disk,
+                                                   &plan.target, e.state.pending_rebuild, &rb);
                 if (r < 0)
                         goto fail;
                 rb.expect.vfio_modules = plan.has_devices;

@@ -32,7 +32,9 @@ bool vt_snapshot_archive_path_ok(const char *path)
                 if (p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == '\0'))
                         return false;
         }
-        return vt_rebuild_path_affects_initramfs(path) || vt_rebuild_path_affects_cmdline(path);
+        /* vfiotx's own files (the profile) and the inputs of the initramfs and command line */
+        return strncmp(path, "/etc/vfiotx/", 12) == 0 || vt_rebuild_path_affects_initramfs(path) ||
+               vt_rebuild_path_affects_cmdline(path);
 }
 
 static void write_freep(struct archive **a)

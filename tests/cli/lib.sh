@@ -113,3 +113,18 @@ grub_default_value() {
 etc_state() {
 	(cd "$1" && find etc -type f | sort | while read -r f; do printf '%s ' "$f"; fingerprint "$f"; done)
 }
+
+# Fake rebuild tools on PATH (tests/cli/fake-tools/fake-tool under each tool's name), acting on
+# the root $1: every call is appended to $FAKE_LOG. Use with vfiotx --no-chroot.
+fake_tools() {
+	local t
+	mkdir -p "$VT_TMP/bin"
+	for t in update-initramfs update-grub grub-mkconfig dracut mkinitcpio kernel-install bootctl \
+		proxmox-boot-tool pve-efiboot-tool kernelstub; do
+		ln -sf "$(realpath "$(dirname "${BASH_SOURCE[0]}")")/fake-tools/fake-tool" "$VT_TMP/bin/$t"
+	done
+	export PATH="$VT_TMP/bin:$PATH" FAKE_ROOT=$1 FAKE_LOG="$VT_TMP/tools.log"
+	: >"$FAKE_LOG"
+	# the markers vfiotx detects the tools by, inside the root
+	mkdir -p "$1/usr/sbin" "$1/usr/bin"
+}
