@@ -126,6 +126,21 @@ run 0 v apply -y --force --device 0000:0b:00.0 --device 0000:0b:00.1
 assert_eq "$(cat "$FAKE_LOG")" "update-initramfs -u -k 6.8.12-4-pve [INITRAMFS_TOOLS_KERNEL_HOOK=1]
 proxmox-boot-tool refresh" "Proxmox: one refresh copies the initrd and command line to every ESP"
 
+# --- Debian with systemd-boot (no Proxmox): kernel-install writes each kernel's entry.
+use_host intel-igpu-desktop
+root=$(mkhost intel-igpu-desktop proxmox-zfs)
+rm "$root/etc/kernel/proxmox-boot-uuids"
+fake_tools "$root"
+touch "$root/usr/sbin/update-initramfs"
+for k in 6.1.0-25-amd64 6.1.0-26-amd64; do update-initramfs -u -k $k >/dev/null; done
+: >"$FAKE_LOG"
+run 0 v apply -y --device "$igpu"
+assert_eq "$(cat "$FAKE_LOG")" "update-initramfs -u -k 6.1.0-25-amd64
+update-initramfs -u -k 6.1.0-26-amd64
+kernel-install add 6.1.0-25-amd64 /boot/vmlinuz-6.1.0-25-amd64
+kernel-install add 6.1.0-26-amd64 /boot/vmlinuz-6.1.0-26-amd64" "systemd-boot: the initramfs, then each kernel's entry"
+assert_contains "$(cat "$root/etc/kernel/cmdline")" "intel_iommu=on"
+
 # --- dracut and mkinitcpio hosts.
 use_host intel-igpu-desktop
 root=$(mkhost intel-igpu-desktop)
