@@ -367,23 +367,6 @@ int vt_grubenv_store(const vt_root *root, const vt_grubenv *env)
         return vt_atomic_write(root, VT_GRUBENV_PATH, data.ptr, data.len, NULL);
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
-{
-        char *w = s;
-
-        for (char *p = s; *p; p++) {
-                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-                    p[3] >= '0' && p[3] <= '7') {
-                        *w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-                        p += 3;
-                } else {
-                        *w++ = *p;
-                }
-        }
-        *w = '\0';
-}
-
 static bool mount_holds(const char *mnt, const char *path)
 {
         size_t n = strlen(mnt);
@@ -451,8 +434,8 @@ int vt_grubenv_check_mount(const char *mountinfo, const char *path, const char *
                 }
                 if (nf < 5 || !fs || !src)
                         continue;
-                unescape_octal(fields[4]);
-                unescape_octal(src);
+                vt_mountinfo_unescape(fields[4]);
+                vt_mountinfo_unescape(src);
                 if (!mount_holds(fields[4], path))
                         continue;
                 /* Longest mount point wins; among equal ones the later line (an overmount). */

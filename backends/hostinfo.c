@@ -194,23 +194,6 @@ static int add_note(vt_hostinfo *h, const char *fmt, ...)
         return 0;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-        char *w = s;
-
-        for (char *p = s; *p; p++) {
-                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-                    p[3] >= '0' && p[3] <= '7') {
-                        *w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-                        p += 3;
-                } else {
-                        *w++ = *p;
-                }
-        }
-        *w = '\0';
-}
-
 typedef struct mount_fact {
         char majmin[32];
         char source[256];
@@ -249,14 +232,14 @@ static int parse_mountinfo(const char *text, const char *path, mount_fact *root,
                 if (nf < 5 || !fstype || !source)
                         return vt_error_set(EBADMSG, "%s: malformed line '%.*s'", path,
                                             (int)(len > 80 ? 80 : len), line - len - (eol ? 1 : 0));
-                unescape(fields[4]);
+                vt_mountinfo_unescape(fields[4]);
                 if (strcmp(fields[4], "/") == 0)
                         m = root;
                 else if (strcmp(fields[4], "/boot") == 0)
                         m = boot;
                 else
                         continue;
-                unescape(source);
+                vt_mountinfo_unescape(source);
                 snprintf(m->majmin, sizeof(m->majmin), "%s", fields[2]);
                 snprintf(m->source, sizeof(m->source), "%s", source);
                 snprintf(m->fstype, sizeof(m->fstype), "%s", fstype);

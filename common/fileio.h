@@ -20,5 +20,7 @@ int vt_read_file(const char *path, vt_buf *out);
 int vt_read_line(const char *path, char **out);
 /* Write all bytes, retrying on EINTR and short writes. */
 int vt_write_all(int fd, const void *data, size_t len);
+/* Undo /proc/self/mountinfo's escaping of space, tab, newline and backslash (\ooo), in place. */
+void vt_mountinfo_unescape(char *s);
 /* Join a directory and a relative name with exactly one '/'. Returns NULL on ENOMEM. */
 char *vt_path_join(const char *dir, const char *name);

@@ -88,3 +88,23 @@ static inline char *fixture_path(const char *host, const char *what)
         assert_true(asprintf(&p, "%s/hosts/%s/%s", getenv("VFIOTX_FIXTURES"), host, what) > 0);
         return p;
 }
+
+/* A copy of a fixture host's sys, proc or root in a new temporary directory (cp -a). */
+static inline char *fixture_copy(const char *host, const char *what)
+{
+        char *dir = make_tmpdir(), *src = fixture_path(host, what), from[4096];
+        pid_t pid;
+        int st;
+
+        snprintf(from, sizeof(from), "%s/.", src);
+        pid = fork();
+        if (pid == 0) {
+                execlp("cp", "cp", "-a", from, dir, (char *)NULL);
+                _exit(127);
+        }
+        assert_true(pid > 0);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        free(src);
+        return dir;
+}

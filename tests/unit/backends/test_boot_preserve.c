@@ -100,22 +100,6 @@ static void test_decide(void **state)
                          -EINVAL);
 }
 
-/* A fixture host's root and proc in a temporary directory. */
-static char *host_copy(void)
-{
-        char *dir = make_tmpdir(), *src = fixture_path("intel-igpu-desktop", "root");
-        char from[4096];
-        const char *const argv[] = {"cp", "-a", from, dir, NULL};
-        vt_run_opts opts = {.timeout_ms = 30000};
-        vt_run_result res = {0};
-
-        snprintf(from, sizeof(from), "%s/.", src);
-        assert_int_equal(vt_run(argv, &opts, &res), 0);
-        vt_run_result_free(&res);
-        free(src);
-        return dir;
-}
-
 static void preserve(const char *dir, const char *proc, long txn, int want)
 {
         vt_root root = VT_ROOT_INIT;
@@ -131,7 +115,8 @@ static void preserve(const char *dir, const char *proc, long txn, int want)
 static void test_write_and_read(void **state)
 {
         (void)state;
-        char *dir = host_copy(), *proc = fixture_path("intel-igpu-desktop", "proc");
+        char *dir = fixture_copy("intel-igpu-desktop", "root"),
+             *proc = fixture_path("intel-igpu-desktop", "proc");
         char *k, *e;
         vt_root root = VT_ROOT_INIT;
         vt_preserved got = {0};
@@ -177,7 +162,7 @@ static void test_crash_every_step(void **state)
         bool finished = false;
 
         for (int n = 1; n < 64 && !finished; n++) {
-                char *dir = host_copy(), num[16];
+                char *dir = fixture_copy("intel-igpu-desktop", "root"), num[16];
                 vt_root root = VT_ROOT_INIT;
                 vt_preserve_plan p = {0};
                 vt_preserved got = {0};
@@ -230,7 +215,7 @@ static void test_entry_parses(void **state)
 
         if (!have_script_check())
                 skip();
-        dir = host_copy();
+        dir = fixture_copy("intel-igpu-desktop", "root");
         proc = fixture_path("intel-igpu-desktop", "proc");
         preserve(dir, proc, 4, 0);
         snprintf(path, sizeof(path), "%s/boot/vfiotx/entry.cfg", dir);

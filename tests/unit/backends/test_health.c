@@ -8,21 +8,6 @@
 #include "backends/runner.h"
 #include "common/error.h"
 
-static char *sys_copy(void)
-{
-        char *dir = make_tmpdir(), *src = fixture_path("intel-igpu-desktop", "sys");
-        char from[4096];
-        const char *const argv[] = {"cp", "-a", from, dir, NULL};
-        vt_run_opts opts = {.timeout_ms = 30000};
-        vt_run_result res = {0};
-
-        snprintf(from, sizeof(from), "%s/.", src);
-        assert_int_equal(vt_run(argv, &opts, &res), 0);
-        vt_run_result_free(&res);
-        free(src);
-        return dir;
-}
-
 /* Point a device's driver link at another driver (NULL: unbind). */
 static void rebind(const char *sys, const char *bdf, const char *driver)
 {
@@ -49,7 +34,8 @@ static const vt_health_finding *find(const vt_health *h, const char *check, cons
 static void test_checks(void **state)
 {
         (void)state;
-        char *sys = sys_copy(), *proc = fixture_path("intel-igpu-desktop", "proc");
+        char *sys = fixture_copy("intel-igpu-desktop", "sys"),
+             *proc = fixture_path("intel-igpu-desktop", "proc");
         const char *const bdfs[] = {"0000:00:02.0"};
         vt_health h = {0};
         const vt_health_finding *f;
