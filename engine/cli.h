@@ -103,3 +103,4 @@ int vt_cmd_export(vt_cli *cli, int argc, char **argv);
 int vt_cmd_import(vt_cli *cli, int argc, char **argv);
 int vt_cmd_devices(vt_cli *cli, int argc, char **argv);
 int vt_cmd_check(vt_cli *cli, int argc, char **argv);
+int vt_cmd_boot(vt_cli *cli, int argc, char **argv);

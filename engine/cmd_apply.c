@@ -13,6 +13,7 @@
 #include "engine/diff.h"
 #include "engine/engine.h"
 #include "engine/plan.h"
+#include "engine/trial.h"
 
 static const char spec_help[] =
     "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf; without SPEC the profile is\n"
@@ -53,10 +54,13 @@ enum {
         OPT_CMDLINE_ADD,
         OPT_CMDLINE_REMOVE,
         OPT_NO_IOMMU_PARAMS,
+        OPT_NO_ARM,
+        OPT_TRIES,
 };
 
 typedef struct apply_flags {
-        bool yes, no_rebuild, force;
+        bool yes, no_rebuild, force, no_arm;
+        unsigned tries;
 } apply_flags;
 
 /* Parse SPEC and (for apply) the apply flags. Returns -1 to go on, or an exit code. */
@@ -73,6 +77,8 @@ static int parse_args(vt_cli *cli, const char *cmd, int argc, char **argv, vt_sp
             {"cmdline-add", required_argument, NULL, OPT_CMDLINE_ADD},
             {"cmdline-remove", required_argument, NULL, OPT_CMDLINE_REMOVE},
             {"no-iommu-params", no_argument, NULL, OPT_NO_IOMMU_PARAMS},
+            {"no-arm", no_argument, NULL, OPT_NO_ARM},
+            {"tries", required_argument, NULL, OPT_TRIES},
             {"help", no_argument, NULL, 'h'},
             {0},
         };
@@ -81,7 +87,8 @@ static int parse_args(vt_cli *cli, const char *cmd, int argc, char **argv, vt_sp
         while ((c = getopt_long(argc, argv, flags ? "yh" : "h", opts, NULL)) != -1) {
                 int r = 0;
 
-                if (!flags && (c == 'y' || c == OPT_NO_REBUILD || c == OPT_FORCE))
+                if (!flags && (c == 'y' || c == OPT_NO_REBUILD || c == OPT_FORCE ||
+                               c == OPT_NO_ARM || c == OPT_TRIES))
                         return vt_cli_usage_error(cli, cmd, "'%s' is an option of apply",
                                                   argv[optind - 1]);
                 switch (c) {
@@ -94,6 +101,19 @@ static int parse_args(vt_cli *cli, const char *cmd, int argc, char **argv, vt_sp
                 case OPT_FORCE:
                         flags->force = true;
                         break;
+                case OPT_NO_ARM:
+                        flags->no_arm = true;
+                        break;
+                case OPT_TRIES: {
+                        char *end;
+                        long n = strtol(optarg, &end, 10);
+
+                        if (*end || n < 1 || n > 9)
+                                return vt_cli_usage_error(cli, cmd,
+                                                          "--tries takes 1 to 9, not '%s'", optarg);
+                        flags->tries = (unsigned)n;
+                        break;
+                }
                 case OPT_DEVICE:
                         r = vt_strv_push(&spec->devices, optarg);
                         break;
@@ -133,11 +153,11 @@ static int parse_args(vt_cli *cli, const char *cmd, int argc, char **argv, vt_sp
         return -1;
 }
 
-static int compute(const vt_cli *cli, const vt_root *root, const vt_spec *spec, vt_plan *plan,
-                   vt_snapshot *disk)
+static int compute(const vt_cli *cli, const vt_root *root, const vt_spec *spec, bool trial_args,
+                   vt_plan *plan, vt_snapshot *disk)
 {
         _cleanup_free_ const char **paths = NULL;
-        vt_plan_ctx ctx = {root, cli->sysfs, cli->proc, spec};
+        vt_plan_ctx ctx = {root, cli->sysfs, cli->proc, spec, trial_args};
         int r = vt_plan_compute(&ctx, plan);
 
         if (r < 0)
@@ -205,7 +225,7 @@ int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
         }
         r = vt_root_open(&root, cli->root);
         if (r >= 0)
-                r = compute(cli, &root, &spec, &plan, &disk);
+                r = compute(cli, &root, &spec, false, &plan, &disk);
         if (r >= 0)
                 r = show_plan(cli, &disk, &plan);
         if (r >= 0) {
@@ -247,7 +267,7 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         _cleanup_free_ char *extra = NULL;
         apply_flags flags = {0};
         vt_cli_rebuild rb = {0};
-        bool rebuilt_pending = false;
+        bool rebuilt_pending = false, arm = false;
         vt_txn_request req = {.kind = "apply"};
         vt_spec spec = {0};
         vt_engine e;
@@ -263,8 +283,13 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
         vt_cli_notes(cli, notes.ptr);
         vt_buf_clear(&notes);
+        /* A trial is armed after every apply that rebuilds, unless asked not to; where it
+         * cannot be, apply refuses before changing anything. */
+        arm = !flags.no_rebuild && !flags.no_arm;
+        if (r >= 0 && arm)
+                r = vt_trial_check(&e, cli->sysfs, cli->proc);
         if (r >= 0)
-                r = compute(cli, &e.root, &spec, &plan, &disk);
+                r = compute(cli, &e.root, &spec, arm, &plan, &disk);
         if (r < 0)
                 goto fail;
         if (cli->verbosity >= 0 && !cli->json)
@@ -284,6 +309,7 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 rb.expect.n_wanted = plan.words_wanted.n;
                 rb.expect.words_unwanted = (const char *const *)plan.words_unwanted.items;
                 rb.expect.n_unwanted = plan.words_unwanted.n;
+                rb.expect.grub_counter = arm;
                 vt_cli_rebuild_show(cli, &rb);
         }
         if (plan.refusals.n && !flags.force) {
@@ -309,6 +335,9 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                                   "the answer was not yes)");
                 goto fail;
         }
+        /* Keep the running, good boot as the last good entry before anything changes. */
+        if (arm && (r = vt_trial_preserve(&e, cli->proc)) < 0)
+                goto fail;
         req.summary = plan.summary;
         req.forced = plan.refusals.n > 0;
         req.extra = extra;
@@ -317,8 +346,16 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 vt_cli_rebuild_attach(&rb, &req);
         r = vt_engine_transact(&e, &req, &plan.target, &txn, &notes);
         vt_cli_notes(cli, notes.ptr);
+        vt_buf_clear(&notes);
         if (r < 0)
                 goto fail;
+        if (arm && txn) {
+                r = vt_trial_arm(&e, txn, flags.tries ? flags.tries : VT_TRIAL_DEFAULT_TRIES,
+                                 &notes);
+                vt_cli_notes(cli, notes.ptr);
+                if (r < 0)
+                        goto fail;
+        }
         /* Nothing changed, but an earlier --no-rebuild left the artifacts behind the files. */
         if (txn == 0 && !flags.no_rebuild && e.state.pending_rebuild && rb.plan.n) {
                 vt_cli_info(cli, "completing the pending rebuild:\n");
@@ -347,6 +384,15 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 else if (rb.plan.n)
                         vt_cli_info(cli, "rebuilt and verified: %zu step%s\n", rb.plan.n,
                                     rb.plan.n > 1 ? "s" : "");
+                if (arm)
+                        vt_cli_info(cli,
+                                    "reboot to try it: after %u failed boot%s GRUB falls "
+                                    "back to the last good entry by itself; a healthy boot "
+                                    "is confirmed by vfiotx-confirm.service (or 'vfiotx "
+                                    "confirm')\n",
+                                    flags.tries ? flags.tries : VT_TRIAL_DEFAULT_TRIES,
+                                    (flags.tries ? flags.tries : VT_TRIAL_DEFAULT_TRIES) > 1 ? "s"
+                                                                                             : "");
                 vt_cli_info(cli, "'vfiotx rollback' restores the last good snapshot; 'vfiotx "
                                  "confirm' marks this one good\n");
         }

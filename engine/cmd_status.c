@@ -17,10 +17,6 @@ static const char status_help[] =
     "they are the same (good) or the applied one awaits confirmation, a pending rebuild,\n"
     "an interrupted transaction, and files changed outside vfiotx (drift).\n";
 
-static const char confirm_help[] = "Usage: vfiotx [--root DIR] confirm\n\n"
-                                   "Mark the applied transaction good: 'vfiotx rollback' "
-                                   "returns to it from then on.\n";
-
 static int simple_opts(vt_cli *cli, const char *cmd, const char *help, int argc, char **argv)
 {
         static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
@@ -72,6 +68,14 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 vt_error_clear();
                 if (e.state.phase == VT_PHASE_APPLYING)
                         state = "interrupted";
+                else if (e.state.trial == VT_TRIAL_ARMED)
+                        state = "armed";
+                else if (e.state.trial == VT_TRIAL_TRYING)
+                        state = "trying";
+                else if (e.state.trial == VT_TRIAL_MARKED_BAD)
+                        state = "marked bad";
+                else if (e.state.trial == VT_TRIAL_ROLLED_BACK)
+                        state = "rolled back";
                 else if (e.state.has_good && git_oid_equal(&e.state.good, &e.state.head))
                         state = "good";
                 else
@@ -83,6 +87,18 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 json_object_object_add(o, "state", json_object_new_string(state));
                 json_object_object_add(o, "applied", json_object_new_int64(head.id));
                 json_object_object_add(o, "good", json_object_new_int64(good.id));
+                if (e.state.trial != VT_TRIAL_NONE) {
+                        json_object *t = json_object_new_object();
+
+                        json_object_object_add(
+                            t, "state", json_object_new_string(vt_trial_name(e.state.trial)));
+                        json_object_object_add(t, "txn", json_object_new_int64(e.state.trial_txn));
+                        json_object_object_add(t, "tries",
+                                               json_object_new_int64(e.state.trial_tries));
+                        json_object_object_add(t, "reason",
+                                               json_object_new_string(e.state.trial_reason));
+                        json_object_object_add(o, "trial", t);
+                }
                 json_object_object_add(o, "pending_rebuild",
                                        json_object_new_boolean(e.state.pending_rebuild));
                 json_object_object_add(o, "drift", json_object_new_string(vt_buf_cstr(&drift)));
@@ -119,6 +135,18 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 goto out;
         }
         printf("state: %s\n", state);
+        if (e.state.trial == VT_TRIAL_ARMED)
+                printf("trial: transaction %ld is armed for %u boot%s; GRUB then falls back to the "
+                       "last good entry\n",
+                       e.state.trial_txn, e.state.trial_tries, e.state.trial_tries > 1 ? "s" : "");
+        else if (e.state.trial == VT_TRIAL_TRYING)
+                printf("trial: this boot is a trial of transaction %ld; it is confirmed when "
+                       "healthy ('vfiotx confirm')\n",
+                       e.state.trial_txn);
+        else if (e.state.trial == VT_TRIAL_MARKED_BAD || e.state.trial == VT_TRIAL_ROLLED_BACK)
+                printf("trial: transaction %ld %s: %s\n", e.state.trial_txn,
+                       e.state.trial == VT_TRIAL_MARKED_BAD ? "was marked bad" : "was rolled back",
+                       e.state.trial_reason);
         printf("applied: transaction %ld (%s: %s)\n", head.id, head.kind ? head.kind : "",
                head.summary ? head.summary : "");
         if (e.state.has_good)
@@ -149,24 +177,4 @@ out:
         vt_txn_info_free(&good);
         vt_engine_close(&e);
         return r < 0 ? vt_cli_fail(cli, r, "status") : VT_EXIT_OK;
-}
-
-int vt_cmd_confirm(vt_cli *cli, int argc, char **argv)
-{
-        _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
-        long txn = 0;
-        vt_engine e;
-        int r, c;
-
-        c = simple_opts(cli, "confirm", confirm_help, argc, argv);
-        if (c >= 0)
-                return c == 100 ? VT_EXIT_OK : c;
-        r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
-        vt_cli_notes(cli, notes.ptr);
-        if (r >= 0)
-                r = vt_engine_confirm(&e, &txn);
-        if (r >= 0)
-                vt_cli_info(cli, "transaction %ld is now the last good snapshot\n", txn);
-        vt_engine_close(&e);
-        return r < 0 ? vt_cli_fail(cli, r, "confirm") : VT_EXIT_OK;
 }

@@ -606,6 +606,21 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
         return 0;
 }
 
+int vt_engine_record(vt_engine *e, vt_txn_info *info)
+{
+        _cleanup_snapshot_ vt_snapshot head = {0};
+        git_oid out;
+        int r;
+
+        if (!has_head(e))
+                return vt_error_set(ENOENT, "nothing recorded on %s yet", e->root.path);
+        r = vt_engine_head(e, &head, NULL);
+        if (r < 0)
+                return r;
+        info->id = e->state.txn + 1;
+        return commit_head(e, &head, info, &e->state.head, 1, &out);
+}
+
 int vt_engine_confirm(vt_engine *e, long *txn_out)
 {
         _cleanup_snapshot_ vt_snapshot head = {0};

@@ -85,6 +85,10 @@ typedef struct vt_txn_request {
 int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapshot *target,
                        long *txn_out, vt_buf *notes);
 
+/* A journal entry that changes no file (a trial transition): a commit of the head snapshot
+ * with `info` (its id is set here), then the state file as it is in e->state, then the ref. */
+int vt_engine_record(vt_engine *e, vt_txn_info *info);
+
 /* Record that the boot artifacts do (not) reflect the files (state file). */
 int vt_engine_set_pending_rebuild(vt_engine *e, bool pending);
 

@@ -18,6 +18,7 @@ static const vt_command commands[] = {
     {"confirm", vt_cmd_confirm, "mark the applied configuration good"},
     {"log", vt_cmd_log, "list transactions, newest first"},
     {"show", vt_cmd_show, "show one transaction with its diff"},
+    {"boot", vt_cmd_boot, "run at boot: record a trial, restore after a fallback boot", false},
     {"rollback", vt_cmd_rollback, "restore the last good snapshot (or TXN)"},
     {"export", vt_cmd_export, "write a snapshot as a tar archive (with owners, xattrs)"},
     {"import", vt_cmd_import, "apply a snapshot archive made by export, as a transaction"},

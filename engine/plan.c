@@ -595,6 +595,13 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
                                       builtin.items[i]);
         }
         vt_strv_free(&builtin);
+        if (r >= 0 && s->ctx->trial_args) {
+                r = vt_cmdline_change_add(&cp->change, "$vfiotx_trial_args");
+                if (r >= 0)
+                        vt_buf_printf(&s->out->why,
+                                      "cmdline: $vfiotx_trial_args: GRUB puts the trial markers "
+                                      "(vfiotx.trial=, panic=) there on trial boots only\n");
+        }
         return r;
 }
 

@@ -42,6 +42,8 @@ typedef struct vt_plan_ctx {
         const char *sysfs; /* /sys or a fixture */
         const char *proc;  /* /proc or a fixture */
         const vt_spec *spec;
+        bool trial_args; /* a trial will be armed: the GRUB command line carries the word
+                          * $vfiotx_trial_args, which GRUB fills on trial boots */
 } vt_plan_ctx;
 
 typedef struct vt_plan {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/bootcount_grub.h"
 #include "backends/bootloader.h"
 #include "backends/early_modules.h"
 #include "backends/initramfs_verify.h"
@@ -186,6 +187,11 @@ static int verify_cmdline(const vt_root *root, const vt_rebuild_step *s, const v
                                            x->words_unwanted, x->n_unwanted, &f);
         if (r >= 0 && f.n) {
                 vt_verify_findings_format(&f, report);
+                r = -EBADMSG;
+        }
+        if (r >= 0 && x->grub_counter &&
+            vt_grub_cfg_has_counter(vt_buf_cstr(&text), text.len) < 0) {
+                vt_buf_printf(report, "%s: %s\n", s->artifact, vt_error_message());
                 r = -EBADMSG;
         }
         vt_verify_findings_free(&f);

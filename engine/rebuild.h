@@ -49,6 +49,7 @@ typedef struct vt_rebuild_expect {
         size_t n_wanted;
         const char *const *words_unwanted;
         size_t n_unwanted;
+        bool grub_counter; /* grub.cfg must hold vfiotx's boot counter (a trial is armed) */
 } vt_rebuild_expect;
 
 int vt_rebuild_verify(const vt_root *root, const vt_rebuild_plan *plan,

@@ -14,6 +14,13 @@ const char *vt_phase_name(vt_phase p)
         return p == VT_PHASE_APPLYING ? "applying" : "idle";
 }
 
+static const char *const trial_names[] = {"none", "armed", "trying", "marked-bad", "rolled-back"};
+
+const char *vt_trial_name(vt_trial t)
+{
+        return (unsigned)t < sizeof(trial_names) / sizeof(trial_names[0]) ? trial_names[t] : "none";
+}
+
 static int get_oid(json_object *o, const char *key, git_oid *out, bool *found)
 {
         json_object *v;
@@ -62,6 +69,21 @@ int vt_state_read(const vt_root *root, vt_state *out)
                 out->txn = (long)json_object_get_int64(v);
         if (json_object_object_get_ex(o, "pending_rebuild", &v))
                 out->pending_rebuild = json_object_get_boolean(v);
+        if (json_object_object_get_ex(o, "trial", &v)) {
+                json_object *t;
+
+                if (json_object_object_get_ex(v, "state", &t))
+                        for (size_t i = 0; i < sizeof(trial_names) / sizeof(trial_names[0]); i++)
+                                if (strcmp(json_object_get_string(t), trial_names[i]) == 0)
+                                        out->trial = (vt_trial)i;
+                if (json_object_object_get_ex(v, "txn", &t))
+                        out->trial_txn = (long)json_object_get_int64(t);
+                if (json_object_object_get_ex(v, "tries", &t))
+                        out->trial_tries = (unsigned)json_object_get_int64(t);
+                if (json_object_object_get_ex(v, "reason", &t))
+                        snprintf(out->trial_reason, sizeof(out->trial_reason), "%s",
+                                 json_object_get_string(t));
+        }
         r = get_oid(o, "head", &out->head, NULL);
         if (r >= 0)
                 r = get_oid(o, "good", &out->good, &out->has_good);
@@ -101,6 +123,18 @@ int vt_state_write(const vt_root *root, const vt_state *st)
                 json_object_object_add(o, "good",
                                        json_object_new_string(git_oid_tostr_s(&st->good)));
         json_object_object_add(o, "pending_rebuild", json_object_new_boolean(st->pending_rebuild));
+        if (st->trial != VT_TRIAL_NONE) {
+                json_object *t = json_object_new_object();
+
+                json_object_object_add(o, "trial", t);
+                json_object_object_add(t, "state",
+                                       json_object_new_string(vt_trial_name(st->trial)));
+                json_object_object_add(t, "txn", json_object_new_int64(st->trial_txn));
+                json_object_object_add(t, "tries", json_object_new_int64(st->trial_tries));
+                if (st->trial_reason[0])
+                        json_object_object_add(t, "reason",
+                                               json_object_new_string(st->trial_reason));
+        }
         if (st->phase == VT_PHASE_APPLYING) {
                 json_object *intent = json_object_new_object();
 

@@ -21,6 +21,15 @@ typedef enum vt_phase {
         VT_PHASE_APPLYING, /* files between `before` and `target` */
 } vt_phase;
 
+/* The boot-counted trial of the applied snapshot (docs/bootcount.md). */
+typedef enum vt_trial {
+        VT_TRIAL_NONE = 0,    /* no trial: the applied snapshot is good, or not armed */
+        VT_TRIAL_ARMED,       /* armed in grubenv, not booted yet */
+        VT_TRIAL_TRYING,      /* booted as a trial, waiting for confirmation */
+        VT_TRIAL_MARKED_BAD,  /* health check failed or deadline passed: the next boot falls back */
+        VT_TRIAL_ROLLED_BACK, /* the last good snapshot was restored; `trial_reason` says why */
+} vt_trial;
+
 typedef struct vt_state {
         bool exists;
         vt_phase phase;
@@ -35,8 +44,14 @@ typedef struct vt_state {
         bool intent_rebuild; /* rebuild steps run between the file writes and the commit */
         /* a rebuild the files need and that has not run (--no-rebuild) */
         bool pending_rebuild;
+        vt_trial trial;
+        long trial_txn;        /* the transaction on trial */
+        unsigned trial_tries;  /* tries when armed */
+        char trial_reason[96]; /* MARKED_BAD / ROLLED_BACK: why */
 } vt_state;
 
 int vt_state_read(const vt_root *root, vt_state *out);
 int vt_state_write(const vt_root *root, const vt_state *st);
 const char *vt_phase_name(vt_phase p);
+/* "none", "armed", "trying", "marked-bad", "rolled-back". */
+const char *vt_trial_name(vt_trial t);

@@ -21,7 +21,7 @@ debian_grub
 run 0 v plan --device "$igpu"
 assert_contains "$OUT" "[1/3] update-initramfs -u -k 6.1.0-25-amd64"
 assert_contains "$OUT" "[3/3] update-grub"
-run 0 v apply -y --device "$igpu"
+run 0 v apply -y --no-arm --device "$igpu"
 assert_eq "$(cat "$FAKE_LOG")" "update-initramfs -u -k 6.1.0-25-amd64
 update-initramfs -u -k 6.1.0-26-amd64
 update-grub" "the minimum rebuild set, in order"
@@ -46,20 +46,20 @@ fsck_ok "$root"
 
 # --- Only the command line changes: no initramfs rebuild.
 : >"$FAKE_LOG"
-run 0 v apply -y --cmdline-add foo=1
+run 0 v apply -y --no-arm --cmdline-add foo=1
 assert_eq "$(cat "$FAKE_LOG")" "update-grub" "a command-line change runs only update-grub"
 # --- Nothing changes: nothing runs.
 : >"$FAKE_LOG"
-run 0 v apply -y
+run 0 v apply -y --no-arm
 assert_contains "$OUT" "nothing to do"
 assert_eq "$(cat "$FAKE_LOG")" "" "no change, no rebuild"
 
 # --- A failing tool: every file as before, the restored state rebuilt, a failed entry.
 debian_grub
-run 0 v apply -y
+run 0 v apply -y --no-arm
 before=$(etc_state "$root")
 : >"$FAKE_LOG"
-FAKE_FAIL_ONCE=update-grub run 1 v apply -y --device "$igpu"
+FAKE_FAIL_ONCE=update-grub run 1 v apply -y --no-arm --device "$igpu"
 assert_contains "$ERR" "E: update-grub: fake failure for the test"
 assert_contains "$ERR" "every file was put back as it was and rebuilt"
 assert_eq "$(etc_state "$root")" "$before" "a failed rebuild leaves every file as before"
@@ -68,12 +68,12 @@ assert_eq "$(grep -c '^update-grub' "$FAKE_LOG")" 2 "grub.cfg regenerated for th
 # A tool that keeps failing: the files are put back, the rebuild for them fails too, and the
 # host is left with a pending rebuild (never a claim of a clean undo).
 rm -f "$FAKE_LOG".failed-*
-FAKE_FAIL=update-grub run 1 v apply -y --device "$igpu"
+FAKE_FAIL=update-grub run 1 v apply -y --no-arm --device "$igpu"
 assert_contains "$ERR" "but rebuilding for them failed"
 assert_eq "$(etc_state "$root")" "$before" "files put back although the tool keeps failing"
 run 0 v status
 assert_contains "$OUT" "pending rebuild"
-run 0 v apply -y
+run 0 v apply -y --no-arm
 assert_contains "$OUT" "the pending rebuild is complete"
 run 0 v log -n 1
 assert_contains "$OUT" "failed"
@@ -84,7 +84,7 @@ fsck_ok "$root"
 
 # --- A hanging tool: killed at the time limit, files as before.
 : >"$FAKE_LOG"
-FAKE_HANG=update-initramfs run 1 v --rebuild-timeout 2 apply -y --device "$igpu"
+FAKE_HANG=update-initramfs run 1 v --rebuild-timeout 2 apply -y --no-arm --device "$igpu"
 assert_contains "$ERR" "killed after 2"
 assert_eq "$(etc_state "$root")" "$before" "a timed-out rebuild leaves every file as before"
 fsck_ok "$root"
@@ -92,22 +92,22 @@ fsck_ok "$root"
 # --- Verification: an initramfs without vfiotx's conf file, or without the vfio modules.
 for omit in conf vfio; do
 	: >"$FAKE_LOG"
-	FAKE_OMIT=$omit run 1 v apply -y --device "$igpu"
+	FAKE_OMIT=$omit run 1 v apply -y --no-arm --device "$igpu"
 	assert_contains "$ERR" "what the rebuild built is not what the files say"
 	[ "$omit" = conf ] && assert_contains "$ERR" "etc/modprobe.d/vfiotx.conf"
 	[ "$omit" = vfio ] && assert_contains "$ERR" "vfio"
 	assert_eq "$(etc_state "$root")" "$before" "a failed verification leaves every file as before ($omit)"
 done
-run 0 v apply -y --device "$igpu"
+run 0 v apply -y --no-arm --device "$igpu"
 assert_contains "$OUT" "rebuilt and verified"
 
 # --- --no-rebuild leaves a pending rebuild; the next apply completes it.
 debian_grub
-run 0 v apply -y --no-rebuild --device "$igpu"
+run 0 v apply -y --no-arm --no-rebuild --device "$igpu"
 assert_eq "$(cat "$FAKE_LOG")" "" "--no-rebuild runs nothing"
 run 0 v status
 assert_contains "$OUT" "pending rebuild"
-run 0 v apply -y
+run 0 v apply -y --no-arm
 assert_contains "$OUT" "the pending rebuild is complete"
 assert_eq "$(grep -c . "$FAKE_LOG")" 3 "the pending rebuild: every kernel and the boot configuration"
 run 0 v status
@@ -122,7 +122,7 @@ mkdir -p "$root/etc/initramfs/post-update.d" && touch "$root/etc/initramfs/post-
 printf '1234-ABCD\n5678-EF01\n' >"$root/etc/kernel/proxmox-boot-uuids"
 update-initramfs -u -k 6.8.12-4-pve >/dev/null
 : >"$FAKE_LOG"
-run 0 v apply -y --force --device 0000:0b:00.0 --device 0000:0b:00.1
+run 0 v apply -y --no-arm --force --device 0000:0b:00.0 --device 0000:0b:00.1
 assert_eq "$(cat "$FAKE_LOG")" "update-initramfs -u -k 6.8.12-4-pve [INITRAMFS_TOOLS_KERNEL_HOOK=1]
 proxmox-boot-tool refresh" "Proxmox: one refresh copies the initrd and command line to every ESP"
 
@@ -134,7 +134,7 @@ fake_tools "$root"
 touch "$root/usr/sbin/update-initramfs"
 for k in 6.1.0-25-amd64 6.1.0-26-amd64; do update-initramfs -u -k $k >/dev/null; done
 : >"$FAKE_LOG"
-run 0 v apply -y --device "$igpu"
+run 0 v apply -y --no-arm --device "$igpu"
 assert_eq "$(cat "$FAKE_LOG")" "update-initramfs -u -k 6.1.0-25-amd64
 update-initramfs -u -k 6.1.0-26-amd64
 kernel-install add 6.1.0-25-amd64 /boot/vmlinuz-6.1.0-25-amd64
@@ -148,7 +148,7 @@ rm -rf "$root/etc/initramfs-tools"
 fake_tools "$root"
 mkdir -p "$root/etc/dracut.conf.d"
 touch "$root/usr/bin/dracut" "$root/usr/sbin/update-grub" "$root/boot/initramfs-6.1.0-25-amd64.img" "$root/boot/initramfs-6.1.0-26-amd64.img"
-run 0 v apply -y --device "$igpu"
+run 0 v apply -y --no-arm --device "$igpu"
 assert_contains "$(cat "$FAKE_LOG")" "dracut -f --kver 6.1.0-25-amd64 /boot/initramfs-6.1.0-25-amd64.img"
 assert_contains "$(cat "$FAKE_LOG")" "dracut -f --kver 6.1.0-26-amd64 /boot/initramfs-6.1.0-26-amd64.img"
 grep -q 'force_drivers+=' "$root/etc/dracut.conf.d/vfiotx.conf" || fail "dracut: vfio modules forced early"
@@ -158,7 +158,7 @@ rm -rf "$root/etc/initramfs-tools"
 fake_tools "$root"
 touch "$root/usr/bin/mkinitcpio" "$root/usr/sbin/update-grub"
 printf 'MODULES=()\nHOOKS=(base udev autodetect modconf block filesystems keyboard fsck)\n' >"$root/etc/mkinitcpio.conf"
-run 0 v apply -y --device "$igpu"
+run 0 v apply -y --no-arm --device "$igpu"
 assert_contains "$(cat "$FAKE_LOG")" "mkinitcpio"
 grep -q 'MODULES=(vfio' "$root/etc/mkinitcpio.conf" || fail "mkinitcpio: vfio modules first in MODULES"
 finish

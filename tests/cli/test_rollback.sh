@@ -63,7 +63,7 @@ assert_contains "$ERR" "nothing to roll back"
 root4=$(mkroot)
 run 0 vt --root "$root4" apply -y --no-rebuild
 run 0 vt --root "$root4" confirm
-assert_contains "$OUT" "transaction 2 is now the last good"
+assert_contains "$OUT" "confirmed: transaction 2 is the last good snapshot"
 run 0 vt --root "$root4" rollback -y
 assert_contains "$OUT" "nothing to do"
 [ "$(readlink "$root4/var/lib/vfiotx/good")" = good.2 ] || fail "plain copy follows the good snapshot"

@@ -1,0 +1,266 @@
+#include "engine/trial.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backends/boot_preserve.h"
+#include "backends/bootcount_grub.h"
+#include "backends/bootloader.h"
+#include "common/error.h"
+#include "common/failpoint.h"
+#include "common/fileio.h"
+#include "common/macro.h"
+
+#define GRUB_SCRIPT "/etc/grub.d/" VT_GRUB_SCRIPT_NAME
+
+static int not_supported(const char *why)
+{
+        vt_error_set(ENOTSUP, "cannot arm a boot-counted trial: %s", why);
+        return vt_error_hint(ENOTSUP, "apply with --no-arm to change the host without a trial "
+                                      "('vfiotx rollback' still undoes it), or fix the cause");
+}
+
+int vt_trial_check(vt_engine *e, const char *sysfs, const char *proc)
+{
+        vt_boot_info boot = {0};
+        int r;
+
+        if (e->state.trial == VT_TRIAL_ARMED || e->state.trial == VT_TRIAL_TRYING ||
+            e->state.trial == VT_TRIAL_MARKED_BAD) {
+                vt_error_set(EBUSY, "transaction %ld is on trial (%s)", e->state.trial_txn,
+                             vt_trial_name(e->state.trial));
+                return vt_error_hint(EBUSY, "'vfiotx confirm' keeps it, 'vfiotx rollback' undoes "
+                                            "it; then apply again");
+        }
+        r = vt_boot_detect(&e->root, &boot);
+        if (r < 0)
+                return r;
+        r = boot.flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI);
+        vt_boot_info_free(&boot);
+        if (!r)
+                return not_supported("the host does not boot through GRUB (boot counting for "
+                                     "systemd-boot and Proxmox is not built yet)");
+        r = vt_root_exists(&e->root, GRUB_SCRIPT);
+        if (r < 0)
+                return r;
+        if (!r)
+                return not_supported("vfiotx's GRUB script " GRUB_SCRIPT " is not installed "
+                                     "(cmake --install puts it there)");
+        return vt_grubenv_check(&e->root, sysfs, proc);
+}
+
+int vt_trial_preserve(vt_engine *e, const char *proc)
+{
+        vt_preserve_plan p = {0};
+        int r;
+
+        if (e->state.trial != VT_TRIAL_NONE && e->state.trial != VT_TRIAL_ROLLED_BACK)
+                return 0; /* only a good running system is the last good boot */
+        r = vt_boot_preserve_plan(&e->root, proc, e->state.txn, &p);
+        if (r >= 0)
+                r = vt_boot_preserve_write(&e->root, &p);
+        vt_preserve_plan_free(&p);
+        return r < 0 ? vt_error_wrap(r, "keeping the last good boot") : 0;
+}
+
+/* A journal entry for a transition, with the state already set in e->state. */
+static int record(vt_engine *e, const char *kind, const char *summary, const char *detail,
+                  vt_buf *notes)
+{
+        vt_txn_info info = {0};
+        char sum[256];
+        int r;
+
+        snprintf(sum, sizeof(sum), "%s", summary);
+        info.kind = (char *)kind;
+        info.summary = sum;
+        info.outcome = "recorded";
+        info.detail = (char *)detail;
+        info.argv = (char *)e->argv;
+        info.time = time(NULL);
+        r = vt_engine_record(e, &info);
+        if (r >= 0 && notes)
+                vt_buf_printf(notes, "%s\n", summary);
+        return r;
+}
+
+static int grubenv_update(vt_engine *e, long txn, unsigned tries, bool arm, bool fallback)
+{
+        _cleanup_grubenv_ vt_grubenv env = {0};
+        char num[32];
+        int r = vt_grubenv_load(&e->root, &env);
+
+        if (r >= 0 && arm)
+                r = vt_bootcount_arm(&env, txn, tries, VT_TRIAL_PANIC_S);
+        else if (r >= 0 && fallback) {
+                snprintf(num, sizeof(num), "%ld", txn);
+                r = vt_grubenv_set(&env, "vfiotx_tries", "0");
+                if (r >= 0)
+                        r = vt_grubenv_set(&env, "vfiotx_fallback", num);
+        } else if (r >= 0)
+                r = vt_bootcount_clear(&env);
+        if (r >= 0)
+                r = vt_failpoint("trial: write grubenv");
+        if (r >= 0)
+                r = vt_grubenv_store(&e->root, &env);
+        return r;
+}
+
+int vt_trial_arm(vt_engine *e, long txn, unsigned tries, vt_buf *notes)
+{
+        char summary[160];
+        int r;
+
+        e->state.trial = VT_TRIAL_ARMED;
+        e->state.trial_txn = txn;
+        e->state.trial_tries = tries;
+        e->state.trial_reason[0] = '\0';
+        snprintf(summary, sizeof(summary),
+                 "armed: transaction %ld is on trial for %u boot%s, then GRUB falls back to the "
+                 "last good entry",
+                 txn, tries, tries > 1 ? "s" : "");
+        r = record(e, "arm", summary, NULL, notes);
+        if (r >= 0)
+                r = grubenv_update(e, txn, tries, true, false); /* the commit point */
+        return r;
+}
+
+static bool cmdline_has(const char *cmdline, const char *word, char *value, size_t vsize)
+{
+        size_t wl = strlen(word);
+
+        for (const char *p = cmdline; (p = strstr(p, word)); p += wl) {
+                if (p != cmdline && p[-1] != ' ')
+                        continue;
+                if (p[wl] == '=' || p[wl] == ' ' || p[wl] == '\0' || p[wl] == '\n') {
+                        if (value) {
+                                size_t n = p[wl] == '=' ? strcspn(p + wl + 1, " \n") : 0;
+
+                                snprintf(value, vsize, "%.*s", (int)n, p + wl + 1);
+                        }
+                        return true;
+                }
+        }
+        return false;
+}
+
+int vt_trial_boot(vt_engine *e, const char *proc, vt_boot_kind *kind, vt_buf *notes)
+{
+        _cleanup_free_ char *path = vt_path_join(proc, "cmdline"), *cmdline = NULL;
+        _cleanup_grubenv_ vt_grubenv env = {0};
+        vt_bootcount bc = {0};
+        char value[32] = "";
+        char summary[200];
+        int r;
+
+        *kind = VT_BOOT_NORMAL;
+        if (!path)
+                return -ENOMEM;
+        r = vt_read_line(path, &cmdline);
+        if (r < 0)
+                return r;
+        if (cmdline_has(cmdline, "vfiotx.fallback", NULL, 0)) {
+                *kind = VT_BOOT_FALLBACK;
+                return 0;
+        }
+        if (!cmdline_has(cmdline, "vfiotx.trial", value, sizeof(value))) {
+                if (e->state.trial == VT_TRIAL_ARMED && vt_grubenv_load(&e->root, &env) >= 0 &&
+                    vt_bootcount_read(&env, &bc) >= 0 && bc.phase == VT_BOOTCOUNT_NONE) {
+                        /* Armed in the state file, but grubenv was never written: the host
+                         * booted the applied files without a counter. */
+                        e->state.trial = VT_TRIAL_NONE;
+                        return record(e, "boot",
+                                      "the trial was never armed (interrupted): the applied "
+                                      "snapshot runs without a trial; 'vfiotx confirm' keeps "
+                                      "it, 'vfiotx rollback' undoes it",
+                                      NULL, notes);
+                }
+                vt_error_clear();
+                return 0;
+        }
+        *kind = VT_BOOT_TRIAL;
+        if (e->state.trial == VT_TRIAL_TRYING)
+                return 0; /* a second start of the service in the same boot */
+        r = vt_grubenv_load(&e->root, &env);
+        if (r >= 0)
+                r = vt_bootcount_read(&env, &bc);
+        if (r < 0)
+                return r;
+        e->state.trial = VT_TRIAL_TRYING;
+        e->state.trial_txn = strtol(value, NULL, 10);
+        snprintf(summary, sizeof(summary),
+                 "trial boot of transaction %s: %d more boot%s before GRUB falls back", value,
+                 bc.tries < 0 ? 0 : bc.tries, bc.tries == 1 ? "" : "s");
+        return record(e, "boot", summary, NULL, notes);
+}
+
+int vt_trial_fallback_done(vt_engine *e, vt_buf *notes)
+{
+        _cleanup_grubenv_ vt_grubenv env = {0};
+        vt_bootcount bc = {0};
+        char summary[200];
+        int r;
+
+        r = vt_grubenv_load(&e->root, &env);
+        if (r >= 0 && vt_bootcount_read(&env, &bc) < 0)
+                bc = (vt_bootcount){0};
+        if (r < 0)
+                return r;
+        if (e->state.trial != VT_TRIAL_MARKED_BAD)
+                snprintf(e->state.trial_reason, sizeof(e->state.trial_reason), "%s",
+                         bc.fallback ? "tries exhausted"
+                                     : "manual: the last good entry was "
+                                       "booted");
+        r = grubenv_update(e, 0, 0, false, false); /* the commit point of the fallback */
+        if (r < 0)
+                return r;
+        e->state.trial = VT_TRIAL_ROLLED_BACK;
+        snprintf(summary, sizeof(summary),
+                 "rolled back: transaction %ld (%s); the host runs the last good snapshot",
+                 e->state.trial_txn, e->state.trial_reason);
+        return record(e, "fallback", summary, NULL, notes);
+}
+
+int vt_trial_confirm(vt_engine *e, const char *proc, vt_buf *notes)
+{
+        long txn = 0;
+        char summary[160];
+        bool was_trial = e->state.trial == VT_TRIAL_ARMED || e->state.trial == VT_TRIAL_TRYING ||
+                         e->state.trial == VT_TRIAL_MARKED_BAD;
+        int r;
+
+        r = vt_engine_confirm(e, &txn);
+        if (r >= 0 && was_trial)
+                r = grubenv_update(e, 0, 0, false, false); /* the commit point */
+        if (r < 0)
+                return r;
+        e->state.trial = VT_TRIAL_NONE;
+        e->state.trial_reason[0] = '\0';
+        snprintf(summary, sizeof(summary), "confirmed: transaction %ld is the last good snapshot",
+                 txn);
+        r = record(e, "confirm", summary, NULL, notes);
+        if (r >= 0 && proc && was_trial)
+                r = vt_trial_preserve(e, proc);
+        return r;
+}
+
+int vt_trial_mark_bad(vt_engine *e, const char *reason, vt_buf *notes)
+{
+        char summary[200];
+        int r;
+
+        if (e->state.trial != VT_TRIAL_TRYING && e->state.trial != VT_TRIAL_ARMED)
+                return vt_error_set(ENOENT, "no trial in progress to mark bad");
+        r = grubenv_update(e, e->state.trial_txn, 0, false, true);
+        if (r < 0)
+                return r;
+        e->state.trial = VT_TRIAL_MARKED_BAD;
+        snprintf(e->state.trial_reason, sizeof(e->state.trial_reason), "%s", reason);
+        snprintf(summary, sizeof(summary),
+                 "marked bad: transaction %ld (%s); the next boot takes the last good entry",
+                 e->state.trial_txn, reason);
+        return record(e, "mark-bad", summary, NULL, notes);
+}
