@@ -621,6 +621,19 @@ int vt_engine_record(vt_engine *e, vt_txn_info *info)
         return commit_head(e, &head, info, &e->state.head, 1, &out);
 }
 
+int vt_engine_head_info(vt_engine *e, vt_txn_info *out)
+{
+        *out = (vt_txn_info){0};
+        if (!has_head(e))
+                return 0;
+        return vt_journal_load(&e->journal, &e->state.head, NULL, out);
+}
+
+int vt_engine_write_state(vt_engine *e)
+{
+        return vt_state_write(&e->root, &e->state);
+}
+
 int vt_engine_confirm(vt_engine *e, long *txn_out)
 {
         _cleanup_snapshot_ vt_snapshot head = {0};

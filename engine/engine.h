@@ -89,6 +89,11 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
  * with `info` (its id is set here), then the state file as it is in e->state, then the ref. */
 int vt_engine_record(vt_engine *e, vt_txn_info *info);
 
+/* The head transaction's info (id 0 and no error when there is no journal yet). */
+int vt_engine_head_info(vt_engine *e, vt_txn_info *out);
+/* Write e->state as it is (fields set by the caller, e.g. the trial). */
+int vt_engine_write_state(vt_engine *e);
+
 /* Record that the boot artifacts do (not) reflect the files (state file). */
 int vt_engine_set_pending_rebuild(vt_engine *e, bool pending);
 

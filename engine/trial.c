@@ -59,7 +59,9 @@ int vt_trial_preserve(vt_engine *e, const char *proc)
 
         if (e->state.trial != VT_TRIAL_NONE && e->state.trial != VT_TRIAL_ROLLED_BACK)
                 return 0; /* only a good running system is the last good boot */
-        r = vt_boot_preserve_plan(&e->root, proc, e->state.txn, &p);
+        /* Named after the newest transaction (on a fresh host the baseline, number 1, that the
+         * apply is about to record): a name, so a later preservation replaces it. */
+        r = vt_boot_preserve_plan(&e->root, proc, e->state.txn ? e->state.txn : 1, &p);
         if (r >= 0)
                 r = vt_boot_preserve_write(&e->root, &p);
         vt_preserve_plan_free(&p);
@@ -226,22 +228,36 @@ int vt_trial_fallback_done(vt_engine *e, vt_buf *notes)
 
 int vt_trial_confirm(vt_engine *e, const char *proc, vt_buf *notes)
 {
-        long txn = 0;
-        char summary[160];
         bool was_trial = e->state.trial == VT_TRIAL_ARMED || e->state.trial == VT_TRIAL_TRYING ||
                          e->state.trial == VT_TRIAL_MARKED_BAD;
+        char summary[160];
+        long txn = e->state.trial_txn;
         int r;
 
-        r = vt_engine_confirm(e, &txn);
+        if (!was_trial) {
+                vt_txn_info head = {0};
+
+                r = vt_engine_head_info(e, &head);
+                txn = head.id;
+                vt_txn_info_free(&head);
+                if (r < 0)
+                        return r;
+        }
+        /* The entry first, so the good snapshot is the entry that says it was confirmed; a
+         * crash before grubenv is cleared leaves the trial counting, and the next trial boot
+         * confirms again. */
+        snprintf(summary, sizeof(summary), "confirmed: transaction %ld is the last good snapshot",
+                 txn);
+        r = record(e, "confirm", summary, NULL, notes);
+        if (r >= 0)
+                r = vt_engine_confirm(e, &txn);
         if (r >= 0 && was_trial)
                 r = grubenv_update(e, 0, 0, false, false); /* the commit point */
         if (r < 0)
                 return r;
         e->state.trial = VT_TRIAL_NONE;
         e->state.trial_reason[0] = '\0';
-        snprintf(summary, sizeof(summary), "confirmed: transaction %ld is the last good snapshot",
-                 txn);
-        r = record(e, "confirm", summary, NULL, notes);
+        r = vt_engine_write_state(e);
         if (r >= 0 && proc && was_trial)
                 r = vt_trial_preserve(e, proc);
         return r;

@@ -120,7 +120,7 @@ fake_tools() {
 	local t
 	mkdir -p "$VT_TMP/bin"
 	for t in update-initramfs update-grub grub-mkconfig dracut mkinitcpio kernel-install bootctl \
-		proxmox-boot-tool pve-efiboot-tool kernelstub; do
+		proxmox-boot-tool pve-efiboot-tool kernelstub systemctl; do
 		ln -sf "$(realpath "$(dirname "${BASH_SOURCE[0]}")")/fake-tools/fake-tool" "$VT_TMP/bin/$t"
 	done
 	export PATH="$VT_TMP/bin:$PATH" FAKE_ROOT=$1 FAKE_LOG="$VT_TMP/tools.log"

@@ -64,9 +64,10 @@ root4=$(mkroot)
 run 0 vt --root "$root4" apply -y --no-rebuild
 run 0 vt --root "$root4" confirm
 assert_contains "$OUT" "confirmed: transaction 2 is the last good snapshot"
+assert_eq "$(txn_count "$root4")" 3 "the confirmation is an entry of its own"
 run 0 vt --root "$root4" rollback -y
 assert_contains "$OUT" "nothing to do"
-[ "$(readlink "$root4/var/lib/vfiotx/good")" = good.2 ] || fail "plain copy follows the good snapshot"
+[ "$(readlink "$root4/var/lib/vfiotx/good")" = good.3 ] || fail "plain copy follows the good snapshot"
 cmp -s "$root4/var/lib/vfiotx/good/files/etc/modules" "$root4/etc/modules" || fail "plain copy bytes"
 fsck_ok "$root4"
 finish

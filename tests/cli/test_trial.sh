@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The boot-counted trial on a GRUB host, with the real grub-editenv: apply arms it (last good
+# boot preserved), a trial boot is recorded, confirm ends it, a fallback boot restores the good
+# snapshot and rebuilds, a failed health check marks it bad; arming refuses where it cannot work.
+. "$(dirname "$0")/lib.sh"
+
+igpu=0000:00:02.0
+use_host intel-igpu-desktop
+host_proc=$PROC
+grubenv() { grub-editenv "$root/boot/grub/grubenv" list | grep '^vfiotx_' | sort | tr '\n' ' '; }
+boot_with() { # CMDLINE-EXTRA: a /proc copy whose cmdline carries the markers
+	rm -rf "$VT_TMP/proc" && cp -a "$host_proc" "$VT_TMP/proc"
+	sed -i "s|\$| $1|" "$VT_TMP/proc/cmdline"
+	PROC="$VT_TMP/proc"
+}
+v() { vt --root "$root" --sysfs "$SYS" --proc "$PROC" --no-chroot "$@"; }
+grub_host() {
+	root=$(mkhost intel-igpu-desktop)
+	fake_tools "$root"
+	touch "$root/usr/sbin/update-initramfs" "$root/usr/sbin/update-grub"
+	mkdir -p "$root/etc/grub.d" && cp "$VFIOTX_SRC/scripts/grub.d/42_vfiotx" "$root/etc/grub.d/"
+	grub-editenv "$root/boot/grub/grubenv" create
+	for k in 6.1.0-25-amd64 6.1.0-26-amd64; do update-initramfs -u -k $k >/dev/null; done
+	update-grub >/dev/null
+	PROC=$host_proc
+	: >"$FAKE_LOG"
+}
+if ! command -v grub-editenv >/dev/null; then
+	echo "SKIP: grub-editenv (grub2-common) is not installed"
+	exit 0
+fi
+
+# --- apply arms the trial.
+grub_host
+good_state=$(etc_state "$root")
+run 0 v apply -y --tries 2 --device "$igpu"
+assert_contains "$OUT" "armed: transaction 2 is on trial for 2 boots"
+assert_eq "$(grubenv)" "vfiotx_panic=10 vfiotx_trial=2 vfiotx_tries=2 " "grubenv armed"
+[ "$(stat -c %s "$root/boot/grub/grubenv")" = 1024 ] || fail "grubenv stays 1024 bytes"
+grep -q 'GRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on iommu=pt \\$vfiotx_trial_args"' "$root/etc/default/grub" ||
+	fail "the trial markers' variable is on the GRUB command line, escaped for sh"
+grep -q 'vfiotx.fallback=1' "$root/boot/vfiotx/entry.cfg" || fail "the last good entry carries the fallback marker"
+cmp -s "$root/boot/vfiotx/vmlinuz-6.1.0-26-amd64.1" "$root/boot/vmlinuz-6.1.0-26-amd64" || fail "the last good kernel is preserved"
+applied_state=$(etc_state "$root")
+run 0 v status
+assert_contains "$OUT" "state: armed"
+run 1 v apply -y --device 0000:00:14.0 --force
+assert_contains "$ERR" "is on trial"
+
+# --- the trial boot is recorded; a healthy confirm ends it.
+boot_with "vfiotx.trial=2 panic=10"
+run 0 v boot
+assert_contains "$OUT" "trial boot of transaction 2"
+run 0 v --json status
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"]=="trying" and d["trial"]["txn"]==2, d' <<<"$OUT" || fail "status: trying"
+run 0 v confirm
+assert_contains "$OUT" "confirmed: transaction"
+assert_eq "$(grubenv)" "" "confirm clears the counter"
+run 0 v status
+assert_contains "$OUT" "state: good"
+run 0 v log
+assert_eq "$(echo "$OUT" | awk '{print $4}' | head -4 | tr '\n' ' ')" "confirm boot arm apply " "every transition is an entry"
+fsck_ok "$root"
+
+# --- a trial that never comes up: GRUB used up the tries and booted the last good entry.
+grub_host
+run 0 v apply -y --device "$igpu"
+grub-editenv "$root/boot/grub/grubenv" set vfiotx_tries=0 vfiotx_fallback=2 # what GRUB does
+: >"$FAKE_LOG"
+boot_with "vfiotx.fallback=1"
+run 0 v boot
+assert_contains "$ERR" "this is a fallback boot"
+assert_contains "$OUT" "rolled back: transaction 2 (tries exhausted)"
+assert_eq "$(etc_state "$root")" "$good_state" "the good snapshot's files are back"
+assert_contains "$(cat "$FAKE_LOG")" "update-initramfs -u -k 6.1.0-26-amd64"
+assert_contains "$(cat "$FAKE_LOG")" "update-grub"
+assert_eq "$(grubenv)" "" "grubenv cleared after the restore"
+run 0 v status
+assert_contains "$OUT" "state: rolled back"
+assert_contains "$OUT" "tries exhausted"
+run 0 v boot # the next boot: nothing left to do
+fsck_ok "$root"
+
+# --- a failed health check marks the trial bad (the iGPU is still on i915 in this sysfs).
+grub_host
+run 0 v apply -y --device "$igpu"
+boot_with "vfiotx.trial=2 panic=10"
+run 0 v boot
+run 1 v confirm --health --no-reboot
+assert_contains "$ERR" "is bad"
+assert_contains "$ERR" "0000:00:02.0"
+assert_eq "$(grubenv)" "vfiotx_fallback=2 vfiotx_panic=10 vfiotx_trial=2 vfiotx_tries=0 " "the next boot falls back"
+run 0 v status
+assert_contains "$OUT" "state: marked bad"
+# failed units count too
+grub_host
+run 0 v apply -y --no-iommu-params --cmdline-add foo=1
+boot_with "vfiotx.trial=2 panic=10"
+run 0 v boot
+FAKE_FAILED_UNITS="broken.service loaded failed failed Broken" run 1 v confirm --health --no-reboot
+assert_contains "$ERR" "broken.service"
+# and a healthy host is confirmed by --health
+grub_host
+run 0 v apply -y --no-iommu-params --cmdline-add foo=1
+boot_with "vfiotx.trial=2 panic=10"
+run 0 v boot
+run 0 v confirm --health --no-reboot
+assert_contains "$OUT" "confirmed"
+# the deadline: nothing once confirmed
+run 0 v confirm --deadline-expired --no-reboot
+
+# --- where a trial cannot work, apply refuses before changing anything (and --no-arm goes on).
+grub_host
+rm "$root/etc/grub.d/42_vfiotx"
+st=$(etc_state "$root")
+run 1 v apply -y --device "$igpu"
+assert_contains "$ERR" "cannot arm a boot-counted trial"
+assert_contains "$ERR" "--no-arm"
+assert_eq "$(etc_state "$root")" "$st" "nothing written"
+grub_host
+truncate -s 2000 "$root/boot/grub/grubenv"
+run 1 v apply -y --device "$igpu"
+assert_contains "$ERR" "1024"
+grub_host
+rm -rf "$VT_TMP/proc" && cp -a "$host_proc" "$VT_TMP/proc" && PROC="$VT_TMP/proc"
+# mountinfo names the real path of the grubenv: the test root lives under /, so / is its mount
+sed -i 's|8:2 / / rw,relatime shared:24 - ext4 /dev/sda2 rw|8:2 / / rw,relatime shared:24 - btrfs /dev/sda2 rw|' "$PROC/self/mountinfo"
+run 1 v apply -y --device "$igpu"
+assert_contains "$ERR" "btrfs"
+run 0 v apply -y --no-arm --device "$igpu"
+assert_contains "$OUT" "rebuilt and verified"
+finish
