@@ -247,6 +247,34 @@ int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
         return r < 0 ? vt_cli_fail(cli, r, "plan") : VT_EXIT_OK;
 }
 
+/* Does the disk already hold every file of the target? */
+static bool snapshot_matches(const vt_snapshot *disk, const vt_snapshot *target)
+{
+        for (size_t i = 0; i < target->n; i++) {
+                const vt_snap_file *d = vt_snapshot_find(disk, target->files[i].path);
+
+                if (d ? !vt_snap_file_equal(d, &target->files[i]) : target->files[i].present)
+                        return false;
+        }
+        return true;
+}
+
+/* The applied transaction's number when it is an apply that is neither confirmed nor on
+ * trial, else 0. */
+static long unarmed_apply(vt_engine *e)
+{
+        vt_txn_info head = {0};
+        long txn = 0;
+
+        if (e->state.has_good && git_oid_equal(&e->state.good, &e->state.head))
+                return 0;
+        if (vt_engine_head_info(e, &head) >= 0 && head.kind && strcmp(head.kind, "apply") == 0)
+                txn = head.id;
+        vt_txn_info_free(&head);
+        vt_error_clear();
+        return txn;
+}
+
 static char *forced_extra(const vt_plan *plan)
 {
         json_object *o = json_object_new_object(), *ref = json_object_new_array();
@@ -286,6 +314,10 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         /* A trial is armed after every apply that rebuilds, unless asked not to; where it
          * cannot be, apply refuses before changing anything. */
         arm = !flags.no_rebuild && !flags.no_arm;
+        if (r >= 0)
+                r = vt_trial_recover(&e, &notes);
+        vt_cli_notes(cli, notes.ptr);
+        vt_buf_clear(&notes);
         if (r >= 0 && arm)
                 r = vt_trial_check(&e, cli->sysfs, cli->proc);
         if (r >= 0)
@@ -311,6 +343,10 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 rb.expect.n_unwanted = plan.words_unwanted.n;
                 rb.expect.grub_counter = arm;
                 vt_cli_rebuild_show(cli, &rb);
+        }
+        if (vt_trial_in_progress(&e) && !snapshot_matches(&disk, &plan.target)) {
+                r = vt_trial_refuse_busy(&e);
+                goto fail;
         }
         if (plan.refusals.n && !flags.force) {
                 r = vt_error_hint(vt_error_set(EPERM,
@@ -349,6 +385,10 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         vt_buf_clear(&notes);
         if (r < 0)
                 goto fail;
+        /* An apply whose arming was cut short (recovery finished the transaction, or the
+         * process died right after it): it runs unconfirmed and unarmed; arm it now. */
+        if (arm && !txn && !vt_trial_in_progress(&e))
+                txn = unarmed_apply(&e);
         if (arm && txn) {
                 r = vt_trial_arm(&e, txn, flags.tries ? flags.tries : VT_TRIAL_DEFAULT_TRIES,
                                  &notes);

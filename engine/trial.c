@@ -23,18 +23,71 @@ static int not_supported(const char *why)
                                       "('vfiotx rollback' still undoes it), or fix the cause");
 }
 
+static int grubenv_update(vt_engine *e, long txn, unsigned tries, bool arm, bool fallback)
+{
+        _cleanup_grubenv_ vt_grubenv env = {0};
+        char num[32];
+        int r = vt_grubenv_load(&e->root, &env);
+
+        if (r >= 0 && arm)
+                r = vt_bootcount_arm(&env, txn, tries, VT_TRIAL_PANIC_S);
+        else if (r >= 0 && fallback) {
+                snprintf(num, sizeof(num), "%ld", txn);
+                r = vt_grubenv_set(&env, "vfiotx_tries", "0");
+                if (r >= 0)
+                        r = vt_grubenv_set(&env, "vfiotx_fallback", num);
+        } else if (r >= 0)
+                r = vt_bootcount_clear(&env);
+        if (r >= 0)
+                r = vt_failpoint("trial: write grubenv");
+        if (r >= 0)
+                r = vt_grubenv_store(&e->root, &env);
+        return r;
+}
+
+bool vt_trial_in_progress(const vt_engine *e)
+{
+        return e->state.trial == VT_TRIAL_ARMED || e->state.trial == VT_TRIAL_TRYING ||
+               e->state.trial == VT_TRIAL_MARKED_BAD;
+}
+
+int vt_trial_refuse_busy(const vt_engine *e)
+{
+        vt_error_set(EBUSY, "transaction %ld is on trial (%s)", e->state.trial_txn,
+                     vt_trial_name(e->state.trial));
+        return vt_error_hint(EBUSY, "'vfiotx confirm' keeps it, 'vfiotx rollback' undoes it; then "
+                                    "apply again");
+}
+
+int vt_trial_recover(vt_engine *e, vt_buf *notes)
+{
+        _cleanup_grubenv_ vt_grubenv env = {0};
+        vt_bootcount bc = {0};
+        int r;
+
+        if (e->state.trial != VT_TRIAL_ARMED)
+                return 0;
+        r = vt_grubenv_load(&e->root, &env);
+        if (r >= 0)
+                r = vt_bootcount_read(&env, &bc);
+        if (r < 0 || bc.phase != VT_BOOTCOUNT_NONE) {
+                vt_error_clear();
+                return 0;
+        }
+        /* The state says armed, grubenv does not: arming was cut short before its commit
+         * point. Finish it. */
+        r = grubenv_update(e, e->state.trial_txn, e->state.trial_tries, true, false);
+        if (r >= 0 && notes)
+                vt_buf_printf(notes, "recovered: finished arming the trial of transaction %ld\n",
+                              e->state.trial_txn);
+        return r;
+}
+
 int vt_trial_check(vt_engine *e, const char *sysfs, const char *proc)
 {
         vt_boot_info boot = {0};
         int r;
 
-        if (e->state.trial == VT_TRIAL_ARMED || e->state.trial == VT_TRIAL_TRYING ||
-            e->state.trial == VT_TRIAL_MARKED_BAD) {
-                vt_error_set(EBUSY, "transaction %ld is on trial (%s)", e->state.trial_txn,
-                             vt_trial_name(e->state.trial));
-                return vt_error_hint(EBUSY, "'vfiotx confirm' keeps it, 'vfiotx rollback' undoes "
-                                            "it; then apply again");
-        }
         r = vt_boot_detect(&e->root, &boot);
         if (r < 0)
                 return r;
@@ -86,28 +139,6 @@ static int record(vt_engine *e, const char *kind, const char *summary, const cha
         r = vt_engine_record(e, &info);
         if (r >= 0 && notes)
                 vt_buf_printf(notes, "%s\n", summary);
-        return r;
-}
-
-static int grubenv_update(vt_engine *e, long txn, unsigned tries, bool arm, bool fallback)
-{
-        _cleanup_grubenv_ vt_grubenv env = {0};
-        char num[32];
-        int r = vt_grubenv_load(&e->root, &env);
-
-        if (r >= 0 && arm)
-                r = vt_bootcount_arm(&env, txn, tries, VT_TRIAL_PANIC_S);
-        else if (r >= 0 && fallback) {
-                snprintf(num, sizeof(num), "%ld", txn);
-                r = vt_grubenv_set(&env, "vfiotx_tries", "0");
-                if (r >= 0)
-                        r = vt_grubenv_set(&env, "vfiotx_fallback", num);
-        } else if (r >= 0)
-                r = vt_bootcount_clear(&env);
-        if (r >= 0)
-                r = vt_failpoint("trial: write grubenv");
-        if (r >= 0)
-                r = vt_grubenv_store(&e->root, &env);
         return r;
 }
 

@@ -27,9 +27,14 @@
 #define VT_TRIAL_PANIC_S       10
 
 /* Can a trial be armed on this root? -ENOTSUP with the reason and a hint (--no-arm) when not:
- * not GRUB, vfiotx's GRUB script not installed, a grubenv GRUB cannot write, a trial already in
- * progress. */
+ * not GRUB, vfiotx's GRUB script not installed, a grubenv GRUB cannot write. */
 int vt_trial_check(vt_engine *e, const char *sysfs, const char *proc);
+/* Is a trial armed, running or marked bad? A change of the files must wait for its end. */
+bool vt_trial_in_progress(const vt_engine *e);
+/* -EBUSY with what to do, for a change asked while a trial is in progress. */
+int vt_trial_refuse_busy(const vt_engine *e);
+/* Finish an arming cut short between the state file and grubenv (its commit point). */
+int vt_trial_recover(vt_engine *e, vt_buf *notes);
 
 /* Keep the running (good) boot as the last good entry under /boot/vfiotx/ — only while no
  * trial is in progress. */

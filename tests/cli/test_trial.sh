@@ -109,6 +109,59 @@ assert_contains "$OUT" "confirmed"
 # the deadline: nothing once confirmed
 run 0 v confirm --deadline-expired --no-reboot
 
+# --- a crash between any two steps of arming, confirming and falling back: kill vfiotx at each
+# state-changing step, run the command again, and the end state is the same.
+crash_cycle() { # SETUP-FN CHECK-FN SKIP COMMAND...: steps 1..total, but SKIP steps in the middle
+	local setup=$1 check=$2 skip=$3 n total
+	shift 3
+	$setup
+	total=$(VFIOTX_FAILPOINT_TRACE=1 "$VFIOTX_BIN" --root "$root" --sysfs "$SYS" --proc "$PROC" --no-chroot "$@" 2>&1 >/dev/null | grep -c 'failpoint [0-9]*:')
+	[ "$total" -gt 3 ] || fail "expected failpoints in '$*', saw $total"
+	for ((n = 1; n <= total; n++)); do
+		# the apply transaction itself is walked by test_crash.sh: here its first steps (the
+		# last good boot is preserved) and its last ones (arming)
+		if [ "$skip" -gt 0 ] && [ "$n" -gt 12 ] && [ "$n" -le $((total - 14)) ]; then
+			continue
+		fi
+		$setup
+		VFIOTX_FAILPOINT_KILL=$n "$VFIOTX_BIN" --root "$root" --sysfs "$SYS" --proc "$PROC" --no-chroot "$@" >/dev/null 2>&1 && fail "$* was not killed at $n"
+		v "$@" >/dev/null 2>&1 || fail "$* again after a kill at $n: $(v "$@" 2>&1 | tail -2)"
+		$check "$n"
+		fsck_ok "$root"
+	done
+	echo "crash: $*: $total steps checked"
+}
+setup_arm() { grub_host; }
+check_arm() { # armed for the transaction the state names (a killed apply is undone and redone)
+	local txn
+	txn=$(v --json status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["trial"]["txn"] if d["state"] == "armed" else "not-armed")')
+	[ "$(grubenv)" = "vfiotx_panic=10 vfiotx_trial=$txn vfiotx_tries=3 " ] || fail "arm, kill at $1: grubenv [$(grubenv)], state [$txn]"
+}
+crash_cycle setup_arm check_arm 1 apply -y --device "$igpu"
+setup_confirm() {
+	grub_host
+	v apply -y --device "$igpu" >/dev/null
+	boot_with "vfiotx.trial=2 panic=10"
+	v boot >/dev/null
+}
+check_confirm() {
+	[ "$(grubenv)" = "" ] || fail "confirm, kill at $1: grubenv [$(grubenv)]"
+	v status | grep -q "state: good" || fail "confirm, kill at $1: $(v status | head -1)"
+}
+crash_cycle setup_confirm check_confirm 0 confirm
+setup_fallback() {
+	grub_host
+	v apply -y --device "$igpu" >/dev/null
+	grub-editenv "$root/boot/grub/grubenv" set vfiotx_tries=0 vfiotx_fallback=2
+	boot_with "vfiotx.fallback=1"
+}
+check_fallback() {
+	[ "$(etc_state "$root")" = "$good_state" ] || fail "fallback, kill at $1: files not restored"
+	[ "$(grubenv)" = "" ] || fail "fallback, kill at $1: grubenv [$(grubenv)]"
+	v status | grep -q "state: rolled back" || fail "fallback, kill at $1: $(v status | head -1)"
+}
+crash_cycle setup_fallback check_fallback 0 boot
+
 # --- where a trial cannot work, apply refuses before changing anything (and --no-arm goes on).
 grub_host
 rm "$root/etc/grub.d/42_vfiotx"
