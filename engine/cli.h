@@ -52,6 +52,9 @@ void vt_cli_warn(const vt_cli *cli, const char *fmt, ...) __attribute__((format(
  * yes. Commands that change the host accept -y to skip the question. */
 bool vt_cli_confirm(const vt_cli *cli, const char *question);
 
+/* Options of a command that takes none but -h: -1 to go on, else the exit code (help printed:
+ * VT_EXIT_OK; anything else: a usage error). */
+int vt_cli_no_args(const vt_cli *cli, const char *cmd, const char *help, int argc, char **argv);
 /* Print the notes the engine gathered (recovery, drift) as informational lines. */
 void vt_cli_notes(const vt_cli *cli, const char *notes);
 /* A transaction time as "2026-11-27 05:07:18" (local time). */

@@ -19,7 +19,6 @@ static const char boot_help[] =
 
 int vt_cmd_boot(vt_cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
         _cleanup_snapshot_ vt_snapshot target = {0};
         _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
         vt_boot_kind kind = VT_BOOT_NORMAL;
@@ -27,15 +26,9 @@ int vt_cmd_boot(vt_cli *cli, int argc, char **argv)
         long txn = 0;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        fputs(boot_help, stdout);
-                        return VT_EXIT_OK;
-                }
-                return vt_cli_usage_error(cli, "boot", "unknown option '%s'", argv[optind - 1]);
-        }
-        if (optind < argc)
-                return vt_cli_usage_error(cli, "boot", "unexpected argument '%s'", argv[optind]);
+        c = vt_cli_no_args(cli, "boot", boot_help, argc, argv);
+        if (c >= 0)
+                return c;
         r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
         vt_cli_notes(cli, notes.ptr);
         vt_buf_clear(&notes);

@@ -17,23 +17,6 @@ static const char status_help[] =
     "they are the same (good) or the applied one awaits confirmation, a pending rebuild,\n"
     "an interrupted transaction, and files changed outside vfiotx (drift).\n";
 
-static int simple_opts(vt_cli *cli, const char *cmd, const char *help, int argc, char **argv)
-{
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        fputs(help, stdout);
-                        return VT_EXIT_OK + 100;
-                }
-                return vt_cli_usage_error(cli, cmd, "unknown option '%s'", argv[optind - 1]);
-        }
-        if (optind < argc)
-                return vt_cli_usage_error(cli, cmd, "unexpected argument '%s'", argv[optind]);
-        return -1;
-}
-
 int vt_cmd_status(vt_cli *cli, int argc, char **argv)
 {
         _cleanup_buf_ vt_buf drift = VT_BUF_INIT, ptext = VT_BUF_INIT;
@@ -43,9 +26,9 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
         vt_engine e;
         int r, c;
 
-        c = simple_opts(cli, "status", status_help, argc, argv);
+        c = vt_cli_no_args(cli, "status", status_help, argc, argv);
         if (c >= 0)
-                return c == 100 ? VT_EXIT_OK : c;
+                return c;
         r = vt_engine_open(&e, cli->root, VT_ENGINE_READ, cli->cmdline, NULL);
         if (r < 0)
                 goto out;

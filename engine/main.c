@@ -24,6 +24,61 @@ static const vt_command commands[] = {
     {"import", vt_cmd_import, "apply a snapshot archive made by export, as a transaction"},
 };
 
+/* The options that say where the host is may also follow the command, as a rescue shell user
+ * types them ("vfiotx rollback --root /root -y"): take them out of the command's arguments.
+ * Returns -1 to go on (with *n the arguments left), or an exit code. */
+static int pull_global_options(vt_cli *cli, char **args, int *n, int count)
+{
+        static const char *const with_value[] = {"--root", "--sysfs", "--proc"};
+        int out = 0;
+
+        for (int i = 0; i < count; i++) {
+                const char *a = args[i], *value = NULL;
+                size_t k;
+
+                if (strcmp(a, "--") == 0) {
+                        while (i < count)
+                                args[out++] = args[i++];
+                        break;
+                }
+                for (k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++) {
+                        size_t l = strlen(with_value[k]);
+
+                        if (strncmp(a, with_value[k], l) == 0 && (a[l] == '\0' || a[l] == '=')) {
+                                if (a[l] == '=')
+                                        value = a + l + 1;
+                                else if (i + 1 < count)
+                                        value = args[++i];
+                                else
+                                        return vt_cli_usage_error(cli, NULL, "%s needs a value",
+                                                                  with_value[k]);
+                                break;
+                        }
+                }
+                if (value) {
+                        if (k == 0)
+                                cli->root = value;
+                        else if (k == 1)
+                                cli->sysfs = value;
+                        else
+                                cli->proc = value;
+                } else if (strcmp(a, "--json") == 0) {
+                        cli->json = true;
+                } else if (strcmp(a, "--no-chroot") == 0) {
+                        cli->no_chroot = true;
+                } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+                        cli->verbosity = -1;
+                } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+                        cli->verbosity++;
+                } else {
+                        args[out++] = args[i];
+                }
+        }
+        args[out] = NULL;
+        *n = out;
+        return -1;
+}
+
 static void usage(FILE *f)
 {
         fprintf(f, "Usage: vfiotx [--root DIR] [--sysfs DIR] [--proc DIR] [--json] [-v|-q] "
@@ -152,8 +207,12 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
                 if (strcmp(argv[optind], commands[i].name) != 0)
                         continue;
-                int first = optind;
+                int first = optind, n = argc;
 
+                r = pull_global_options(&cli, argv + first + 1, &n, argc - first - 1);
+                if (r >= 0)
+                        return r;
+                argc = first + 1 + n;
                 /* Starting libgit2 costs milliseconds; the probes do not need it. */
                 if (!commands[i].no_git)
                         git_libgit2_init();

@@ -70,4 +70,11 @@ assert_contains "$OUT" "nothing to do"
 [ "$(readlink "$root4/var/lib/vfiotx/good")" = good.3 ] || fail "plain copy follows the good snapshot"
 cmp -s "$root4/var/lib/vfiotx/good/files/etc/modules" "$root4/etc/modules" || fail "plain copy bytes"
 fsck_ok "$root4"
+# From a rescue shell the root may follow the command: vfiotx rollback --root /root -y.
+root5=$(mkroot)
+run 0 vt apply -y --no-rebuild --root "$root5"
+run 0 vt rollback --root "$root5" -y -q
+cmp -s "$root5/etc/modules" "$VFIOTX_FIXTURES/roots/debian12/etc/modules" || fail "rollback --root DIR after the command"
+run 2 vt status --root
+assert_contains "$ERR" "--root needs a value"
 finish
