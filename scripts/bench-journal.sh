@@ -13,7 +13,7 @@ trap 'rm -rf "$root"' EXIT
 cp -a tests/fixtures/roots/debian12/. "$root/"
 
 now() { date +%s.%N; }
-ms() { echo "scale=1; ($2 - $1) * 1000" | bc; }
+ms() { printf "%.1f" "$(echo "($2 - $1) * 1000" | bc)"; }
 
 "$bin" --root "$root" apply -y --no-rebuild >/dev/null # baseline + first apply
 "$bin" --root "$root" rollback -y >/dev/null
