@@ -410,7 +410,7 @@ def scenario_power_cut(host):
         else:
             cut_during_rebuild(host, g, kernels[0])
         host.power_cut()
-        on_disk = vmlib.read_guest_file(host.disk, "/etc/modules")
+        on_disk = vmlib.read_after_power_cut(host.disk, "/etc/modules", host.artifacts)
         check(on_disk in (before, after), "after the power cut /etc/modules is neither all-before"
               " nor all-after:\n%r" % on_disk)
         host.log("/etc/modules on the powered-off disk: all-%s"
