@@ -365,7 +365,9 @@ def cut_during_rebuild(host, g, kernel):
     rc, out = g.sh("for i in $(seq 1800); do grep -qF '] update-initramfs -u -k %s ...' "
                    "/root/cut.log && break; sleep 0.1; done; sleep 5; "
                    "cat /root/cut.log; echo '--- processes at the cut:'; "
-                   "ps -eo pid,etime,args | grep -E '[u]pdate-initramfs|[m]kinitramfs|[v]fiotx'; "
+                   "for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' <$p/cmdline 2>/dev/null); "
+                   "case $c in *update-initramfs*|*mkinitramfs*|vfiotx*) echo ${p#/proc/} $c;; "
+                   "esac; done; "
                    "echo '--- state at the cut:'; cat /var/lib/vfiotx/state; echo; "
                    "ls -la /boot /etc/modules" % kernel,
                    timeout=300, check=False)
