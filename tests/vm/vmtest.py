@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,7 @@ from vmlib import VMError  # noqa: E402
 
 VFIO_MODULES = ["vfio", "vfio_iommu_type1", "vfio_pci"]
 EDU_ID = "1234:11e8"
+REBUILD_TIMEOUT = 1200  # one vfiotx command with its rebuild steps, under TCG
 
 
 class Failure(Exception):
@@ -158,15 +160,46 @@ def every_kernel_has_virqfd(g):
     return rc == 0
 
 
-def apply_modules(host, g):
-    """vfiotx plan, then vfiotx apply -y --no-rebuild: /etc/modules lists the vfio modules."""
+def default_kernel_only(host, g):
+    """Single-kernel scenarios: drop the second kernel's initramfs, so vfiotx's rebuild step
+    (one `update-initramfs -u -k` per kernel that has an initramfs) builds only the default
+    kernel's, as on a host with one kernel. Its modules stay, so module lists still see both
+    kernels. The two-kernels scenario keeps both."""
+    others = [k for k in host.info["kernels"] if k != host.info["default_kernel"]]
+    if others:
+        g.sh("rm -f " + " ".join("/boot/initrd.img-%s" % k for k in others))
+    return [host.info["default_kernel"]]
+
+
+STEP_DONE = re.compile(r"^\[\d+/\d+\] (.+) \((\d+\.\d) s\)$", re.M)
+
+
+def check_rebuilt(host, out, kernels, what):
+    """`what`'s output reports one finished update-initramfs step per kernel in `kernels`."""
+    done = [m.group(1) for m in STEP_DONE.finditer(out)]
+    got = sorted(d.split()[-1] for d in done if d.startswith("update-initramfs -u -k "))
+    check(got == sorted(kernels), "%s rebuilt the initramfs of %s, not of %s:\n%s"
+          % (what, got, kernels, out))
+    host.log("%s's rebuild steps: %s" % (what, "; ".join(
+        "%s (%s s)" % (m.group(1), m.group(2)) for m in STEP_DONE.finditer(out))))
+
+
+def apply_modules(host, g, kernels):
+    """vfiotx plan, then vfiotx apply -y (which rebuilds each kernel's initramfs inside the
+    transaction): /etc/modules lists the vfio modules, the initramfs carries them."""
     rc, out = g.sh("vfiotx plan")
     for m in VFIO_MODULES:
         check("+" + m in out, "plan does not add %s:\n%s" % (m, out))
+    for k in kernels:
+        check("update-initramfs -u -k %s" % k in out, "plan lists no rebuild for %s:\n%s"
+              % (k, out))
     check(modules_sha(g) == hashlib.sha256(host.original_modules).hexdigest(),
           "plan changed /etc/modules")
-    rc, out = g.sh("vfiotx apply -y --no-rebuild")
+    t = time.monotonic()
+    rc, out = g.sh("vfiotx apply -y", timeout=REBUILD_TIMEOUT)
+    host.log("vfiotx apply -y: %.0fs" % (time.monotonic() - t))
     check("applied as transaction" in out, "apply did not report its transaction:\n" + out)
+    check_rebuilt(host, out, kernels, "apply")
     listed = [line.strip() for line in g.out("cat /etc/modules").splitlines()
               if line.strip() and not line.startswith("#")]
     for m in VFIO_MODULES:
@@ -178,11 +211,20 @@ def apply_modules(host, g):
     return listed
 
 
-def rebuild_initramfs(host, g):
-    """update-initramfs -u -k all by hand (vfiotx's rebuild step is not there yet)."""
-    t = time.monotonic()
-    g.sh("update-initramfs -u -k all", timeout=1200)
-    host.log("update-initramfs -u -k all: %.0fs" % (time.monotonic() - t))
+def initramfs_has(g, kernels, modules, files):
+    """lsinitramfs of each kernel's image names the modules (any compression, - or _) and the
+    files; returns the listing of the last one."""
+    listing = ""
+    for k in kernels:
+        listing = g.out("lsinitramfs /boot/initrd.img-%s" % k, timeout=300)
+        names = set(listing.splitlines())
+        mods = {re.sub(r"\.ko(\.(xz|zst|gz))?$", "", n.rsplit("/", 1)[-1]).replace("-", "_")
+                for n in names if re.search(r"\.ko(\.(xz|zst|gz))?$", n)}
+        for m in modules:
+            check(m.replace("-", "_") in mods, "the initramfs of %s lacks module %s" % (k, m))
+        for f in files:
+            check(f.lstrip("/") in names, "the initramfs of %s lacks %s" % (k, f))
+    return listing
 
 
 def modules_loaded_at_boot(g, want):
@@ -220,14 +262,14 @@ def modules_sha(g):
 # --- scenarios ---------------------------------------------------------------------------------
 
 def scenario_seed_modules(host):
-    """The seed's "Ensure Kernel Modules" step done by vfiotx on a real host, then a real VFIO
-    binding of the edu device by hand (what the later binding scenarios will automate)."""
+    """The seed's "Ensure Kernel Modules" step done by vfiotx on a real host (apply with its own
+    initramfs rebuild), then a real VFIO binding of the edu device by hand."""
     g = host.boot("first")
     through_grub(g, host.info)
     iommu_present(g)
     modules_loaded_at_boot(g, want=False)
-    apply_modules(host, g)
-    rebuild_initramfs(host, g)
+    kernels = default_kernel_only(host, g)
+    apply_modules(host, g, kernels)
     g = host.reboot("after-apply")
     through_grub(g, host.info)
     modules_loaded_at_boot(g, want=True)
@@ -243,18 +285,21 @@ def scenario_seed_modules(host):
 
 
 def scenario_rollback(host):
-    """apply + rebuild + reboot, then vfiotx rollback + rebuild + reboot: the vfio modules no
-    longer load and /etc/modules is byte-identical to the original (read from the disk)."""
+    """apply (with its rebuild) + reboot, then vfiotx rollback -y (which rebuilds too) +
+    reboot: the vfio modules no longer load, the initramfs no longer carries them, and
+    /etc/modules is byte-identical to the original (read from the powered-off disk)."""
     g = host.boot("first")
-    apply_modules(host, g)
-    rebuild_initramfs(host, g)
+    kernels = default_kernel_only(host, g)
+    apply_modules(host, g, kernels)
     g = host.reboot("after-apply")
     modules_loaded_at_boot(g, want=True)
-    out = g.out("vfiotx rollback -y")
-    check("rollback" in out.lower() or "restored" in out.lower(), "rollback said:\n" + out)
+    t = time.monotonic()
+    out = g.out("vfiotx rollback -y", timeout=REBUILD_TIMEOUT)
+    host.log("vfiotx rollback -y: %.0fs:\n%s" % (time.monotonic() - t, out))
+    check(re.search(r"^rolled back as transaction \d+$", out, re.M), "rollback said:\n" + out)
+    check_rebuilt(host, out, kernels, "rollback")
     check(modules_sha(g) == hashlib.sha256(host.original_modules).hexdigest(),
           "/etc/modules differs from the original after rollback")
-    rebuild_initramfs(host, g)
     g = host.reboot("after-rollback")
     through_grub(g, host.info)
     modules_loaded_at_boot(g, want=False)
@@ -287,49 +332,96 @@ def trace_apply(g):
     return steps, target[:-1].encode()
 
 
-def cut_points(steps):
-    """Failpoints to cut the power at, named by what has happened when vfiotx hangs there."""
-    names = [name for _, name in steps]
-    states = [i for i, name in enumerate(names) if name == "state: replace state file"]
+def cut_point(steps, name):
+    """The failpoint to cut the power at for the named cut, from a trace: what has happened
+    when vfiotx hangs there."""
+    names = [n for _, n in steps]
+    states = [i for i, n in enumerate(names) if n == "state: replace state file"]
     check(len(states) >= 2, "the trace has no intent and commit point: %s" % steps)
     intent, commit = states[-2], states[-1]
 
     def after_write(i):  # first step after the atomic write that follows index i
-        j = names.index("atomic-write: fsync directory", i)
-        return j + 1
+        return names.index("atomic-write: fsync directory", i) + 1
 
     first_file = after_write(intent)
-    rename = names.index("atomic-write: rename", first_file)
-    done = after_write(commit)
-    return [("intent-written", steps[first_file][0], "before"),
-            ("modules-written-not-renamed", steps[rename][0], "before"),
-            ("after-commit-point", steps[done][0], "after")]
+    i = {"intent-written": first_file,
+         "modules-written-not-renamed": names.index("atomic-write: rename", first_file),
+         "after-commit-point": after_write(commit)}[name]
+    n, fp = steps[i]
+    # the trace is of `apply --no-rebuild`; with the rebuild step the engine commits the journal
+    # entry once more after it (with the steps' record), one failpoint before the commit point
+    if i >= commit:
+        n += 1
+    return n, fp
+
+
+# (name, how, what /etc/modules is after recovery): "hang" cuts at a failpoint of a traced apply,
+# "rebuild" while vfiotx's rebuild step (update-initramfs) runs inside the transaction
+CUTS = [("intent-written", "hang", "before"),
+        ("modules-written-not-renamed", "hang", "before"),
+        ("during-rebuild", "rebuild", "before"),
+        ("after-commit-point", "hang", "after")]
+
+
+def cut_during_rebuild(host, g, kernel):
+    """Start `vfiotx apply -y` and cut the power while its update-initramfs runs (seen from the
+    `[1/N] update-initramfs -u -k KVER ...` progress line, then a few seconds into the tool)."""
+    g.sh("vfiotx apply -y >/root/cut.log 2>&1 &")
+    rc, out = g.sh("for i in $(seq 1800); do grep -qF '] update-initramfs -u -k %s ...' "
+                   "/root/cut.log && break; sleep 0.1; done; sleep 5; "
+                   "cat /root/cut.log; echo '--- processes at the cut:'; "
+                   "for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' <$p/cmdline 2>/dev/null); "
+                   "case $c in *update-initramfs*|*mkinitramfs*|vfiotx*) echo ${p#/proc/} $c;; "
+                   "esac; done; "
+                   "echo '--- state at the cut:'; cat /var/lib/vfiotx/state; echo; "
+                   "ls -la /boot /etc/modules" % kernel,
+                   timeout=300, check=False)
+    host.log("at the cut:\n" + out)
+    check(re.search(r"^\[1/\d+\] update-initramfs -u -k %s \.\.\.$" % re.escape(kernel), out,
+                    re.M), "vfiotx did not start its rebuild step:\n" + out)
+    check(not STEP_DONE.search(out) and "mkinitramfs" in out,
+          "the rebuild step was no longer running at the cut:\n" + out)
+
+
+def cut_at_failpoint(host, g, name):
+    steps, _ = trace_apply(g)
+    n, fp = cut_point(steps, name)
+    host.log("cut %s at failpoint %d of %d (%s)" % (name, n, len(steps), fp))
+    g.sh("VFIOTX_FAILPOINT_HANG=%d vfiotx apply -y >/root/hang.log 2>&1 &" % n)
+    # the commit point comes after the rebuild step: wait as long as a rebuild may take
+    rc, out = g.sh("for i in $(seq %d); do grep -q 'hanging at failpoint' /root/hang.log "
+                   "&& break; sleep 0.1; done; cat /root/hang.log; "
+                   "grep -qF 'hanging at failpoint %d (%s)' /root/hang.log; r=$?; "
+                   "echo '--- state at the cut:'; cat /var/lib/vfiotx/state; echo; "
+                   "ls -la /etc | grep modules; exit $r" % (REBUILD_TIMEOUT * 10, n, fp),
+                   timeout=REBUILD_TIMEOUT + 60, check=False)
+    host.log("at the cut:\n" + out)
+    check(rc == 0, "vfiotx did not hang at failpoint %d (%s):\n%s" % (n, fp, out))
 
 
 def scenario_power_cut(host):
-    """Cut the power during a real apply at chosen steps; every time the host boots, status
-    reports the interrupted transaction, the next command finishes or undoes it, /etc/modules is
-    all-before or all-after and git fsck of the journal is clean."""
+    """Cut the power during a real apply (with its rebuild step) at chosen points: right after
+    the intent is in the state file, with the new /etc/modules fsync'ed but not renamed, while
+    update-initramfs runs, right after the commit point. Every time: /etc/modules on the disk is
+    all-before or all-after, the host boots through GRUB, status reports the interrupted (or
+    committed) transaction, the next command (`confirm`) resolves it, git fsck is clean; after
+    the cut during the rebuild the rebuild is pending and the next apply completes it."""
     g = host.boot("first")
+    kernels = default_kernel_only(host, g)
     before = host.original_modules
-    for k in range(3):
-        steps, after = trace_apply(g)
-        check(after != before, "the traced apply changes nothing")
-        name, n, expect = cut_points(steps)[k]
-        host.log("cut %d: %s at failpoint %d of %d (%s)" % (k + 1, name, n, len(steps),
-                                                            steps[n - 1][1]))
-        g.sh("VFIOTX_FAILPOINT_HANG=%d vfiotx apply -y --no-rebuild >/root/hang.log 2>&1 &" % n)
-        rc, out = g.sh("for i in $(seq 600); do grep -q 'hanging at failpoint' /root/hang.log "
-                       "&& break; sleep 0.1; done; cat /root/hang.log; "
-                       "grep -q 'hanging at failpoint %d ' /root/hang.log; r=$?; "
-                       "echo '--- state at the cut:'; cat /var/lib/vfiotx/state; echo; "
-                       "ls -la /etc | grep modules; exit $r" % n, timeout=180, check=False)
-        host.log("at the cut:\n" + out)
-        check(rc == 0, "vfiotx did not hang at failpoint %d:\n%s" % (n, out))
+    _, after = trace_apply(g)
+    check(after != before, "the traced apply changes nothing")
+    for k, (name, how, expect) in enumerate(CUTS):
+        if how == "hang":
+            cut_at_failpoint(host, g, name)
+        else:
+            cut_during_rebuild(host, g, kernels[0])
         host.power_cut()
-        on_disk = vmlib.read_guest_file(host.disk, "/etc/modules")
+        on_disk = vmlib.read_after_power_cut(host.disk, "/etc/modules", host.artifacts)
         check(on_disk in (before, after), "after the power cut /etc/modules is neither all-before"
               " nor all-after:\n%r" % on_disk)
+        host.log("/etc/modules on the powered-off disk: all-%s"
+                 % ("before" if on_disk == before else "after"))
         g = host.boot("after-cut-%d-%s" % (k + 1, name))
         through_grub(g, host.info)
         status = g.out("vfiotx status")
@@ -347,18 +439,98 @@ def scenario_power_cut(host):
         check(now == (before if expect == "before" else after),
               "/etc/modules is not all-%s after recovery:\n%s" % (expect, now.decode()))
         status = g.out("vfiotx status")
-        check("interrupted" not in status, "still interrupted after recovery:\n" + status)
+        host.log("vfiotx status after recovery:\n" + status)
+        check("state: interrupted" not in status and not re.search(r"^interrupted:", status, re.M),
+              "still interrupted after recovery:\n" + status)
+        if how == "rebuild":
+            check("pending rebuild" in status, "the cut during the rebuild left no pending "
+                  "rebuild:\n" + status)
+            g.sh("lsinitramfs /boot/initrd.img-%s >/dev/null" % kernels[0], timeout=300)
         fsck_journal(g)
         log = g.out("vfiotx log")
         host.log("vfiotx log:\n" + log)
         if expect == "before":
             check(log.splitlines()[0].split()[3:5] == ["recovery", "undone"],
                   "the journal does not record the undone transaction:\n" + log)
-        else:
-            # back to the original files for the next cut
-            g.sh("vfiotx rollback -y 1")
-            check(g.out("cat /etc/modules; echo .")[:-1].encode() == before,
-                  "rollback to the baseline did not restore /etc/modules")
+    check("pending rebuild" not in status, "a rebuild is still pending at the end:\n" + status)
+    host.shutdown()
+
+
+def edu_bdf(g):
+    bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % EDU_ID)
+    check(bdf, "no edu device (%s) in the guest" % EDU_ID)
+    return bdf
+
+
+def grub_cmdline_words(g):
+    return set(g.out(". /etc/default/grub; echo $GRUB_CMDLINE_LINUX $GRUB_CMDLINE_LINUX_DEFAULT")
+               .split())
+
+
+def scenario_seed_procedure(host):
+    """The seed's procedure: vfiotx check reports the IOMMU, devices lists edu, apply --device
+    edu (binding, IOMMU parameters, rebuild) -> reboot through GRUB -> edu on vfio-pci at boot,
+    /dev/vfio/<group>, the parameters on /proc/cmdline, the vfio modules and the modprobe conf
+    in the initramfs, status good after confirm, log shows the transaction."""
+    g = host.boot("first")
+    through_grub(g, host.info)
+    kernels = default_kernel_only(host, g)
+    rc, out = g.sh("vfiotx --json check", check=False)
+    host.log("vfiotx check (exit %d):\n%s" % (rc, out))
+    findings = {f["id"]: f for f in json.loads(out)["findings"]}
+    check(findings.get("iommu-active", {}).get("status") == "ok",
+          "check does not report an active IOMMU:\n" + out)
+    check("dmar" in findings["iommu-active"]["message"], "check does not name the DMAR unit")
+    rc, out = g.sh("vfiotx --json devices")
+    devs = json.loads(out)["devices"]
+    edu = [d for d in devs if "%s:%s" % (d["vendor"], d["device"]) == EDU_ID]
+    check(len(edu) == 1, "devices does not list the edu device once:\n" + out)
+    bdf = edu_bdf(g)
+    check(edu[0]["bdf"] == bdf, "devices names edu %s, lspci %s" % (edu[0]["bdf"], bdf))
+    host.log("vfiotx devices:\n" + g.out("vfiotx devices"))
+    check(edu[0]["verdict"] == "ok", "vfiotx refuses the edu device: %s" % edu[0])
+    words_before = grub_cmdline_words(g)
+    rc, out = g.sh("vfiotx plan --device %s" % EDU_ID)
+    host.log("vfiotx plan --device %s:\n%s" % (EDU_ID, out))
+    t = time.monotonic()
+    rc, out = g.sh("vfiotx apply -y --device %s" % EDU_ID, timeout=REBUILD_TIMEOUT, check=False)
+    host.log("vfiotx apply -y --device %s (exit %d, %.0fs):\n%s"
+             % (EDU_ID, rc, time.monotonic() - t, out))
+    check(rc == 0 and "applied as transaction" in out, "apply --device failed")
+    check_rebuilt(host, out, kernels, "apply --device")
+    check("update-grub" in [m.group(1) for m in STEP_DONE.finditer(out)],
+          "apply --device did not run update-grub")
+    added = sorted(grub_cmdline_words(g) - words_before)
+    check(added, "apply --device added no kernel parameter to /etc/default/grub")
+    host.log("kernel parameters added: %s" % " ".join(added))
+    conf = g.out("cat /etc/modprobe.d/vfiotx.conf")
+    host.log("/etc/modprobe.d/vfiotx.conf:\n" + conf)
+    g = host.reboot("after-apply")
+    cmdline = through_grub(g, host.info)
+    for w in added:
+        check(w in cmdline.split(), "/proc/cmdline lacks %s: %s" % (w, cmdline))
+    out = g.out("lspci -nnk -s %s" % bdf)
+    host.log("lspci -nnk -s %s:\n%s" % (bdf, out))
+    check("Kernel driver in use: vfio-pci" in out, "edu is not bound to vfio-pci at boot")
+    group = g.out("basename $(readlink /sys/bus/pci/devices/%s/iommu_group)" % bdf)
+    check(group.isdigit(), "edu has no IOMMU group: " + group)
+    host.log(g.out("test -c /dev/vfio/%s && ls -l /dev/vfio" % group))
+    modules_loaded_at_boot(g, want=True)
+    initramfs_has(g, kernels, VFIO_MODULES, ["/etc/modprobe.d/vfiotx.conf"])
+    g.sh("lsinitramfs /boot/initrd.img-$(uname -r) | grep -E 'vfio|modprobe.d'")
+    out = g.out("vfiotx confirm")
+    host.log("vfiotx confirm:\n" + out)
+    out = g.out("vfiotx status")
+    host.log("vfiotx status:\n" + out)
+    check("state: good" in out and "state: interrupted" not in out and "pending rebuild" not in out
+          and "not confirmed" not in out, "status is not good after confirm:\n" + out)
+    check(any(line.startswith("passed through:") and EDU_ID in line
+              for line in out.splitlines()), "status does not list edu as passed through")
+    log = g.out("vfiotx log")
+    host.log("vfiotx log:\n" + log)
+    check(any(line.split()[:1] == ["2"] and "apply" in line for line in log.splitlines()),
+          "log does not show the apply")
+    fsck_journal(g)
     host.shutdown()
 
 
@@ -366,11 +538,10 @@ SCENARIOS = {
     "seed-modules": scenario_seed_modules,
     "rollback": scenario_rollback,
     "power-cut": scenario_power_cut,
+    "seed-procedure": scenario_seed_procedure,
 }
 
 PENDING = {
-    "seed-procedure": "vfiotx check + apply --device <edu> (binding, cmdline, rebuild) -> reboot "
-                      "-> bound at boot; needs devices/check/--device and the rebuild steps",
     "display-gpu": "blacklist bochs, bind the VGA (1234:1111), --release; needs --method "
                    "blacklist and --release",
     "two-kernels": "both kernels' initramfs get what they need, both boot bound; needs the "
@@ -378,7 +549,6 @@ PENDING = {
     "broken-boot": "bind the virtio-blk controller with --force -> GRUB falls back; needs the "
                    "boot-counted rollback (boot with no_reboot=False)",
     "rescue": "init=/bin/sh, vfiotx --root rollback; needs GRUB menu editing over serial",
-    "power-cut-rebuild": "cut during the rebuild step; needs the rebuild steps",
 }
 
 
