@@ -38,7 +38,9 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 r = vt_journal_load(&e.journal, &e.state.head, NULL, &head);
                 if (r >= 0 && e.state.has_good)
                         r = vt_journal_load(&e.journal, &e.state.good, NULL, &good);
-                if (r >= 0)
+                /* While a transaction is interrupted its own files differ from the head: that is
+                 * not drift, and the next command sorts it out. */
+                if (r >= 0 && e.state.phase != VT_PHASE_APPLYING)
                         r = vt_engine_drift(&e, &drift);
                 if (r < 0)
                         goto out;
@@ -150,7 +152,8 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                        e.state.intent_txn, e.state.intent_kind);
         if (e.state.pending_rebuild)
                 printf("pending rebuild: the initramfs and boot configuration do not reflect the "
-                       "files yet (run 'update-initramfs -u -k all')\n");
+                       "files yet: 'vfiotx apply' (or the next boot's vfiotx-boot.service) "
+                       "rebuilds them\n");
         if (drift.len)
                 printf("changed outside vfiotx (recorded at the next apply or rollback):\n%s",
                        drift.ptr);

@@ -551,7 +551,15 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
                 r = vt_cmdline_kernel_facts_from(&s->kernels.items[i], &kf[i]);
         if (r < 0)
                 return r;
-        facts.cpu = cpu_vendor(s->ctx->proc);
+        /* The IOMMU's maker is the ACPI table that describes it (DMAR: Intel VT-d, IVRS: AMD-Vi),
+         * which a virtual machine may pair with the other vendor's CPU; the CPU vendor only when
+         * the firmware has neither. */
+        if (sysfs_has(s->ctx->sysfs, "firmware/acpi/tables/DMAR"))
+                facts.cpu = VT_CPU_INTEL;
+        else if (sysfs_has(s->ctx->sysfs, "firmware/acpi/tables/IVRS"))
+                facts.cpu = VT_CPU_AMD;
+        else
+                facts.cpu = cpu_vendor(s->ctx->proc);
         facts.amd_ivrs = sysfs_has(s->ctx->sysfs, "firmware/acpi/tables/IVRS");
         facts.kernels = kf;
         facts.n_kernels = s->kernels.n;

@@ -39,6 +39,14 @@ assert_contains "$OUT" "nothing to do"
 assert_eq "$(txn_count "$root")" "$count" "no new transaction"
 fsck_ok "$root"
 
+# The IOMMU's maker comes from the ACPI table (DMAR), not the CPU vendor: a VM may pair an Intel
+# IOMMU with an AMD CPU.
+cp -a "$PROC" "$VT_TMP/amd-cpu-proc"
+sed -i 's/GenuineIntel/AuthenticAMD/' "$VT_TMP/amd-cpu-proc/cpuinfo"
+root=$(mkhost intel-igpu-desktop)
+run 0 vt --root "$root" --sysfs "$SYS" --proc "$VT_TMP/amd-cpu-proc" plan --device "$igpu"
+assert_contains "$OUT" "cmdline: intel_iommu=on:" "DMAR means an Intel IOMMU whatever the CPU"
+
 # --- The seed's alias method, then release: back to the state before the device.
 root=$(mkhost intel-igpu-desktop)
 run 0 v apply -y --no-rebuild
