@@ -8,7 +8,7 @@ build=${1:-build}
 count=${2:-1000}
 [ -x "$build/vfiotx" ] || { cmake -S . -B "$build" -DVFIOTX_TESTS=OFF >/dev/null && cmake --build "$build" -j"$(nproc)" >/dev/null; }
 bin=$(realpath "$build/vfiotx")
-root=$(mktemp -d /tmp/vfiotx-bench.XXXXXX)
+root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 cp -a tests/fixtures/roots/debian12/. "$root/"
 

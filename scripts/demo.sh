@@ -10,7 +10,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVFIOTX_TESTS=OFF >/dev/n
 cmake --build build -j"$(nproc)" >/dev/null
 
 host=tests/fixtures/hosts/intel-igpu-desktop
-demo=$(mktemp -d /tmp/vfiotx-demo.XXXXXX)
+demo=$(mktemp -d)
 cp -a "$host/root/." "$demo/"
 mkdir -p "$demo/etc/default" "$demo/etc/modprobe.d" "$demo/etc/initramfs-tools" "$demo/boot/grub"
 cp tests/fixtures/roots/debian12/etc/modules "$demo/etc/modules"

@@ -4,7 +4,7 @@ set -euo pipefail
 
 : "${VFIOTX_BIN:?set by ctest}"
 : "${VFIOTX_FIXTURES:?set by ctest}"
-VT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vfiotx-test.XXXXXX")
+VT_TMP=$(mktemp -d)
 trap 'rm -rf "$VT_TMP"' EXIT
 VT_FAILS=0
 
@@ -16,7 +16,7 @@ fail() {
 # A fresh copy of a fixture root (default: the Debian 12 host).
 mkroot() {
 	local name=${1:-debian12} dir
-	dir=$(mktemp -d "$VT_TMP/root.XXXXXX")
+	dir=$(mktemp -d -p "$VT_TMP")
 	cp -a "$VFIOTX_FIXTURES/roots/$name/." "$dir/"
 	echo "$dir"
 }
@@ -76,7 +76,7 @@ finish() {
 # GRUB (or, with a second argument "proxmox-zfs", systemd-boot via /etc/kernel/cmdline).
 mkhost() {
 	local name=$1 boot=${2:-grub} dir
-	dir=$(mktemp -d "$VT_TMP/host.XXXXXX")
+	dir=$(mktemp -d -p "$VT_TMP")
 	cp -a "$VFIOTX_FIXTURES/hosts/$name/root/." "$dir/"
 	mkdir -p "$dir/etc/modprobe.d" "$dir/etc/initramfs-tools" "$dir/etc/default"
 	cp "$VFIOTX_FIXTURES/roots/debian12/etc/modules" "$dir/etc/modules"

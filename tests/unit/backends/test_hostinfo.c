@@ -102,7 +102,7 @@ static void test_pci_in_path(void **state)
 /* Variants on a temporary /proc against the intel desktop's sysfs. */
 static void test_proc_variants(void **state)
 {
-        char tmpl[] = "/tmp/vfiotx-host-XXXXXX", *proc = strdup(mkdtemp(tmpl));
+        char tmpl[] = "/tmp/vfiotx-host-" TMP_SUFFIX, *proc = strdup(mkdtemp(tmpl));
         char *sys = fixture_path("intel-igpu-desktop", "sys");
         vt_hostinfo h;
 

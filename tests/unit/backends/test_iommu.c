@@ -106,7 +106,7 @@ static void test_fixture_verdicts(void **state)
 
 static void test_proc_variants(void **state)
 {
-        char tmpl[] = "/tmp/vfiotx-iommu-XXXXXX", *proc = mkdtemp(tmpl);
+        char tmpl[] = "/tmp/vfiotx-iommu-" TMP_SUFFIX, *proc = mkdtemp(tmpl);
         vt_findings f;
 
         (void)state;
@@ -148,7 +148,7 @@ static void test_proc_variants(void **state)
 
 static void test_missing_modules(void **state)
 {
-        char tmpl[] = "/tmp/vfiotx-iommu-XXXXXX", *dir = mkdtemp(tmpl);
+        char tmpl[] = "/tmp/vfiotx-iommu-" TMP_SUFFIX, *dir = mkdtemp(tmpl);
         char *sys = fixture_path("amd-desktop", "sys"), *proc = fixture_path("amd-desktop", "proc");
         vt_root root = VT_ROOT_INIT;
         vt_findings f;

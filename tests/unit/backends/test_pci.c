@@ -32,7 +32,7 @@ static char *fixture_sys(const char *host)
 /* A one-device tree: devices/0000:00:02.0 with the attributes given as name=value pairs. */
 static char *mini_tree(const char *vendor, const char *cls)
 {
-        char tmpl[] = "/tmp/vfiotx-pci-XXXXXX", *dir = strdup(mkdtemp(tmpl));
+        char tmpl[] = "/tmp/vfiotx-pci-" TMP_SUFFIX, *dir = strdup(mkdtemp(tmpl));
         char path[4096];
 
         write_file(dir, "devices/pci0000:00/0000:00:02.0/device", "0x3e92\n");
