@@ -196,8 +196,8 @@ def apply_modules(host, g, kernels):
     check(modules_sha(g) == hashlib.sha256(host.original_modules).hexdigest(),
           "plan changed /etc/modules")
     t = time.monotonic()
-    rc, out = g.sh("vfiotx apply -y", timeout=REBUILD_TIMEOUT)
-    host.log("vfiotx apply -y: %.0fs" % (time.monotonic() - t))
+    rc, out = g.sh("vfiotx apply -y --no-arm", timeout=REBUILD_TIMEOUT)
+    host.log("vfiotx apply -y --no-arm: %.0fs" % (time.monotonic() - t))
     check("applied as transaction" in out, "apply did not report its transaction:\n" + out)
     check_rebuilt(host, out, kernels, "apply")
     listed = [line.strip() for line in g.out("cat /etc/modules").splitlines()
@@ -321,7 +321,7 @@ def trace_apply(g):
          "mount --bind -o ro /lib/modules /tmp/tr/lib/modules && "
          "mount --bind -o ro /boot /tmp/tr/boot && "
          "{ [ ! -d /var/lib/vfiotx ] || cp -a /var/lib/vfiotx /tmp/tr/var/lib/; }")
-    rc, out = g.sh("VFIOTX_FAILPOINT_TRACE=1 vfiotx --root /tmp/tr apply -y --no-rebuild 2>&1 "
+    rc, out = g.sh("VFIOTX_FAILPOINT_TRACE=1 vfiotx --root /tmp/tr apply -y --no-arm --no-rebuild 2>&1 "
                    ">/dev/null | grep 'failpoint [0-9]*:'")
     steps = []
     for line in out.splitlines():
@@ -366,7 +366,7 @@ CUTS = [("intent-written", "hang", "before"),
 def cut_during_rebuild(host, g, kernel):
     """Start `vfiotx apply -y` and cut the power while its update-initramfs runs (seen from the
     `[1/N] update-initramfs -u -k KVER ...` progress line, then a few seconds into the tool)."""
-    g.sh("vfiotx apply -y >/root/cut.log 2>&1 &")
+    g.sh("vfiotx apply -y --no-arm >/root/cut.log 2>&1 &")
     rc, out = g.sh("for i in $(seq 1800); do grep -qF '] update-initramfs -u -k %s ...' "
                    "/root/cut.log && break; sleep 0.1; done; sleep 5; "
                    "cat /root/cut.log; echo '--- processes at the cut:'; "
@@ -387,7 +387,7 @@ def cut_at_failpoint(host, g, name):
     steps, _ = trace_apply(g)
     n, fp = cut_point(steps, name)
     host.log("cut %s at failpoint %d of %d (%s)" % (name, n, len(steps), fp))
-    g.sh("VFIOTX_FAILPOINT_HANG=%d vfiotx apply -y >/root/hang.log 2>&1 &" % n)
+    g.sh("VFIOTX_FAILPOINT_HANG=%d vfiotx apply -y --no-arm >/root/hang.log 2>&1 &" % n)
     # the commit point comes after the rebuild step: wait as long as a rebuild may take
     rc, out = g.sh("for i in $(seq %d); do grep -q 'hanging at failpoint' /root/hang.log "
                    "&& break; sleep 0.1; done; cat /root/hang.log; "
@@ -493,8 +493,8 @@ def scenario_seed_procedure(host):
     rc, out = g.sh("vfiotx plan --device %s" % EDU_ID)
     host.log("vfiotx plan --device %s:\n%s" % (EDU_ID, out))
     t = time.monotonic()
-    rc, out = g.sh("vfiotx apply -y --device %s" % EDU_ID, timeout=REBUILD_TIMEOUT, check=False)
-    host.log("vfiotx apply -y --device %s (exit %d, %.0fs):\n%s"
+    rc, out = g.sh("vfiotx apply -y --no-arm --device %s" % EDU_ID, timeout=REBUILD_TIMEOUT, check=False)
+    host.log("vfiotx apply -y --no-arm --device %s (exit %d, %.0fs):\n%s"
              % (EDU_ID, rc, time.monotonic() - t, out))
     check(rc == 0 and "applied as transaction" in out, "apply --device failed")
     check_rebuilt(host, out, kernels, "apply --device")
