@@ -4,8 +4,8 @@
  *   1. resolve `path` inside the root (journal/root.h: symlinks are followed inside the root, a
  *      link leading outside it is refused with -EXDEV); missing parent directories are created;
  *   2. refuse when the path is something other than a regular file (directory, fifo...);
- *   3. create a temporary file ".<name>.vfiotx-<6 random hex digits>" in the same directory (O_EXCL, mode 0600,
- *      O_CLOEXEC), write all bytes, fsync it;
+ *   3. create a temporary file ".<name>.vfiotx-<6 random hex digits>" in the same directory
+ * (O_EXCL, mode 0600, O_CLOEXEC), write all bytes, fsync it;
  *   4. give it `meta` when not NULL; otherwise the owner, mode and xattrs of the file it
  *      replaces; otherwise (a new file) 0644 root:root and no xattrs;
  *   5. rename() it over the path, then fsync the directory so the rename is durable.
