@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -83,12 +84,69 @@ int vt_write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
+/* Identity of the mount holding path: the mount id where statx gives one, else the device. */
+static int mount_id(const char *path, unsigned long long *id)
+{
+        struct statx stx;
+
+        if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0)
+                return -errno;
+        *id = (stx.stx_mask & STATX_MNT_ID)
+                  ? stx.stx_mnt_id
+                  : ((unsigned long long)stx.stx_dev_major << 32 | stx.stx_dev_minor);
+        return 0;
+}
+
+/* Cut the last component of an absolute path in place ("/a/b" -> "/a", "/a" -> "/"). */
+static void cut_last(char *p)
+{
+        char *slash = strrchr(p, '/');
+
+        if (slash == p)
+                p[1] = '\0';
+        else if (slash)
+                *slash = '\0';
+}
+
+int vt_mount_point(const char *path, char **out)
+{
+        _cleanup_free_ char *p = NULL;
+        unsigned long long id, up;
+        size_t n;
+
+        if (path[0] != '/')
+                return -EINVAL;
+        p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        n = strlen(p);
+        while (n > 1 && p[n - 1] == '/')
+                p[--n] = '\0';
+        /* the nearest existing ancestor ("/" always exists) */
+        while (mount_id(p, &id) < 0 && strcmp(p, "/") != 0)
+                cut_last(p);
+        while (strcmp(p, "/") != 0) {
+                _cleanup_free_ char *parent = strdup(p);
+
+                if (!parent)
+                        return -ENOMEM;
+                cut_last(parent);
+                if (mount_id(parent, &up) < 0 || up != id)
+                        break;
+                free(p);
+                p = TAKE_PTR(parent);
+        }
+        *out = TAKE_PTR(p);
+        return 0;
+}
+
 char *vt_path_join(const char *dir, const char *name)
 {
         size_t dl = strlen(dir);
         char *p;
 
-        while (dl > 1 && dir[dl - 1] == '/')
+        /* "/" + "etc" is "/etc": every trailing slash goes, the one added below stays */
+        while (dl > 0 && dir[dl - 1] == '/')
                 dl--;
         while (*name == '/')
                 name++;

@@ -33,11 +33,7 @@ static int io_error(const vt_root *root, const char *path, int err, const char *
 
         vt_error_set(err, "cannot %s %s: %s", what, shown ? shown : path, strerror(err));
         if (err == EROFS)
-                vt_error_hint(err,
-                              "the file system holding %s is mounted read-only; remount it "
-                              "read-write (mount -o remount,rw MOUNTPOINT) and run vfiotx "
-                              "again",
-                              shown ? shown : path);
+                vt_root_erofs_hint(root, path, EROFS);
         return -err;
 }
 

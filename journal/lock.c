@@ -31,10 +31,7 @@ int vt_lock_take(const vt_root *root, int timeout_ms, void (*waiting)(long holde
         r = vt_root_mkdir_p(root, "/var/lib/vfiotx");
         if (r < 0) {
                 if (r == -EROFS)
-                        vt_error_hint(r,
-                                      "the root %s is mounted read-only; remount it read-write "
-                                      "(mount -o remount,rw MOUNTPOINT) and run vfiotx again",
-                                      root->path);
+                        vt_root_erofs_hint(root, "/var/lib/vfiotx", EROFS);
                 return r;
         }
         r = vt_root_resolve(root, VT_LOCK_PATH, false, &rel);
@@ -44,11 +41,8 @@ int vt_lock_take(const vt_root *root, int timeout_ms, void (*waiting)(long holde
         if (fd < 0) {
                 r = vt_error_set(errno, "cannot open the lock %s: %s", VT_LOCK_PATH,
                                  strerror(errno));
-                if (errno == EROFS)
-                        vt_error_hint(r,
-                                      "the root %s is mounted read-only; remount it read-write "
-                                      "(mount -o remount,rw MOUNTPOINT) and run vfiotx again",
-                                      root->path);
+                if (r == -EROFS)
+                        vt_root_erofs_hint(root, VT_LOCK_PATH, EROFS);
                 return r;
         }
         while (flock(fd, LOCK_EX | LOCK_NB) < 0) {

@@ -56,6 +56,24 @@ char *vt_root_display(const vt_root *root, const char *abspath)
         return vt_path_join(root->path, abspath);
 }
 
+int vt_root_erofs_hint(const vt_root *root, const char *abspath, int err)
+{
+        _cleanup_free_ char *shown = vt_root_display(root, abspath);
+        _cleanup_free_ char *mnt = NULL;
+
+        if (shown && vt_mount_point(shown, &mnt) == 0)
+                vt_error_hint(err,
+                              "%s is on a file system mounted read-only; remount it read-write "
+                              "(mount -o remount,rw %s) and run vfiotx again",
+                              shown, mnt);
+        else
+                vt_error_hint(err,
+                              "%s is on a file system mounted read-only; remount it read-write "
+                              "(mount -o remount,rw MOUNTPOINT) and run vfiotx again",
+                              shown ? shown : abspath);
+        return -err;
+}
+
 /* The resolved prefix, as a root-relative path ("." when empty). */
 static const char *rel_or_dot(const vt_buf *done)
 {

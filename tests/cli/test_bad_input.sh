@@ -61,7 +61,7 @@ if mkdir "$VT_TMP/ro" && mount -t tmpfs -o size=4m tmpfs "$VT_TMP/ro" 2>/dev/nul
 	mount -o remount,ro "$VT_TMP/ro"
 	run 1 vt --root "$VT_TMP/ro" apply -y --no-rebuild
 	assert_contains "$ERR" "Read-only file system"
-	assert_contains "$ERR" "mount -o remount,rw"
+	assert_contains "$ERR" "(mount -o remount,rw $VT_TMP/ro)" "the hint names the mount point"
 	cmp -s "$VT_TMP/ro/etc/modules" "$root/etc/modules" || fail "read-only root changed"
 	run 0 vt --root "$VT_TMP/ro" status
 	assert_contains "$OUT" "state: none"

@@ -57,15 +57,31 @@ if command -v grub-script-check >/dev/null; then
 fi
 assert_contains "$out" "set vfiotx_dir='/boot/vfiotx'"
 
-# --- systemd units ---
-units="$build/scripts/systemd"
+# --- what `cmake --install` puts where, with a prefix other than the configure-time one ---
+# The units and hooks name the installed binary and data: configured at install time, so a
+# package built with --prefix /usr gets /usr/sbin/vfiotx, not the configure-time /usr/local.
+inst="$VT_TMP/inst"
+run 0 env DESTDIR="$inst" cmake --install "$build" --prefix /opt/vt
+units="$inst/opt/vt/lib/systemd/system"
+hooks="$inst/usr/share/initramfs-tools/hooks"
 for u in vfiotx-boot.service vfiotx-confirm.service vfiotx-deadline.timer vfiotx-deadline.service; do
-	[ -f "$units/$u" ] || fail "$u was not configured into $units"
+	[ -f "$units/$u" ] || fail "$u was not installed into $units"
 done
+[ -x "$inst/opt/vt/sbin/vfiotx" ] || fail "no /opt/vt/sbin/vfiotx"
+[ -x "$inst/etc/grub.d/42_vfiotx" ] || fail "42_vfiotx not installed executable into /etc/grub.d"
+[ -x "$hooks/vfiotx-rescue" ] || fail "the rescue hook not installed into $hooks"
+[ -x "$hooks/vfiotx" ] || fail "the override hook not installed into $hooks"
+[ -f "$inst/opt/vt/share/vfiotx/initramfs/vfiotx-override" ] || fail "no override boot script"
+assert_contains "$(cat "$units/vfiotx-boot.service")" "ExecStart=/opt/vt/sbin/vfiotx boot"
+assert_contains "$(cat "$units/vfiotx-confirm.service")" \
+	"ExecStart=/opt/vt/sbin/vfiotx confirm --health"
+assert_contains "$(cat "$hooks/vfiotx-rescue")" 'VFIOTX_RESCUE_BIN:-/opt/vt/sbin/vfiotx}'
+assert_contains "$(cat "$hooks/vfiotx")" '/opt/vt/share/vfiotx/initramfs/vfiotx-override}'
+assert_not_contains "$(cat "$units"/* "$hooks"/*)" "@SBINDIR@" "unsubstituted template"
+assert_not_contains "$(cat "$units"/* "$hooks"/*)" "@DATADIR@" "unsubstituted template"
 assert_contains "$(cat "$units/vfiotx-confirm.service")" "Requires=boot-complete.target"
 assert_contains "$(cat "$units/vfiotx-confirm.service")" "ExecStart=/"
 assert_contains "$(cat "$units/vfiotx-deadline.service")" "confirm --deadline-expired"
-assert_not_contains "$(cat "$units"/*)" "@SBINDIR@" "unsubstituted template"
 if command -v systemd-analyze >/dev/null && [ -f /lib/systemd/system/boot-complete.target ]; then
 	mkdir -p "$VT_TMP/units"
 	for f in "$units"/*; do
@@ -81,8 +97,8 @@ fi
 printf '%s\n' 'copy_exec() { echo "copy_exec $*" >>"$DESTDIR/calls"; }' >"$VT_TMP/hook-functions"
 mkdir -p "$VT_TMP/initramfs"
 run 0 env DESTDIR="$VT_TMP/initramfs" VFIOTX_HOOK_FUNCTIONS="$VT_TMP/hook-functions" \
-	VFIOTX_RESCUE_BIN="$VFIOTX_BIN" sh "$build/scripts/initramfs/hooks/vfiotx-rescue"
+	VFIOTX_RESCUE_BIN="$VFIOTX_BIN" sh "$hooks/vfiotx-rescue"
 assert_eq "$(cat "$VT_TMP/initramfs/calls")" "copy_exec $VFIOTX_BIN /sbin/vfiotx"
-run 0 sh "$build/scripts/initramfs/hooks/vfiotx-rescue" prereqs
+run 0 sh "$hooks/vfiotx-rescue" prereqs
 
 finish

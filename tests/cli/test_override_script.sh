@@ -8,7 +8,7 @@ set -euo pipefail
 
 src="${VFIOTX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
 script="$src/scripts/initramfs/init-top/vfiotx-override"
-hook="$src/scripts/initramfs/hooks/vfiotx"
+hook="$src/scripts/initramfs/hooks/vfiotx.in" # @DATADIR@ is unused: the test names the script
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 fails=0

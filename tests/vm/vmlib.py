@@ -303,6 +303,17 @@ class Guest:
         self.expect(r"SETUP-%d\n" % self.seq, 30, "the shell set-up")
         return self
 
+    def wait_initramfs_shell(self, timeout=300):
+        """Wait for the initramfs emergency shell ("(initramfs)" prompt on the console: the
+        root was not found and nothing reboots the host) and make it usable for sh(): a /tmp,
+        no kernel messages in command output."""
+        self.expect(r"\(initramfs\) ", timeout, "the initramfs emergency shell")
+        self.boot_seconds = time.monotonic() - self.started
+        self.seq += 1
+        self.send("\nmkdir -p /tmp; echo 1 >/proc/sys/kernel/printk; echo SET''UP-%d\n" % self.seq)
+        self.expect(r"SETUP-%d\n" % self.seq, 30, "the initramfs shell set-up")
+        return self
+
     def sh(self, cmd, timeout=120, check=True):
         """Run a command line in the guest's root shell; returns (rc, output). Output goes
         through a file so that the command's echo and console noise stay out of it."""
@@ -327,6 +338,11 @@ class Guest:
 
     def poweroff(self, timeout=120):
         self.send("\nsystemctl poweroff\n")
+        self.wait_exit(timeout)
+
+    def force_reboot(self, timeout=120):
+        """`reboot -f` (the initramfs shell has no init to ask): ends the QEMU process."""
+        self.send("\nsync; reboot -f\n")
         self.wait_exit(timeout)
 
     def reboot(self, timeout=120):

@@ -3,7 +3,7 @@
 
   vmtest.py image                      build (or find) the cached base image, print its timings
   vmtest.py run SCENARIO [options]     run one scenario on a fresh copy of the base image
-  vmtest.py list                       scenarios, and the pending ones with what they need
+  vmtest.py list                       the scenarios
 
 Each scenario gets its own copy of the cached base disk with the vfiotx built from the working
 tree installed into it (debugfs, no mounts), boots it under QEMU/TCG through GRUB from that disk
@@ -470,13 +470,17 @@ def grub_cmdline_words(g):
 
 
 def scenario_seed_procedure(host):
-    """The seed's procedure: vfiotx check reports the IOMMU, devices lists edu, apply --device
-    edu (binding, IOMMU parameters, rebuild) -> reboot through GRUB -> edu on vfio-pci at boot,
-    /dev/vfio/<group>, the parameters on /proc/cmdline, the vfio modules and the modprobe conf
-    in the initramfs, status good after confirm, log shows the transaction."""
+    """The seed's procedure with the boot-counted trial as a user gets it: vfiotx check reports
+    the IOMMU, devices lists edu, apply --device edu (binding, IOMMU parameters, rebuild, a
+    trial armed in grubenv) -> reboot through GRUB -> a trial boot (vfiotx.trial=, panic= on
+    /proc/cmdline) with edu on vfio-pci at boot, /dev/vfio/<group>, the parameters on
+    /proc/cmdline, the vfio modules and the modprobe conf in the initramfs; vfiotx-confirm.service
+    confirms it by itself (health checks pass): counter gone from grubenv, status good, the
+    confirmation in the log; the next boot is a normal one, edu still on vfio-pci."""
     g = host.boot("first")
     through_grub(g, host.info)
     kernels = default_kernel_only(host, g)
+    install_trial_pieces(host, g)
     rc, out = g.sh("vfiotx --json check", check=False)
     host.log("vfiotx check (exit %d):\n%s" % (rc, out))
     findings = {f["id"]: f for f in json.loads(out)["findings"]}
@@ -495,8 +499,8 @@ def scenario_seed_procedure(host):
     rc, out = g.sh("vfiotx plan --device %s" % EDU_ID)
     host.log("vfiotx plan --device %s:\n%s" % (EDU_ID, out))
     t = time.monotonic()
-    rc, out = g.sh("vfiotx apply -y --no-arm --device %s" % EDU_ID, timeout=REBUILD_TIMEOUT, check=False)
-    host.log("vfiotx apply -y --no-arm --device %s (exit %d, %.0fs):\n%s"
+    rc, out = g.sh("vfiotx apply -y --device %s" % EDU_ID, timeout=REBUILD_TIMEOUT, check=False)
+    host.log("vfiotx apply -y --device %s (exit %d, %.0fs):\n%s"
              % (EDU_ID, rc, time.monotonic() - t, out))
     check(rc == 0 and "applied as transaction" in out, "apply --device failed")
     check_rebuilt(host, out, kernels, "apply --device")
@@ -507,10 +511,22 @@ def scenario_seed_procedure(host):
     host.log("kernel parameters added: %s" % " ".join(added))
     conf = g.out("cat /etc/modprobe.d/vfiotx.conf")
     host.log("/etc/modprobe.d/vfiotx.conf:\n" + conf)
-    g = host.reboot("after-apply")
+    env = g.out("grub-editenv /boot/grub/grubenv list")
+    host.log("grubenv after apply:\n" + env)
+    check("vfiotx_trial=" in env and "vfiotx_tries=" in env, "apply armed no trial:\n" + env)
+    g = host.reboot("trial")
     cmdline = through_grub(g, host.info)
+    host.log("/proc/cmdline of the trial boot: " + cmdline)
+    words = cmdline.split()
+    check(any(w.startswith("vfiotx.trial=") for w in words)
+          and any(w.startswith("panic=") for w in words),
+          "the boot after apply is not a trial boot: " + cmdline)
     for w in added:
-        check(w in cmdline.split(), "/proc/cmdline lacks %s: %s" % (w, cmdline))
+        check(w in words, "/proc/cmdline lacks %s: %s" % (w, cmdline))
+    state = wait_unit_done(g, "vfiotx-confirm.service")
+    host.log("vfiotx-confirm.service: %s\n%s" % (state, g.out(
+        "journalctl -b -u vfiotx-boot -u vfiotx-confirm --no-pager -o cat | tail -30")))
+    check(state == "active", "vfiotx-confirm.service did not confirm the trial: " + state)
     out = g.out("lspci -nnk -s %s" % bdf)
     host.log("lspci -nnk -s %s:\n%s" % (bdf, out))
     check("Kernel driver in use: vfio-pci" in out, "edu is not bound to vfio-pci at boot")
@@ -520,48 +536,67 @@ def scenario_seed_procedure(host):
     modules_loaded_at_boot(g, want=True)
     initramfs_has(g, kernels, VFIO_MODULES, ["/etc/modprobe.d/vfiotx.conf"])
     g.sh("lsinitramfs /boot/initrd.img-$(uname -r) | grep -E 'vfio|modprobe.d'")
-    out = g.out("vfiotx confirm")
-    host.log("vfiotx confirm:\n" + out)
+    env = g.out("grub-editenv /boot/grub/grubenv list")
+    host.log("grubenv after the confirmation:\n" + env)
+    check("vfiotx_" not in env, "the trial counter is still in grubenv:\n" + env)
     out = g.out("vfiotx status")
     host.log("vfiotx status:\n" + out)
     check("state: good" in out and "state: interrupted" not in out and "pending rebuild" not in out
-          and "not confirmed" not in out, "status is not good after confirm:\n" + out)
+          and "not confirmed" not in out, "status is not good after the confirmation:\n" + out)
     check(any(line.startswith("passed through:") and EDU_ID in line
               for line in out.splitlines()), "status does not list edu as passed through")
     log = g.out("vfiotx log")
     host.log("vfiotx log:\n" + log)
     check(any(line.split()[:1] == ["2"] and "apply" in line for line in log.splitlines()),
           "log does not show the apply")
+    check(any("confirm" in line for line in log.splitlines()[:2]),
+          "log does not show the confirmation:\n" + log)
     fsck_journal(g)
+    g = host.reboot("after-confirm")
+    cmdline = through_grub(g, host.info)
+    host.log("/proc/cmdline after the confirmation: " + cmdline)
+    check("vfiotx.trial=" not in cmdline and "panic=" not in cmdline,
+          "the boot after the confirmation is still a trial: " + cmdline)
+    check("Kernel driver in use: vfio-pci" in g.out("lspci -nnk -s %s" % bdf),
+          "edu is not on vfio-pci on the boot after the confirmation")
+    check("state: good" in g.out("vfiotx status"), "status is no longer good")
     host.shutdown()
 
+
 VIRTIO_BLK_ID = "1af4:1001"
+TRIAL_UNITS = ["vfiotx-boot.service", "vfiotx-confirm.service", "vfiotx-deadline.timer"]
 BROKEN_BOOT_TIMEOUT = 900  # the trial boots, the fallback boot and its restore + rebuild (TCG)
 
 
 def install_trial_pieces(host, g):
-    """What a package would set up for the boot-counted trial: the GRUB script in /etc/grub.d
-    (0755), vfiotx-boot.service enabled (ExecStart naming the installed binary), a grubenv, and
-    one update-grub so grub.cfg carries the counter block and the last good entry."""
+    """What a package's postinst would do for the boot-counted trial: enable the units
+    `cmake --install --prefix /usr` put into /usr/lib/systemd/system (their ExecStart names
+    /usr/sbin/vfiotx: configured at install time), create a grubenv, and run update-grub once so
+    grub.cfg carries 42_vfiotx's counter block and the last good entry."""
     binary = g.out("command -v vfiotx")
-    check(binary.startswith("/"), "vfiotx is not on the guest's PATH: " + binary)
-    g.sh("test -f /etc/grub.d/42_vfiotx && chmod 0755 /etc/grub.d/42_vfiotx")
-    # the unit as cmake configured it names the configure-time prefix's sbin; the harness
-    # installs with --prefix /usr: point ExecStart at the binary the guest has
-    unit = g.out("for d in /usr/local/lib/systemd/system /usr/lib/systemd/system "
-                 "/lib/systemd/system; do test -f $d/vfiotx-boot.service && "
-                 "echo $d/vfiotx-boot.service && break; done")
-    check(unit, "cmake --install put no vfiotx-boot.service into the guest")
-    g.sh("sed 's|^ExecStart=.*|ExecStart=%s boot|' %s >/etc/systemd/system/vfiotx-boot.service"
-         " && systemctl daemon-reload && systemctl enable vfiotx-boot.service" % (binary, unit))
-    host.log("vfiotx-boot.service:\n" + g.out("systemctl cat vfiotx-boot.service | "
-                                              "grep -E 'ExecStart|WantedBy'; "
-                                              "systemctl is-enabled vfiotx-boot.service"))
+    check(binary == "/usr/sbin/vfiotx", "vfiotx is not /usr/sbin/vfiotx on the guest: " + binary)
+    g.sh("test -x /etc/grub.d/42_vfiotx")
+    for unit in TRIAL_UNITS:
+        exec_start = g.out("grep -h '^ExecStart=' /usr/lib/systemd/system/%s || true" % unit)
+        check(unit.endswith(".timer") or exec_start.startswith("ExecStart=/usr/sbin/vfiotx "),
+              "%s as installed does not run /usr/sbin/vfiotx: %r" % (unit, exec_start))
+    g.sh("systemctl enable %s" % " ".join(TRIAL_UNITS))
+    host.log("trial units:\n" + g.out("systemctl is-enabled %s; systemctl cat vfiotx-boot "
+                                      "vfiotx-confirm | grep -E '^(ExecStart|WantedBy|After)='"
+                                      % " ".join(TRIAL_UNITS)))
     g.sh("test -f /boot/grub/grubenv || grub-editenv /boot/grub/grubenv create")
     t = time.monotonic()
     g.sh("update-grub", timeout=300)
     host.log("update-grub with 42_vfiotx: %.0fs" % (time.monotonic() - t))
     g.sh("grep -q vfiotx-last-good /boot/grub/grub.cfg && grep -q vfiotx_tries /boot/grub/grub.cfg")
+
+
+def wait_unit_done(g, unit, timeout=300):
+    """Wait until a oneshot unit with RemainAfterExit= is active (it ran and succeeded) or
+    failed; returns its ActiveState."""
+    return g.out("i=0; while [ $i -lt %d ]; do s=$(systemctl show -P ActiveState %s); "
+                 "case $s in active|failed) break;; esac; sleep 1; i=$((i+1)); done; echo $s"
+                 % (timeout, unit), timeout=timeout + 30)
 
 
 def scenario_broken_boot(host):
@@ -629,22 +664,203 @@ def scenario_broken_boot(host):
     host.shutdown()
 
 
+VGA_ID = "1234:1111"  # QEMU's default VGA (-vga std), driven by bochs-drm
+
+
+def driver_of(g, bdf):
+    out = g.out("lspci -nnk -s %s" % bdf)
+    m = re.search(r"Kernel driver in use: (\S+)", out)
+    return (m.group(1) if m else None), out
+
+
+def apply_logged(host, g, args, kernels, what=None):
+    """vfiotx apply ARGS, which must succeed and rebuild each kernel's initramfs."""
+    t = time.monotonic()
+    rc, out = g.sh("vfiotx apply " + args, timeout=REBUILD_TIMEOUT, check=False)
+    host.log("vfiotx apply %s (exit %d, %.0fs):\n%s" % (args, rc, time.monotonic() - t, out))
+    check(rc == 0 and "applied as transaction" in out, "vfiotx apply %s failed" % args)
+    check_rebuilt(host, out, kernels, what or "apply " + args)
+    return out
+
+
+def scenario_display_gpu(host):
+    """The display GPU: the guest's only VGA (bochs, 1234:1111) given to vfio-pci with the
+    blacklist method. Its console is serial (console=ttyS0), so the only-display rule lets it
+    go without --force; the bochs driver is blacklisted, vfio-pci takes the VGA at boot; then
+    apply --release gives it back: after a reboot bochs-drm drives it again."""
+    g = host.boot("first")
+    through_grub(g, host.info)
+    kernels = default_kernel_only(host, g)
+    bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % VGA_ID)
+    check(bdf, "no bochs VGA (%s) in the guest" % VGA_ID)
+    host_driver, out = driver_of(g, bdf)
+    host.log("the VGA before:\n" + out)
+    check(host_driver and host_driver != "vfio-pci", "the VGA has no host driver at first")
+    rc, out = g.sh("vfiotx --json devices")
+    vga = [d for d in json.loads(out)["devices"] if d["bdf"] == bdf]
+    check(len(vga) == 1 and vga[0]["verdict"] == "ok",
+          "devices refuses the VGA of a host with a serial console: %s" % vga)
+    rc, out = g.sh("vfiotx plan --method blacklist --device %s" % VGA_ID, check=False)
+    host.log("vfiotx plan --method blacklist --device %s (exit %d):\n%s" % (VGA_ID, rc, out))
+    check(rc == 0, "plan refuses the VGA")
+    apply_logged(host, g, "-y --no-arm --method blacklist --device %s" % VGA_ID, kernels)
+    conf = g.out("cat /etc/modprobe.d/vfiotx.conf")
+    host.log("/etc/modprobe.d/vfiotx.conf:\n" + conf)
+    module = g.out("basename $(readlink /sys/bus/pci/devices/%s/driver/module)" % bdf)
+    check(re.search(r"^blacklist %s$" % re.escape(module), conf, re.M),
+          "the conf does not blacklist %s" % module)
+    g = host.reboot("bound")
+    through_grub(g, host.info)
+    drv, out = driver_of(g, bdf)
+    host.log("lspci -nnk -s %s:\n%s" % (bdf, out))
+    check(drv == "vfio-pci", "the VGA is on %s, not vfio-pci, after the reboot" % drv)
+    check(module not in loaded_modules(g), "the blacklisted %s was loaded" % module)
+    group = g.out("basename $(readlink /sys/bus/pci/devices/%s/iommu_group)" % bdf)
+    g.sh("test -c /dev/vfio/%s" % group)
+    host.log("status:\n" + g.out("vfiotx status"))
+    apply_logged(host, g, "-y --no-arm --release %s" % VGA_ID, kernels)
+    rc, out = g.sh("cat /etc/modprobe.d/vfiotx.conf", check=False)
+    check(rc != 0 or not re.search(r"^blacklist ", out, re.M),
+          "the blacklist is still there after --release:\n" + out)
+    g = host.reboot("released")
+    through_grub(g, host.info)
+    drv, out = driver_of(g, bdf)
+    host.log("lspci -nnk -s %s after --release:\n%s" % (bdf, out))
+    check(drv == host_driver, "the VGA is on %s after --release, not %s" % (drv, host_driver))
+    host.log("vfiotx log:\n" + g.out("vfiotx log"))
+    fsck_journal(g)
+    host.shutdown()
+
+
+def grub_entry_for(host, kernel):
+    """GRUB's menu id of a kernel's entry under "Advanced options" (image.py's layout)."""
+    uuid = host.info["root_uuid"]
+    return "gnulinux-advanced-%s>gnulinux-%s-advanced-%s" % (uuid, kernel, uuid)
+
+
+def scenario_two_kernels(host):
+    """Two kernels, Debian 12's 6.1 and bookworm-backports' 6.12: one apply --device edu
+    rebuilds both initramfs images; each gets what its kernel needs (vfio_virqfd is a module
+    of 6.1 only; 6.12 has it built into vfio); both kernels boot with edu on vfio-pci."""
+    g = host.boot("first")
+    through_grub(g, host.info)
+    kernels = host.info["kernels"]
+    check(len(kernels) == 2, "the image does not carry two kernels: %s" % kernels)
+    for k in kernels:
+        g.sh("test -f /boot/initrd.img-%s" % k)
+    virqfd = {k: g.sh("find /lib/modules/%s -name 'vfio_virqfd.ko*' | grep -q ." % k,
+                      check=False)[0] == 0 for k in kernels}
+    host.log("vfio_virqfd as a module: %s" % virqfd)
+    check(sorted(virqfd.values()) == [False, True],
+          "expected vfio_virqfd to be a module of exactly one kernel: %s" % virqfd)
+    apply_logged(host, g, "-y --no-arm --device %s" % EDU_ID, kernels)
+    early = g.out("grep -v '^#' /etc/initramfs-tools/modules | grep . || true")
+    host.log("/etc/initramfs-tools/modules (uncommented):\n" + early)
+    for k in kernels:
+        mods = VFIO_MODULES + (["vfio_virqfd"] if virqfd[k] else [])
+        listing = initramfs_has(g, [k], mods, ["/etc/modprobe.d/vfiotx.conf"])
+        has = any(re.search(r"/vfio_virqfd\.ko", n) for n in listing.splitlines())
+        check(has == virqfd[k], "the initramfs of %s %s vfio_virqfd" % (k, "lacks" if virqfd[k]
+                                                                       else "carries"))
+        host.log("initramfs of %s: %s" % (k, ", ".join(sorted(
+            n.rsplit("/", 1)[-1] for n in listing.splitlines() if "/vfio" in n and ".ko" in n))))
+    bdf = edu_bdf(g)
+    for k in [host.info["default_kernel"]] + [k for k in kernels
+                                              if k != host.info["default_kernel"]]:
+        if k != host.info["default_kernel"]:
+            # the other kernel for one boot only, as a person picks it in the menu
+            g.sh("grub-reboot '%s' && grub-editenv /boot/grub/grubenv list" % grub_entry_for(host, k))
+        g = host.reboot("kernel-" + k)
+        check(g.out("uname -r") == k, "booted %s, not %s" % (g.out("uname -r"), k))
+        drv, out = driver_of(g, bdf)
+        host.log("%s: lspci -nnk -s %s:\n%s" % (k, bdf, out))
+        check(drv == "vfio-pci", "edu is on %s, not vfio-pci, under %s" % (drv, k))
+        group = g.out("basename $(readlink /sys/bus/pci/devices/%s/iommu_group)" % bdf)
+        g.sh("test -c /dev/vfio/%s" % group)
+        modules_loaded_at_boot(g, want=True)
+        host.log("%s: loaded vfio modules: %s" % (k, " ".join(sorted(
+            m for m in loaded_modules(g) if m.startswith("vfio")))))
+    fsck_journal(g)
+    host.shutdown()
+
+
+def scenario_rescue(host):
+    """Rescue from the initramfs shell: apply --no-arm --force binds the root disk's controller
+    (no trial, so nothing brings the host back by itself); the boot drops to the initramfs
+    emergency shell, which has vfiotx in it (the rescue hook). There: give the controller back
+    to virtio-pci, mount the root read-only at /root, `vfiotx --root /root rollback -y` refuses
+    and says how to remount; after `mount -o remount,rw /root` it restores the last good files
+    and rebuilds the initramfs and grub.cfg chrooted into /root; reboot -f: a healthy host."""
+    g = host.boot("first")
+    through_grub(g, host.info)
+    kernels = default_kernel_only(host, g)
+    g.sh("test -x /usr/share/initramfs-tools/hooks/vfiotx-rescue")
+    bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % VIRTIO_BLK_ID)
+    check(re.match(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", bdf),
+          "no single virtio-blk controller (%s): %r" % (VIRTIO_BLK_ID, bdf))
+    grub_before = g.out("cat /etc/default/grub")
+    apply_logged(host, g, "-y --no-arm --force --device %s" % bdf, kernels)
+    listing = g.out("lsinitramfs /boot/initrd.img-%s" % kernels[0], timeout=300)
+    check(re.search(r"^(usr/)?sbin/vfiotx$", listing, re.M), "the initramfs has no vfiotx")
+    host.shutdown()
+    g = vmlib.Guest(host.disk, host.artifacts, "%02d-broken" % (len(host.boots) + 1))
+    host.boots.append(g)
+    host.guest = g
+    g.start()
+    g.wait_initramfs_shell(timeout=420)
+    host.log("broken boot: initramfs shell after %.0fs:\n%s" % (g.boot_seconds, "\n".join(
+        re.findall(r"^.*(?:Gave up|ALERT!).*$", g.buf, re.M))))
+    out = g.out("cat /proc/cmdline; readlink /sys/bus/pci/devices/%s/driver" % bdf)
+    host.log("in the initramfs shell:\n" + out)
+    check(out.rstrip().endswith("/vfio-pci"), "the root disk controller is not on vfio-pci")
+    g.sh("echo %s >/sys/bus/pci/drivers/vfio-pci/unbind && "
+         "echo %s >/sys/bus/pci/drivers/virtio-pci/bind" % (bdf, bdf))
+    g.sh("i=0; while [ ! -b /dev/vda1 ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done; "
+         "test -b /dev/vda1 && { modprobe ext4 || true; } && mount -t ext4 -o ro /dev/vda1 /root")
+    rc, out = g.sh("vfiotx --root /root rollback -y", check=False)
+    host.log("vfiotx --root /root rollback -y on a read-only root (exit %d):\n%s" % (rc, out))
+    check(rc != 0 and "read-only" in out and "(mount -o remount,rw /root)" in out,
+          "rollback on a read-only root did not say how to remount /root")
+    # klibc's mount (the initramfs has no busybox here) wants the device too
+    g.sh("mount -o remount,rw /dev/vda1 /root")
+    t = time.monotonic()
+    rc, out = g.sh("vfiotx --root /root rollback -y", timeout=REBUILD_TIMEOUT, check=False)
+    host.log("vfiotx --root /root rollback -y (exit %d, %.0fs):\n%s"
+             % (rc, time.monotonic() - t, out))
+    check(rc == 0 and re.search(r"^rolled back as transaction \d+$", out, re.M),
+          "the rescue rollback failed")
+    check_rebuilt(host, out, kernels, "rescue rollback")
+    g.sh("test ! -e /root/etc/modprobe.d/vfiotx.conf")
+    check(g.out("cat /root/etc/default/grub") == grub_before,
+          "/etc/default/grub is not back to its original")
+    g.sh("umount /root")
+    g.force_reboot()
+    host.log("%s: reboot -f from the initramfs shell" % g.name)
+    g = host.boot("after-rescue")
+    through_grub(g, host.info)
+    drv, out = driver_of(g, bdf)
+    check(drv not in (None, "vfio-pci"), "the root disk controller is on %s" % drv)
+    status = g.out("vfiotx status")
+    host.log("vfiotx status after the rescue:\n" + status)
+    check("pending rebuild" not in status and "interrupted" not in status,
+          "status after the rescue:\n" + status)
+    log = g.out("vfiotx log")
+    host.log("vfiotx log:\n" + log)
+    check(log.splitlines()[0].split()[3] == "rollback", "the newest entry is not the rollback")
+    fsck_journal(g)
+    host.shutdown()
+
+
 SCENARIOS = {
     "seed-modules": scenario_seed_modules,
     "rollback": scenario_rollback,
     "power-cut": scenario_power_cut,
     "seed-procedure": scenario_seed_procedure,
     "broken-boot": scenario_broken_boot,
+    "display-gpu": scenario_display_gpu,
+    "two-kernels": scenario_two_kernels,
+    "rescue": scenario_rescue,
 }
-
-PENDING = {
-    "display-gpu": "blacklist bochs, bind the VGA (1234:1111), --release; needs --method "
-                   "blacklist and --release",
-    "two-kernels": "both kernels' initramfs get what they need, both boot bound; needs the "
-                   "rebuild steps (the image already carries the backports 6.12 kernel)",
-    "rescue": "init=/bin/sh, vfiotx --root rollback; needs GRUB menu editing over serial",
-}
-
 
 def main():
     ap = argparse.ArgumentParser()
@@ -663,8 +879,6 @@ def main():
     if args.cmd == "list":
         for name, fn in SCENARIOS.items():
             print("%-18s %s" % (name, fn.__doc__.split("\n")[0]))
-        for name, need in PENDING.items():
-            print("%-18s pending: %s" % (name, need))
         return 0
     if args.cmd == "image":
         t = time.monotonic()
