@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backends/kernels.h"
 #include "backends/modprobe.h"
 #include "common/error.h"
 #include "common/macro.h"
@@ -13,19 +14,6 @@
 #define CREATED_FLAG " [file created by vfiotx]"
 #define NEWLINE_FLAG " [final newline above added by vfiotx]"
 #define END_MARK     "# <<< vfiotx"
-
-static bool modname_eq_n(const char *a, size_t alen, const char *b)
-{
-        size_t i;
-
-        for (i = 0; i < alen && b[i]; i++) {
-                char x = a[i] == '-' ? '_' : a[i], y = b[i] == '-' ? '_' : b[i];
-
-                if (x != y)
-                        return false;
-        }
-        return i == alen && b[i] == '\0';
-}
 
 /* Length of the line starting at p (without its '\n'). */
 static size_t line_len(const char *p, const char *end)
@@ -138,7 +126,7 @@ static bool user_lists_module(const vt_buf *rest, const char *mod)
                         q++;
                 while (q + w < p + len && !isspace((unsigned char)q[w]))
                         w++;
-                if (w > 0 && q[0] != '#' && modname_eq_n(q, w, mod))
+                if (w > 0 && q[0] != '#' && vt_modname_eq_n(q, w, mod))
                         return true;
                 p += len + 1;
         }

@@ -119,6 +119,21 @@ static bool same_module_char(char a, char b)
         return a == b;
 }
 
+bool vt_modname_eq_n(const char *a, size_t alen, const char *b)
+{
+        size_t i;
+
+        for (i = 0; i < alen && b[i]; i++)
+                if (!same_module_char(a[i], b[i]))
+                        return false;
+        return i == alen && b[i] == '\0';
+}
+
+bool vt_modname_eq(const char *a, const char *b)
+{
+        return vt_modname_eq_n(a, strlen(a), b);
+}
+
 /* Does a listing of module paths (one per line; modules.dep lines are "path: deps") contain a
  * module named `name`, whatever its compression suffix? */
 static bool listed(const char *text, const char *name)

@@ -36,6 +36,11 @@ typedef enum vt_module_state {
         VT_MODULE_BUILTIN,  /* listed in modules.builtin */
 } vt_module_state;
 
+/* Module names as kmod compares them: '-' and '_' alike ("vfio-pci" is "vfio_pci"). The _n
+ * form compares the first alen bytes of a with all of b. */
+bool vt_modname_eq(const char *a, const char *b);
+bool vt_modname_eq_n(const char *a, size_t alen, const char *b);
+
 /* Where `name` ("vfio_pci", "vfio-pci") stands in this kernel. */
 vt_module_state vt_kernel_module(const vt_kernel *k, const char *name);
 

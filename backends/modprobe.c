@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/kernels.h"
 #include "common/error.h"
 #include "common/macro.h"
 
@@ -31,18 +32,6 @@ static bool valid_modname(const char *s)
                 if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
                         return false;
         return true;
-}
-
-/* kmod compares module names with '-' and '_' alike. */
-static bool modname_eq(const char *a, const char *b)
-{
-        for (; *a && *b; a++, b++) {
-                char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
-
-                if (x != y)
-                        return false;
-        }
-        return *a == *b;
 }
 
 /* The modalias as sysfs gives it, without the trailing newline libpci keeps; only characters
@@ -89,6 +78,7 @@ static int device_set(const vt_pci_device *const *devs, size_t n, const vt_pci_d
 {
         const vt_pci_device **v;
         size_t k = 0;
+        int r;
 
         *out = NULL;
         *nout = 0;
@@ -102,11 +92,12 @@ static int device_set(const vt_pci_device *const *devs, size_t n, const vt_pci_d
         for (size_t i = 0; i < n; i++) {
                 if (k > 0 && strcmp(v[k - 1]->bdf, v[i]->bdf) == 0)
                         continue;
-                if (is_host_driver(v[i]->driver) && !valid_modname(v[i]->driver)) {
+                if (is_host_driver(v[i]->driver) &&
+                    !valid_modname(v[i]->module ? v[i]->module : v[i]->driver)) {
+                        r = vt_error_set(EINVAL, "device %s: '%s' is not a module name", v[i]->bdf,
+                                         v[i]->module ? v[i]->module : v[i]->driver);
                         free(v);
-                        return vt_error_set(EINVAL,
-                                            "device %s: driver name '%s' is not a module name",
-                                            devs[i]->bdf, devs[i]->driver);
+                        return r;
                 }
                 v[k++] = v[i];
         }
@@ -132,8 +123,11 @@ static int host_drivers(const vt_pci_device *const *set, size_t n, vt_strv *out)
 
                 if (!is_host_driver(drv))
                         continue;
+                /* modprobe.d statements name modules: bochs-drm is module bochs */
+                if (set[i]->module)
+                        drv = set[i]->module;
                 for (size_t j = 0; j < out->n; j++)
-                        seen = seen || modname_eq(out->items[j], drv);
+                        seen = seen || vt_modname_eq(out->items[j], drv);
                 if (!seen && vt_strv_push(out, drv) < 0)
                         return -ENOMEM;
         }
@@ -397,7 +391,7 @@ int vt_modprobe_check_plan(const vt_pci_device *const *devs, size_t n, vt_bind_m
                         break;
                 }
                 for (size_t j = 0; o->driver && j < drivers.n; j++) {
-                        if (!modname_eq(drivers.items[j], o->driver))
+                        if (!vt_modname_eq(drivers.items[j], o->module ? o->module : o->driver))
                                 continue;
                         r = vt_buf_printf(&why, "\n  blacklisting %s would leave ", o->driver);
                         if (r >= 0)
@@ -733,7 +727,7 @@ static bool softdep_has_vfio_pre(const char *s)
                         pre = true;
                 else if (strcmp(tok, "post:") == 0)
                         pre = false;
-                else if (pre && modname_eq(tok, "vfio_pci"))
+                else if (pre && vt_modname_eq(tok, "vfio_pci"))
                         return true;
         }
         return false;
@@ -797,7 +791,7 @@ static int stmt_conflicts(const vt_modprobe_stmt *s, const vt_pci_device *const 
         case VT_MP_ALIAS:
                 if (matches(s->name, "vfio_pci"))
                         return report(why, s, "redirects modprobe vfio-pci to %s", s->value);
-                if (modname_eq(s->value, "vfio_pci"))
+                if (vt_modname_eq(s->value, "vfio_pci"))
                         return 0;
                 for (size_t i = 0; i < n; i++) {
                         if (clean_modalias(set[i], alias, sizeof(alias)) < 0) {

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pci/pci.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -250,6 +251,25 @@ static int fill_device(struct pci_access *a, struct pci_dev *p, const char *devi
         s = pci_get_string_property(p, PCI_FILL_DRIVER);
         if (s && !(d->driver = strdup(s)))
                 return -ENOMEM;
+        if (d->driver) {
+                /* modprobe.d names modules, and a driver's name is not always its module's */
+                _cleanup_free_ char *link = vt_path_join(devices_dir, d->bdf);
+                char *mod;
+                char target[PATH_MAX];
+                ssize_t n;
+
+                if (!link || !(mod = vt_path_join(link, "driver/module")))
+                        return -ENOMEM;
+                free(link);
+                link = mod;
+                n = readlink(link, target, sizeof(target) - 1);
+                if (n > 0) {
+                        target[n] = '\0';
+                        mod = strrchr(target, '/');
+                        if (!(d->module = strdup(mod ? mod + 1 : target)))
+                                return -ENOMEM;
+                }
+        }
         if (p->module_alias && !(d->modalias = dup_trimmed(p->module_alias)))
                 return -ENOMEM;
 
@@ -372,6 +392,7 @@ void vt_pci_list_free(vt_pci_list *list)
                 vt_pci_device *d = &list->items[i];
 
                 free(d->driver);
+                free(d->module);
                 free(d->modalias);
                 free(d->vendor_name);
                 free(d->device_name);

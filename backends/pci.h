@@ -22,6 +22,8 @@ typedef struct vt_pci_device {
         uint32_t class_code;           /* class << 16 | subclass << 8 | prog-if: 0x030000 */
         uint8_t revision;
         char *driver;      /* driver bound now ("i915"), NULL when none */
+        char *module;      /* that driver's module (driver/module link: "bochs" for bochs-drm,
+                            * "xhci_pci" for xhci_hcd), NULL when none or built in */
         char *modalias;    /* "pci:v00008086d00003E92sv00001458sd0000D000bc03sc80i00" */
         int iommu_group;   /* -1 when the device has no IOMMU group (IOMMU off) */
         bool boot_vga;     /* sysfs boot_vga == 1 */

@@ -5,13 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/kernels.h"
 #include "common/error.h"
 #include "common/macro.h"
 
 void vt_profile_free(vt_profile *p)
 {
-        for (size_t i = 0; i < p->n_devices; i++)
+        for (size_t i = 0; i < p->n_devices; i++) {
                 free(p->devices[i].driver);
+                free(p->devices[i].module);
+        }
         free(p->devices);
         vt_strv_free(&p->cmdline_add);
         vt_strv_free(&p->cmdline_remove);
@@ -33,32 +36,32 @@ const vt_profile_device *vt_profile_find(const vt_profile *p, const char *bdf)
 }
 
 int vt_profile_add_device(vt_profile *p, const char *bdf, uint16_t vendor, uint16_t device,
-                          const char *driver)
+                          const char *driver, const char *module)
 {
         vt_profile_device *d = (vt_profile_device *)vt_profile_find(p, bdf), *grown;
-        char *drv = driver ? strdup(driver) : NULL;
+        _cleanup_free_ char *drv = driver ? strdup(driver) : NULL;
+        _cleanup_free_ char *mod = module ? strdup(module) : NULL;
 
-        if (driver && !drv)
+        if ((driver && !drv) || (module && !mod))
                 return -ENOMEM;
-        if (strlen(bdf) >= sizeof(d->bdf)) {
-                free(drv);
+        if (strlen(bdf) >= sizeof(d->bdf))
                 return vt_error_set(EINVAL, "'%s' is not a PCI address", bdf);
-        }
         if (d) {
                 free(d->driver);
-                d->driver = drv;
+                free(d->module);
+                d->driver = TAKE_PTR(drv);
+                d->module = TAKE_PTR(mod);
                 d->vendor = vendor;
                 d->device = device;
                 return 0;
         }
         grown = realloc(p->devices, (p->n_devices + 1) * sizeof(*grown));
-        if (!grown) {
-                free(drv);
+        if (!grown)
                 return -ENOMEM;
-        }
         p->devices = grown;
         d = &p->devices[p->n_devices++];
-        *d = (vt_profile_device){.vendor = vendor, .device = device, .driver = drv};
+        *d = (vt_profile_device){
+            .vendor = vendor, .device = device, .driver = TAKE_PTR(drv), .module = TAKE_PTR(mod)};
         snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
         qsort(p->devices, p->n_devices, sizeof(*p->devices), cmp_dev);
         return 0;
@@ -73,6 +76,7 @@ int vt_profile_remove_device(vt_profile *p, const char *bdf)
                 return 0;
         i = (size_t)(d - p->devices);
         free(d->driver);
+        free(d->module);
         memmove(d, d + 1, (p->n_devices - i - 1) * sizeof(*d));
         p->n_devices--;
         return 1;
@@ -145,15 +149,17 @@ int vt_profile_parse(const char *path, const char *data, size_t len, vt_profile 
                 } else if (strcmp(key, "device") == 0) {
                         char *ids = strtok_r(NULL, " \t", &save);
                         char *drv = strtok_r(NULL, " \t", &save);
+                        char *mod = drv ? strtok_r(NULL, " \t", &save) : NULL;
                         unsigned v, d;
                         char tail;
 
                         if (!arg || !ids || !drv || sscanf(ids, "%4x:%4x%c", &v, &d, &tail) != 2 ||
-                            strlen(arg) > 15)
-                                r = bad(path, lineno, "expected: device BDF VVVV:DDDD DRIVER");
+                            strlen(arg) > 15 || strtok_r(NULL, " \t", &save))
+                                r = bad(path, lineno,
+                                        "expected: device BDF VVVV:DDDD DRIVER [MODULE]");
                         else
                                 r = vt_profile_add_device(&p, arg, (uint16_t)v, (uint16_t)d,
-                                                          strcmp(drv, "-") ? drv : NULL);
+                                                          strcmp(drv, "-") ? drv : NULL, mod);
                 } else if (strcmp(key, "cmdline-add") == 0 && arg) {
                         r = vt_strv_push(&p.cmdline_add, word);
                         continue;
@@ -191,10 +197,15 @@ int vt_profile_format(const vt_profile *p, vt_buf *out)
                               "'vfiotx apply --device/--release\n# /--method/--cmdline-add/"
                               "--cmdline-remove'; edits by hand are recorded as drift.\n");
         r |= vt_buf_printf(out, "method %s\n", vt_bind_method_name(p->method));
-        for (size_t i = 0; i < p->n_devices; i++)
-                r |= vt_buf_printf(out, "device %s %04x:%04x %s\n", p->devices[i].bdf,
-                                   p->devices[i].vendor, p->devices[i].device,
-                                   p->devices[i].driver ? p->devices[i].driver : "-");
+        for (size_t i = 0; i < p->n_devices; i++) {
+                const vt_profile_device *d = &p->devices[i];
+                /* the module only when it says something the driver name does not */
+                bool mod = d->driver && d->module && !vt_modname_eq(d->driver, d->module);
+
+                r |= vt_buf_printf(out, "device %s %04x:%04x %s%s%s\n", d->bdf, d->vendor,
+                                   d->device, d->driver ? d->driver : "-", mod ? " " : "",
+                                   mod ? d->module : "");
+        }
         for (size_t i = 0; i < p->cmdline_add.n; i++)
                 r |= vt_buf_printf(out, "cmdline-add %s\n", p->cmdline_add.items[i]);
         for (size_t i = 0; i < p->cmdline_remove.n; i++)

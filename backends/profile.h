@@ -4,8 +4,11 @@
  *
  * Format: one statement per line, '#' comments, blank lines ignored:
  *   method ids|alias|blacklist|override
- *   device <BDF> <VVVV:DDDD> <host driver or ->   (the driver the device had when it was added:
- *                                                  once bound to vfio-pci, sysfs no longer says)
+ *   device <BDF> <VVVV:DDDD> <host driver or -> [module]
+ *                               the driver the device had when it was added (once bound to
+ *                               vfio-pci, sysfs no longer says) and that driver's module, when
+ *                               its name differs (bochs-drm is module bochs, xhci_hcd is
+ *                               xhci_pci): modprobe's softdep and blacklist take module names
  *   cmdline-add <word>          a kernel parameter the user asked for
  *   cmdline-remove <word>       a kernel parameter the user asked to keep off
  *   no-iommu-params             leave the derived IOMMU parameters out
@@ -29,6 +32,7 @@ typedef struct vt_profile_device {
         char bdf[16];
         uint16_t vendor, device;
         char *driver; /* NULL: none */
+        char *module; /* the driver's kernel module ("bochs" for bochs-drm); NULL: unknown */
 } vt_profile_device;
 
 typedef struct vt_profile {
@@ -47,7 +51,7 @@ void vt_profile_free(vt_profile *p);
 
 /* Add (or update) a device; remove one by BDF (returns 1 if it was there, 0 if not). */
 int vt_profile_add_device(vt_profile *p, const char *bdf, uint16_t vendor, uint16_t device,
-                          const char *driver);
+                          const char *driver, const char *module);
 int vt_profile_remove_device(vt_profile *p, const char *bdf);
 const vt_profile_device *vt_profile_find(const vt_profile *p, const char *bdf);
 /* Remove a string from a list; 1 if it was there. */

@@ -209,13 +209,15 @@ static int apply_devices(plan_state *s)
         for (size_t i = 0; r >= 0 && i < sel.n; i++) {
                 const vt_pci_device *d = sel.items[i];
                 const vt_profile_device *known = vt_profile_find(&s->old, d->bdf);
-                const char *drv = d->driver;
+                const char *drv = d->driver, *mod = d->module;
 
                 /* Once bound to vfio-pci, sysfs no longer tells the host driver: keep the one
                  * recorded when the device was added. */
-                if (drv && (strcmp(drv, "vfio-pci") == 0 || strcmp(drv, "pci-stub") == 0))
+                if (drv && (strcmp(drv, "vfio-pci") == 0 || strcmp(drv, "pci-stub") == 0)) {
                         drv = known ? known->driver : NULL;
-                r = vt_profile_add_device(&s->next, d->bdf, d->vendor, d->device, drv);
+                        mod = known ? known->module : NULL;
+                }
+                r = vt_profile_add_device(&s->next, d->bdf, d->vendor, d->device, drv, mod);
                 if (r >= 0 && !known)
                         vt_buf_printf(&s->summary, "%spass through %s (%04x:%04x%s%s)",
                                       s->summary.len ? "; " : "", d->bdf, d->vendor, d->device,
@@ -293,6 +295,7 @@ static int resolve_profile_devices(plan_state *s)
                             pd->bdf);
                 s->devs[i] = *d;
                 s->devs[i].driver = pd->driver;
+                s->devs[i].module = pd->module;
                 s->devp[i] = &s->devs[i];
         }
         s->n_devs = s->next.n_devices;

@@ -50,6 +50,11 @@ for link in "$SYS"/bus/pci/devices/*; do
                 drv=$(basename "$(readlink "$real/driver")")
                 rel_link "$dst/driver" "$OUT/sys/bus/pci/drivers/$drv"
                 rel_link "$OUT/sys/bus/pci/drivers/$drv/$bdf" "$dst"
+                # the driver's module (bochs-drm is module bochs): absent when built in
+                if [ -L "$SYS/bus/pci/drivers/$drv/module" ]; then
+                        mod=$(basename "$(readlink "$SYS/bus/pci/drivers/$drv/module")")
+                        rel_link "$OUT/sys/bus/pci/drivers/$drv/module" "$OUT/sys/module/$mod"
+                fi
         fi
         if [ -L "$real/iommu_group" ]; then
                 g=$(basename "$(readlink "$real/iommu_group")")

@@ -39,6 +39,26 @@ assert_contains "$OUT" "nothing to do"
 assert_eq "$(txn_count "$root")" "$count" "no new transaction"
 fsck_ok "$root"
 
+# A driver whose module has another name (xhci_hcd is module xhci_pci; the fixture's sysfs has
+# drivers/<driver>/module as the kernel's does): modprobe.d names the module, the profile keeps
+# both, and a re-apply with the device already on vfio-pci (sysfs then says vfio-pci) keeps them.
+root2=$(mkhost intel-igpu-desktop)
+v2() { vt --root "$root2" --sysfs "$SYS" --proc "$PROC" "$@"; }
+run 0 v2 apply -y --no-rebuild --force --device 0000:00:14.0 --method blacklist
+grep -qx 'blacklist xhci_pci' "$root2/etc/modprobe.d/vfiotx-blacklist.conf" ||
+	fail "blacklist names the module xhci_pci, not the driver xhci_hcd"
+grep -qx 'softdep xhci_pci pre: vfio-pci' "$root2/etc/modprobe.d/vfiotx.conf" ||
+	fail "softdep names the module xhci_pci"
+grep -Eq '^device 0000:00:14.0 [0-9a-f]{4}:[0-9a-f]{4} xhci_hcd xhci_pci$' \
+	"$root2/etc/vfiotx/vfiotx.conf" || fail "profile records the driver and its module"
+showconfig=$(modprobe -C "$root2/etc/modprobe.d" --showconfig 2>/dev/null)
+assert_contains "$showconfig" "blacklist xhci_pci"
+bound_sys="$VT_TMP/xhci-bound-sys"
+cp -a "$SYS" "$bound_sys"
+ln -sfn ../../../bus/pci/drivers/vfio-pci "$bound_sys/devices/pci0000:00/0000:00:14.0/driver"
+run 0 vt --root "$root2" --sysfs "$bound_sys" --proc "$PROC" apply -y --no-rebuild --force
+assert_contains "$OUT" "nothing to do" "device on vfio-pci: the recorded driver and module hold"
+
 # The IOMMU's maker comes from the ACPI table (DMAR), not the CPU vendor: a VM may pair an Intel
 # IOMMU with an AMD CPU.
 cp -a "$PROC" "$VT_TMP/amd-cpu-proc"

@@ -270,6 +270,43 @@ static void test_release_restores(void **state)
         vt_buf_free(&missing_before);
 }
 
+/* QEMU's VGA as the VM test meets it: driver bochs-drm, module bochs. modprobe.d takes module
+ * names: "blacklist bochs-drm" and "softdep bochs-drm" would be no-ops. */
+static void test_module_not_driver(void **state)
+{
+        vt_pci_device vga = {.bdf = "0000:00:01.0",
+                             .vendor = 0x1234,
+                             .device = 0x1111,
+                             .class_code = 0x030000,
+                             .driver = "bochs-drm",
+                             .module = "bochs",
+                             .modalias = "pci:v00001234d00001111sv00001AF4sd00001100bc03sc00i00"};
+        vt_pci_device other = vga;
+        const vt_pci_device *set[] = {&vga};
+        vt_modprobe_files f;
+
+        (void)state;
+        assert_int_equal(vt_modprobe_generate(set, 1, VT_BIND_BLACKLIST, &f), 0);
+        assert_non_null(strstr(conf_of(&f, VT_MODPROBE_FILE_BLACKLIST), "\nblacklist bochs\n"));
+        assert_null(strstr(conf_of(&f, VT_MODPROBE_FILE_BLACKLIST), "bochs-drm"));
+        assert_non_null(
+            strstr(conf_of(&f, VT_MODPROBE_FILE_CONF), "\nsoftdep bochs pre: vfio-pci\n"));
+        vt_modprobe_files_free(&f);
+        assert_int_equal(vt_modprobe_generate(set, 1, VT_BIND_IDS, &f), 0);
+        assert_non_null(
+            strstr(conf_of(&f, VT_MODPROBE_FILE_CONF), "\nsoftdep bochs pre: vfio-pci\n"));
+        vt_modprobe_files_free(&f);
+        /* a second card on the same module, kept by the host: blacklisting strands it */
+        snprintf(other.bdf, sizeof(other.bdf), "0000:00:05.0");
+        {
+                vt_pci_device all[] = {vga, other};
+
+                assert_int_equal(vt_modprobe_check_plan(set, 1, VT_BIND_BLACKLIST, all, 2), -EPERM);
+                assert_non_null(strstr(vt_error_message(), "blacklisting bochs-drm"));
+                assert_non_null(strstr(vt_error_message(), "0000:00:05.0"));
+        }
+}
+
 static void test_driver_facts(void **state)
 {
         vt_pci_device bound = igpu, evil = igpu, noalias = igpu;
@@ -710,6 +747,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_method_names),
             cmocka_unit_test(test_seed_blacklist),
+            cmocka_unit_test(test_module_not_driver),
             cmocka_unit_test(test_seed_alias),
             cmocka_unit_test(test_ids_without_display),
             cmocka_unit_test(test_identical_cards),

@@ -83,9 +83,22 @@ static void test_scan_igpu_desktop(void **state)
         assert_true(d->boot_vga);
         assert_string_equal(d->parent, "0000:00:01.0");
         assert_true(vt_pci_is_pci_bridge(vt_pci_find(&l, "0000:00:01.0")));
+        assert_string_equal(vt_pci_find(&l, "0000:00:02.0")->module, "i915");
+        /* a driver's module can be named otherwise (drivers/<driver>/module); none when the
+         * driver is built in (pcieport) */
+        d = vt_pci_find(&l, "0000:00:14.0");
+        assert_string_equal(d->driver, "xhci_hcd");
+        assert_string_equal(d->module, "xhci_pci");
+        d = vt_pci_find(&l, "0000:00:1f.4");
+        assert_string_equal(d->driver, "i801_smbus");
+        assert_string_equal(d->module, "i2c_i801");
+        d = vt_pci_find(&l, "0000:00:01.0");
+        assert_string_equal(d->driver, "pcieport");
+        assert_null(d->module);
         d = vt_pci_find(&l, "0000:00:14.2");
         assert_non_null(d);
         assert_null(d->driver);
+        assert_null(d->module);
         assert_null(vt_pci_find(&l, "0000:09:00.0"));
         assert_null(vt_pci_find(&l, "garbage"));
         vt_pci_list_free(&l);
