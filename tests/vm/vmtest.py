@@ -704,11 +704,15 @@ def scenario_display_gpu(host):
     host.log("vfiotx plan --method blacklist --device %s (exit %d):\n%s" % (VGA_ID, rc, out))
     check(rc == 0, "plan refuses the VGA")
     apply_logged(host, g, "-y --no-arm --method blacklist --device %s" % VGA_ID, kernels)
-    conf = g.out("cat /etc/modprobe.d/vfiotx.conf")
-    host.log("/etc/modprobe.d/vfiotx.conf:\n" + conf)
+    conf = g.out("cat /etc/modprobe.d/vfiotx.conf /etc/modprobe.d/vfiotx-blacklist.conf")
+    host.log("/etc/modprobe.d/vfiotx.conf, vfiotx-blacklist.conf:\n" + conf)
+    # modprobe.d takes module names: the driver bochs-drm is module bochs
     module = g.out("basename $(readlink /sys/bus/pci/devices/%s/driver/module)" % bdf)
     check(re.search(r"^blacklist %s$" % re.escape(module), conf, re.M),
-          "the conf does not blacklist %s" % module)
+          "vfiotx does not blacklist the module %s" % module)
+    check(re.search(r"^softdep %s pre: vfio-pci$" % re.escape(module), conf, re.M),
+          "no softdep for the module %s" % module)
+    g.sh("modprobe --showconfig | grep -x 'blacklist %s'" % module)
     g = host.reboot("bound")
     through_grub(g, host.info)
     drv, out = driver_of(g, bdf)
@@ -719,8 +723,8 @@ def scenario_display_gpu(host):
     g.sh("test -c /dev/vfio/%s" % group)
     host.log("status:\n" + g.out("vfiotx status"))
     apply_logged(host, g, "-y --no-arm --release %s" % VGA_ID, kernels)
-    rc, out = g.sh("cat /etc/modprobe.d/vfiotx.conf", check=False)
-    check(rc != 0 or not re.search(r"^blacklist ", out, re.M),
+    rc, out = g.sh("cat /etc/modprobe.d/vfiotx*.conf", check=False)
+    check(rc != 0 or not re.search(r"^(blacklist|softdep) ", out, re.M),
           "the blacklist is still there after --release:\n" + out)
     g = host.reboot("released")
     through_grub(g, host.info)
