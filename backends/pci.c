@@ -251,25 +251,6 @@ static int fill_device(struct pci_access *a, struct pci_dev *p, const char *devi
         s = pci_get_string_property(p, PCI_FILL_DRIVER);
         if (s && !(d->driver = strdup(s)))
                 return -ENOMEM;
-        if (d->driver) {
-                /* modprobe.d names modules, and a driver's name is not always its module's */
-                _cleanup_free_ char *link = vt_path_join(devices_dir, d->bdf);
-                char *mod;
-                char target[PATH_MAX];
-                ssize_t n;
-
-                if (!link || !(mod = vt_path_join(link, "driver/module")))
-                        return -ENOMEM;
-                free(link);
-                link = mod;
-                n = readlink(link, target, sizeof(target) - 1);
-                if (n > 0) {
-                        target[n] = '\0';
-                        mod = strrchr(target, '/');
-                        if (!(d->module = strdup(mod ? mod + 1 : target)))
-                                return -ENOMEM;
-                }
-        }
         if (p->module_alias && !(d->modalias = dup_trimmed(p->module_alias)))
                 return -ENOMEM;
 
@@ -289,6 +270,24 @@ static int fill_device(struct pci_access *a, struct pci_dev *p, const char *devi
         if (vt_read_line(bootvga_path, &bootvga) == 0)
                 d->boot_vga = strcmp(bootvga, "1") == 0;
         vt_error_clear();
+        if (d->driver) {
+                /* modprobe.d names modules, and a driver's name is not always its module's;
+                 * a built-in driver has no module link */
+                _cleanup_free_ char *link = vt_path_join(devdir, "driver/module");
+                char target[PATH_MAX];
+                const char *base;
+                ssize_t n;
+
+                if (!link)
+                        return -ENOMEM;
+                n = readlink(link, target, sizeof(target) - 1);
+                if (n > 0) {
+                        target[n] = '\0';
+                        base = strrchr(target, '/');
+                        if (!(d->module = strdup(base ? base + 1 : target)))
+                                return -ENOMEM;
+                }
+        }
         /* The bridge above is the parent directory in /sys/devices. libpci's PCI_FILL_PARENT
          * would do it too, but leaks its realpath() buffers in 3.9. */
         real = realpath(devdir, NULL);
