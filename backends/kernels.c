@@ -1,5 +1,6 @@
 #include "backends/kernels.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -127,6 +128,22 @@ bool vt_modname_eq_n(const char *a, size_t alen, const char *b)
                 if (!same_module_char(a[i], b[i]))
                         return false;
         return i == alen && b[i] == '\0';
+}
+
+bool vt_modname_valid(const char *s)
+{
+        size_t n = strlen(s);
+        bool alnum = false;
+
+        if (n == 0 || n > 64)
+                return false;
+        for (; *s; s++) {
+                if (isalnum((unsigned char)*s))
+                        alnum = true;
+                else if (*s != '_' && *s != '-')
+                        return false;
+        }
+        return alnum;
 }
 
 bool vt_modname_eq(const char *a, const char *b)

@@ -39,6 +39,9 @@ typedef enum vt_module_state {
 /* Module names as kmod compares them: '-' and '_' alike ("vfio-pci" is "vfio_pci"). The _n
  * form compares the first alen bytes of a with all of b. */
 bool vt_modname_eq(const char *a, const char *b);
+/* A name that can stand in a modprobe.d statement: 1-64 letters, digits, '_' and '-', with at
+ * least one letter or digit (so a device's facts cannot inject a line or a stray "-"). */
+bool vt_modname_valid(const char *s);
 bool vt_modname_eq_n(const char *a, size_t alen, const char *b);
 
 /* Where `name` ("vfio_pci", "vfio-pci") stands in this kernel. */

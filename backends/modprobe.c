@@ -22,18 +22,6 @@ static bool is_host_driver(const char *drv)
                strcmp(drv, "pci-stub") != 0 && strcmp(drv, "pci_stub") != 0;
 }
 
-static bool valid_modname(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 64)
-                return false;
-        for (; *s; s++)
-                if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
-                        return false;
-        return true;
-}
-
 /* The modalias as sysfs gives it, without the trailing newline libpci keeps; only characters
  * that cannot break a modprobe line (no blanks, no control characters) are accepted. */
 static int clean_modalias(const vt_pci_device *d, char *out, size_t size)
@@ -92,10 +80,13 @@ static int device_set(const vt_pci_device *const *devs, size_t n, const vt_pci_d
         for (size_t i = 0; i < n; i++) {
                 if (k > 0 && strcmp(v[k - 1]->bdf, v[i]->bdf) == 0)
                         continue;
+                /* both go into files: the driver into the profile, the module into modprobe.d */
                 if (is_host_driver(v[i]->driver) &&
-                    !valid_modname(v[i]->module ? v[i]->module : v[i]->driver)) {
+                    (!vt_modname_valid(v[i]->driver) ||
+                     (v[i]->module && !vt_modname_valid(v[i]->module)))) {
                         r = vt_error_set(EINVAL, "device %s: '%s' is not a module name", v[i]->bdf,
-                                         v[i]->module ? v[i]->module : v[i]->driver);
+                                         vt_modname_valid(v[i]->driver) ? v[i]->module
+                                                                        : v[i]->driver);
                         free(v);
                         return r;
                 }

@@ -157,6 +157,10 @@ int vt_profile_parse(const char *path, const char *data, size_t len, vt_profile 
                             strlen(arg) > 15 || strtok_r(NULL, " \t", &save))
                                 r = bad(path, lineno,
                                         "expected: device BDF VVVV:DDDD DRIVER [MODULE]");
+                        else if (mod && !vt_modname_valid(mod))
+                                r = bad(path, lineno,
+                                        "the module after the driver must be a module name "
+                                        "(letters, digits, '_' and '-')");
                         else
                                 r = vt_profile_add_device(&p, arg, (uint16_t)v, (uint16_t)d,
                                                           strcmp(drv, "-") ? drv : NULL, mod);

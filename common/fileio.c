@@ -89,11 +89,18 @@ static int mount_id(const char *path, unsigned long long *id)
 {
         struct statx stx;
 
+#ifdef STATX_MNT_ID
         if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0)
                 return -errno;
-        *id = (stx.stx_mask & STATX_MNT_ID)
-                  ? stx.stx_mnt_id
-                  : ((unsigned long long)stx.stx_dev_major << 32 | stx.stx_dev_minor);
+        if (stx.stx_mask & STATX_MNT_ID) {
+                *id = stx.stx_mnt_id;
+                return 0;
+        }
+#else
+        if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, 0, &stx) < 0)
+                return -errno;
+#endif
+        *id = (unsigned long long)stx.stx_dev_major << 32 | stx.stx_dev_minor;
         return 0;
 }
 
@@ -122,9 +129,17 @@ int vt_mount_point(const char *path, char **out)
         n = strlen(p);
         while (n > 1 && p[n - 1] == '/')
                 p[--n] = '\0';
-        /* the nearest existing ancestor ("/" always exists) */
-        while (mount_id(p, &id) < 0 && strcmp(p, "/") != 0)
+        /* the nearest existing ancestor; any other failure (EPERM from a seccomp filter) ends
+         * the search: a wrong mount point in a hint is worse than none */
+        for (;;) {
+                int r = mount_id(p, &id);
+
+                if (r == 0)
+                        break;
+                if ((r != -ENOENT && r != -ENOTDIR) || strcmp(p, "/") == 0)
+                        return r;
                 cut_last(p);
+        }
         while (strcmp(p, "/") != 0) {
                 _cleanup_free_ char *parent = strdup(p);
 

@@ -25,8 +25,9 @@ void vt_mountinfo_unescape(char *s);
 /* The mount point of the file system that holds path (absolute; when it does not exist, its
  * nearest existing ancestor): the topmost ancestor in the same mount (statx's mount id, or the
  * device number on kernels without it). For hints such as "mount -o remount,rw /root".
- * Returns 0 and a malloc'ed path, -ENOMEM, or -EINVAL for a relative path. No message is set:
- * callers use it to word a hint and keep a generic one when it fails. */
+ * Returns 0 and a malloc'ed path, -ENOMEM, -EINVAL for a relative path, or statx's errno when
+ * it fails other than for a missing path. No message is set: callers use it to word a hint and
+ * keep a generic one when it fails. */
 int vt_mount_point(const char *path, char **out);
 /* Join a directory and a relative name with exactly one '/' ("/" + "etc" = "/etc"). Returns NULL
  * on ENOMEM. */

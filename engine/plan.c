@@ -293,6 +293,15 @@ static int resolve_profile_devices(plan_state *s)
                             "another card is in that slot: 'vfiotx apply --release %s', then "
                             "name the card you want with --device",
                             pd->bdf);
+                if (!pd->module && pd->driver && d->module && d->driver &&
+                    strcmp(d->driver, pd->driver) == 0) {
+                        /* a device line written before modules were recorded: learn it from
+                         * the driver the device still uses (replaces pd's strings in place) */
+                        r = vt_profile_add_device(&s->next, pd->bdf, pd->vendor, pd->device,
+                                                  d->driver, d->module);
+                        if (r < 0)
+                                return r;
+                }
                 s->devs[i] = *d;
                 s->devs[i].driver = pd->driver;
                 s->devs[i].module = pd->module;

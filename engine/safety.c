@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/kernels.h"
 #include "common/error.h"
 #include "common/macro.h"
 
@@ -192,6 +193,17 @@ static bool stays_on_host(const vt_selection *named, const vt_pci_device *d)
         return !vt_selection_has(named, d);
 }
 
+/* Blacklisting takes a module away, with every driver in it: compare modules when both are
+ * known (one module can register several drivers), else driver names. */
+static bool same_module(const vt_pci_device *a, const vt_pci_device *b)
+{
+        if (!a->driver || !b->driver)
+                return false;
+        if (a->module && b->module)
+                return vt_modname_eq(a->module, b->module);
+        return strcmp(a->driver, b->driver) == 0;
+}
+
 static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const vt_selection *named,
                         vt_bind_method method, const vt_pci_device *d, vt_refusal_list *out)
 {
@@ -205,17 +217,17 @@ static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const 
                            "%s is a bridge: the host needs it to reach the devices behind it", me);
         if (r == 0 && (dep = vt_hostinfo_find(host, d->bdf, VT_ROLE_ROOT_DISK)))
                 r = refuse(out, VT_REFUSE_ROOT_DISK, d, d,
-                           "%s controls the disk that holds / (%s) — passing it through makes "
+                           "%s controls the disk that holds / (%s): passing it through makes "
                            "the host unbootable",
                            me, dep->detail);
         if (r == 0 && (dep = vt_hostinfo_find(host, d->bdf, VT_ROLE_BOOT_DISK)))
                 r = refuse(out, VT_REFUSE_BOOT_DISK, d, d,
-                           "%s controls the disk that holds /boot (%s) — passing it through "
+                           "%s controls the disk that holds /boot (%s): passing it through "
                            "makes the host unbootable",
                            me, dep->detail);
         if (r == 0 && (dep = vt_hostinfo_find(host, d->bdf, VT_ROLE_DEFAULT_ROUTE)))
                 r = refuse(out, VT_REFUSE_DEFAULT_ROUTE, d, d,
-                           "%s carries the default route (%s) — passing it through cuts the "
+                           "%s carries the default route (%s): passing it through cuts the "
                            "host off the network",
                            me, dep->detail);
         if (r == 0 && d->iommu_group < 0 && !vt_pci_is_bridge(d))
@@ -243,7 +255,7 @@ static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const 
                 if (!display_stays && (d->boot_vga || !named_boot_vga))
                         r = refuse(out, VT_REFUSE_ONLY_DISPLAY, d, d,
                                    "%s is %s and the host has no other display device and no "
-                                   "serial console — after passthrough the host has no console",
+                                   "serial console: after passthrough the host has no console",
                                    me, d->boot_vga ? "the boot display" : "a display");
         }
 
@@ -256,23 +268,22 @@ static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const 
                 if (d->iommu_group >= 0 && o->iommu_group == d->iommu_group &&
                     !vt_pci_is_pci_bridge(o))
                         r = refuse(out, VT_REFUSE_GROUP, o, d,
-                                   "%s shares IOMMU group %d with %s and stays on the host — "
+                                   "%s shares IOMMU group %d with %s and stays on the host: "
                                    "the whole group goes to the VM",
                                    other, d->iommu_group, d->bdf);
                 if (r == 0 && method != VT_BIND_OVERRIDE && o->vendor == d->vendor &&
                     o->device == d->device)
                         r = refuse(out, VT_REFUSE_SAME_ID, o, d,
-                                   "%s has the same id %04x:%04x as %s — vfio-pci %s would take "
+                                   "%s has the same id %04x:%04x as %s: vfio-pci %s would take "
                                    "it too",
                                    other, d->vendor, d->device, d->bdf,
                                    method == VT_BIND_BLACKLIST ? "ids= with the blacklist"
                                                                : "ids=");
-                if (r == 0 && method == VT_BIND_BLACKLIST && d->driver && o->driver &&
-                    strcmp(o->driver, d->driver) == 0)
+                if (r == 0 && method == VT_BIND_BLACKLIST && same_module(o, d))
                         r = refuse(out, VT_REFUSE_SAME_DRIVER, o, d,
-                                   "%s also uses %s — blacklisting %s for %s leaves it without "
+                                   "%s also uses %s: blacklisting %s for %s leaves it without "
                                    "its driver",
-                                   other, d->driver, d->driver, d->bdf);
+                                   other, d->driver, d->module ? d->module : d->driver, d->bdf);
         }
         return r;
 }

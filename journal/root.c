@@ -59,9 +59,12 @@ char *vt_root_display(const vt_root *root, const char *abspath)
 int vt_root_erofs_hint(const vt_root *root, const char *abspath, int err)
 {
         _cleanup_free_ char *shown = vt_root_display(root, abspath);
+        _cleanup_free_ char *top = root->path ? realpath(root->path, NULL) : NULL;
+        _cleanup_free_ char *host = top ? vt_path_join(top, abspath) : NULL;
         _cleanup_free_ char *mnt = NULL;
 
-        if (shown && vt_mount_point(shown, &mnt) == 0)
+        /* the mount as this process sees it: a relative --root made absolute */
+        if (host && vt_mount_point(host, &mnt) == 0)
                 vt_error_hint(err,
                               "%s is on a file system mounted read-only; remount it read-write "
                               "(mount -o remount,rw %s) and run vfiotx again",

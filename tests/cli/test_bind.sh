@@ -58,6 +58,31 @@ cp -a "$SYS" "$bound_sys"
 ln -sfn ../../../bus/pci/drivers/vfio-pci "$bound_sys/devices/pci0000:00/0000:00:14.0/driver"
 run 0 vt --root "$root2" --sysfs "$bound_sys" --proc "$PROC" apply -y --no-rebuild --force
 assert_contains "$OUT" "nothing to do" "device on vfio-pci: the recorded driver and module hold"
+# A device line from before modules were recorded: a plain apply learns the module from the
+# driver the device still uses, and the modprobe files name it.
+sed -i 's/^\(device 0000:00:14.0 [0-9a-f:]* xhci_hcd\) xhci_pci$/\1/' "$root2/etc/vfiotx/vfiotx.conf"
+printf 'blacklist xhci_hcd\n' >>"$root2/etc/modprobe.d/vfiotx-blacklist.conf"
+run 0 v2 apply -y --no-rebuild --force
+grep -Eq '^device 0000:00:14.0 [0-9a-f]{4}:[0-9a-f]{4} xhci_hcd xhci_pci$' \
+	"$root2/etc/vfiotx/vfiotx.conf" || fail "an old profile line gains the module"
+assert_eq "$(grep -c '^blacklist' "$root2/etc/modprobe.d/vfiotx-blacklist.conf")" 1 \
+	"one blacklist line, the module's"
+grep -qx 'blacklist xhci_pci' "$root2/etc/modprobe.d/vfiotx-blacklist.conf" || fail "blacklist xhci_pci"
+# A module field that is not a module name is refused with its file and line, nothing written.
+cp "$root2/etc/vfiotx/vfiotx.conf" "$VT_TMP/profile.good"
+sed -i 's/^\(device 0000:00:14.0 [0-9a-f:]* xhci_hcd\) xhci_pci$/\1 -/' "$root2/etc/vfiotx/vfiotx.conf"
+state=$(etc_state "$root2")
+run 1 v2 plan
+assert_contains "$ERR" "/etc/vfiotx/vfiotx.conf:"
+assert_contains "$ERR" "the module after the driver must be a module name"
+assert_eq "$(etc_state "$root2")" "$state" "a refused profile changes nothing"
+sed -i 's/ -$/ xhci_pci extra/' "$root2/etc/vfiotx/vfiotx.conf"
+state=$(etc_state "$root2")
+run 1 v2 apply -y --no-rebuild --force
+assert_contains "$ERR" "expected: device BDF VVVV:DDDD DRIVER [MODULE]"
+assert_eq "$(etc_state "$root2")" "$state" "a refused profile changes nothing"
+cp "$VT_TMP/profile.good" "$root2/etc/vfiotx/vfiotx.conf"
+fsck_ok "$root2"
 
 # The IOMMU's maker comes from the ACPI table (DMAR), not the CPU vendor: a VM may pair an Intel
 # IOMMU with an AMD CPU.

@@ -92,6 +92,7 @@ class Host:
                     # the guest resolves the same names: Debian's multiarch directory
                     dest = os.path.join(stage, "usr/lib/x86_64-linux-gnu",
                                         os.path.basename(lib))
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
                     shutil.copy(os.path.realpath(lib), dest)
                     self.log("also installed %s (not in the guest image)" % lib)
             vmlib.install_tree(self.disk, stage)

@@ -85,7 +85,7 @@ static void test_root_and_boot_disk(void **state)
         load(&h, "intel-igpu-desktop");
         assert_int_equal(check(&h, VT_BIND_OVERRIDE, "00:17.0", NULL), 2);
         expect(&h, VT_REFUSE_ROOT_DISK, "0000:00:17.0",
-               "0000:00:17.0 (SATA controller) controls the disk that holds / (/dev/sda2) — "
+               "0000:00:17.0 (SATA controller) controls the disk that holds / (/dev/sda2): "
                "passing it through makes the host unbootable");
         expect(&h, VT_REFUSE_BOOT_DISK, "0000:00:17.0", "holds /boot (/dev/sda1)");
         unload(&h);
@@ -141,7 +141,7 @@ static void test_default_route_and_group(void **state)
         /* The whole group: now the default-route NIC is what is lost. */
         assert_int_equal(check(&h, VT_BIND_OVERRIDE, "04:00.0", "05:00.0", "05:00.1", NULL), 1);
         expect(&h, VT_REFUSE_DEFAULT_ROUTE, "0000:05:00.0",
-               "carries the default route (eno1) — passing it through cuts the host off");
+               "carries the default route (eno1): passing it through cuts the host off");
         unload(&h);
 
         /* GPU and its HDMI audio in one group with a bridge: named together, no group refusal. */
