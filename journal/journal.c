@@ -496,10 +496,14 @@ int vt_journal_find(vt_journal *j, const char *spec, git_oid *out)
         long want = strtol(spec, &end, 10);
         bool by_id = *spec && !*end && want > 0;
         size_t sl = strlen(spec);
-        git_oid cur;
+        /* "33861032" is a transaction number and may also be a commit prefix (hex digits can
+         * all be decimal ones): a number match wins, else the first commit that matches */
+        bool by_prefix = sl >= 4 && sl <= GIT_OID_HEXSZ && strspn(spec, "0123456789abcdef") == sl;
+        bool prefix_found = false;
+        git_oid cur, prefix_match;
         int r;
 
-        if (!by_id && (sl < 4 || sl > GIT_OID_HEXSZ || strspn(spec, "0123456789abcdef") != sl))
+        if (!by_id && !by_prefix)
                 return vt_error_set(EINVAL,
                                     "'%s' is not a transaction: give its number (see 'vfiotx "
                                     "log') or at least 4 hex digits of its commit",
@@ -523,9 +527,12 @@ int vt_journal_find(vt_journal *j, const char *spec, git_oid *out)
                                 *out = cur;
                                 return 0;
                         }
-                } else if (strncmp(git_oid_tostr_s(&cur), spec, sl) == 0) {
-                        *out = cur;
-                        return 0;
+                }
+                if (by_prefix && !prefix_found && strncmp(git_oid_tostr_s(&cur), spec, sl) == 0) {
+                        prefix_match = cur;
+                        prefix_found = true;
+                        if (!by_id)
+                                break;
                 }
                 np = vt_journal_parents(j, &cur, parents);
                 if (np < 0)
@@ -533,6 +540,10 @@ int vt_journal_find(vt_journal *j, const char *spec, git_oid *out)
                 if (np == 0)
                         break;
                 cur = parents[0];
+        }
+        if (prefix_found) {
+                *out = prefix_match;
+                return 0;
         }
         return vt_error_set(ENOENT, "no transaction %s in the journal (see 'vfiotx log')", spec);
 }

@@ -83,5 +83,7 @@ int vt_journal_load(vt_journal *j, const git_oid *commit, vt_snapshot *snap, vt_
 int vt_journal_parents(vt_journal *j, const git_oid *commit, git_oid out[2]);
 
 /* Find a transaction by number ("12") or by commit id prefix (at least 4 hex digits), walking
- * the first-parent history from the journal head. -ENOENT with a message when not found. */
+ * the first-parent history from the journal head. A spec that reads as both (all decimal
+ * digits) is the transaction with that number when there is one, else the commit it prefixes.
+ * -ENOENT with a message when not found. */
 int vt_journal_find(vt_journal *j, const char *spec, git_oid *out);
