@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,24 @@
 #include "backends/runner.h"
 #include "common/error.h"
 #include "common/macro.h"
+
+/* The first of the names (NULL-terminated) that exists as dir + name inside the root, else
+ * `fallback`: where a tool or directory lives differs between releases. */
+static const char *first_existing_v(const vt_root *root, const char *dir, const char *fallback,
+                                    const char *const *names)
+{
+        for (const char *const *n = names; *n; n++) {
+                _cleanup_free_ char *p = NULL;
+
+                if (asprintf(&p, "%s%s", dir, *n) < 0)
+                        break;
+                if (vt_root_exists(root, p) == 1)
+                        return *n;
+        }
+        return fallback;
+}
+#define first_existing(root, dir, fallback, ...)                                                   \
+        first_existing_v(root, dir, fallback, (const char *const[]){__VA_ARGS__, NULL})
 
 int vt_rebuild_make(const vt_root *root, const char *const *changed, size_t n_changed,
                     vt_rebuild_plan *out)
@@ -32,18 +51,14 @@ int vt_rebuild_make(const vt_root *root, const char *const *changed, size_t n_ch
         /* The boot path as the rebuild planner needs it, from the bootloader probe. */
         if (boot.flags & VT_BOOT_PROXMOX) {
                 path.kind = VT_BOOTCFG_PROXMOX;
-                path.proxmox_tool = vt_root_exists(root, "/usr/sbin/proxmox-boot-tool") == 1
-                                        ? "proxmox-boot-tool"
-                                        : (vt_root_exists(root, "/usr/sbin/pve-efiboot-tool") == 1
-                                               ? "pve-efiboot-tool"
-                                               : "proxmox-boot-tool");
+                /* pve-efiboot-tool is its name before Proxmox VE 6.4 */
+                path.proxmox_tool = first_existing(root, "/usr/sbin/", "proxmox-boot-tool",
+                                                   "proxmox-boot-tool", "pve-efiboot-tool");
         } else if (boot.flags & VT_BOOT_SYSTEMD_BOOT) {
                 path.kind = VT_BOOTCFG_SYSTEMD_BOOT;
-                path.entries_dir = vt_root_exists(root, "/boot/efi/loader/entries") == 1
-                                       ? "/boot/efi/loader/entries"
-                                       : (vt_root_exists(root, "/efi/loader/entries") == 1
-                                              ? "/efi/loader/entries"
-                                              : "/boot/loader/entries");
+                path.entries_dir =
+                    first_existing(root, "", "/boot/loader/entries", "/boot/efi/loader/entries",
+                                   "/efi/loader/entries");
         } else if (boot.flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) {
                 path.kind = VT_BOOTCFG_GRUB;
                 path.grub_cfg = "/boot/grub/grub.cfg";
