@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/macro.h"
+#include "fs/mountinfo.h"
 #include "journal/atomic_file.h"
 
 #define SIG_LEN (sizeof(VT_GRUBENV_SIGNATURE) - 1)
@@ -369,15 +370,6 @@ int vt_grubenv_store(const vt_root *root, const vt_grubenv *env)
         return vt_write_in_place(root, VT_GRUBENV_PATH, data.ptr, data.len);
 }
 
-static bool mount_holds(const char *mnt, const char *path)
-{
-        size_t n = strlen(mnt);
-
-        if (strcmp(mnt, "/") == 0)
-                return path[0] == '/';
-        return strncmp(mnt, path, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
 static bool dir_has_entries(const char *dir)
 {
         DIR *d = opendir(dir);
@@ -409,53 +401,20 @@ static int refuse(const char *path, const char *why)
 
 int vt_grubenv_check_mount(const char *mountinfo, const char *path, const char *sysfs)
 {
-        _cleanup_free_ char *best_mnt = NULL, *best_fs = NULL, *best_src = NULL, *best_dev = NULL;
-        const char *line = mountinfo;
+        _cleanup_(vt_mount_free) vt_mount m = {0};
         static const char *const writable[] = {"ext2", "ext3", "ext4", "xfs", "vfat", "msdos"};
+        const char *best_mnt, *best_fs, *best_src, *best_dev;
         char why[512];
         bool ok = false;
+        int r;
 
-        while (*line) {
-                const char *eol = strchr(line, '\n');
-                size_t len = eol ? (size_t)(eol - line) : strlen(line);
-                _cleanup_free_ char *copy = strndup(line, len);
-                char *fields[8] = {0}, *save = NULL, *tok, *fs = NULL, *src = NULL;
-                size_t nf = 0;
-
-                if (!copy)
-                        return vt_error_set(ENOMEM, "out of memory");
-                line += len + (eol ? 1 : 0);
-                for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-                        if (strcmp(tok, "-") == 0) {
-                                fs = strtok_r(NULL, " ", &save);
-                                src = strtok_r(NULL, " ", &save);
-                                break;
-                        }
-                        if (nf < ARRAY_SIZE(fields))
-                                fields[nf++] = tok;
-                }
-                if (nf < 5 || !fs || !src)
-                        continue;
-                vt_mountinfo_unescape(fields[4]);
-                vt_mountinfo_unescape(src);
-                if (!mount_holds(fields[4], path))
-                        continue;
-                /* Longest mount point wins; among equal ones the later line (an overmount). */
-                if (best_mnt && strlen(fields[4]) < strlen(best_mnt))
-                        continue;
-                free(best_mnt);
-                free(best_fs);
-                free(best_src);
-                free(best_dev);
-                best_mnt = strdup(fields[4]);
-                best_fs = strdup(fs);
-                best_src = strdup(src);
-                best_dev = strdup(fields[2]);
-                if (!best_mnt || !best_fs || !best_src || !best_dev)
-                        return vt_error_set(ENOMEM, "out of memory");
-        }
-        if (!best_mnt)
-                return vt_error_set(ENOENT, "no mount in mountinfo holds %s", path);
+        r = vt_mountinfo_holding(mountinfo, "mountinfo", path, &m);
+        if (r < 0)
+                return r;
+        best_mnt = m.point;
+        best_fs = m.fstype;
+        best_src = m.source;
+        best_dev = m.majmin;
 
         for (size_t i = 0; i < ARRAY_SIZE(writable); i++)
                 if (strcmp(best_fs, writable[i]) == 0)

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/macro.h"
+#include "fs/mountinfo.h"
 
 /* Stacked devices (dm on md on partitions) and nested bridges/bonds are shallow in practice;
  * the bound only stops a looped fixture. */
@@ -194,63 +195,9 @@ static int add_note(vt_hostinfo *h, const char *fmt, ...)
         return 0;
 }
 
-typedef struct mount_fact {
-        char majmin[32];
-        char source[256];
-        char fstype[64];
-        bool found;
-} mount_fact;
-
-/* Fill the facts of "/" and "/boot" from mountinfo; a later line for the same mount point
- * overmounts an earlier one, so the last one wins. */
-static int parse_mountinfo(const char *text, const char *path, mount_fact *root, mount_fact *boot)
-{
-        const char *line = text;
-
-        while (*line) {
-                const char *eol = strchr(line, '\n');
-                size_t len = eol ? (size_t)(eol - line) : strlen(line);
-                _cleanup_free_ char *copy = strndup(line, len);
-                char *fields[16] = {0}, *save = NULL, *tok, *fstype = NULL, *source = NULL;
-                size_t nf = 0;
-                mount_fact *m;
-
-                if (!copy)
-                        return -ENOMEM;
-                line += len + (eol ? 1 : 0);
-                for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-                        if (strcmp(tok, "-") == 0) {
-                                fstype = strtok_r(NULL, " ", &save);
-                                source = strtok_r(NULL, " ", &save);
-                                break;
-                        }
-                        if (nf < ARRAY_SIZE(fields))
-                                fields[nf++] = tok;
-                }
-                if (len == 0)
-                        continue;
-                if (nf < 5 || !fstype || !source)
-                        return vt_error_set(EBADMSG, "%s: malformed line '%.*s'", path,
-                                            (int)(len > 80 ? 80 : len), line - len - (eol ? 1 : 0));
-                vt_mountinfo_unescape(fields[4]);
-                if (strcmp(fields[4], "/") == 0)
-                        m = root;
-                else if (strcmp(fields[4], "/boot") == 0)
-                        m = boot;
-                else
-                        continue;
-                vt_mountinfo_unescape(source);
-                snprintf(m->majmin, sizeof(m->majmin), "%s", fields[2]);
-                snprintf(m->source, sizeof(m->source), "%s", source);
-                snprintf(m->fstype, sizeof(m->fstype), "%s", fstype);
-                m->found = true;
-        }
-        return 0;
-}
-
 /* The sysfs node of a mounted filesystem's device: by number, or by name when the filesystem
  * reports an anonymous device (major 0: btrfs, overlay...). NULL when none. */
-static char *mount_node(const char *sysfs, const mount_fact *m)
+static char *mount_node(const char *sysfs, const vt_mount *m)
 {
         char *path = NULL;
         struct stat st;
@@ -273,7 +220,7 @@ static char *mount_node(const char *sysfs, const mount_fact *m)
         return NULL;
 }
 
-static int probe_mount(vt_hostinfo *h, const char *sysfs, const mount_fact *m, vt_host_role role,
+static int probe_mount(vt_hostinfo *h, const char *sysfs, const vt_mount *m, vt_host_role role,
                        const char *mountpoint)
 {
         _cleanup_free_ char *node = NULL;
@@ -281,7 +228,7 @@ static int probe_mount(vt_hostinfo *h, const char *sysfs, const mount_fact *m, v
         size_t n = 0;
         int r = 0;
 
-        if (!m->found)
+        if (!m->point)
                 return 0;
         node = mount_node(sysfs, m);
         if (node)
@@ -301,7 +248,7 @@ static int probe_mounts(vt_hostinfo *h, const char *sysfs, const char *proc)
 {
         _cleanup_free_ char *path = vt_path_join(proc, "self/mountinfo");
         _cleanup_buf_ vt_buf text = VT_BUF_INIT;
-        mount_fact root = {0}, boot = {0};
+        vt_mount root = {0}, boot = {0};
         int r;
 
         if (!path)
@@ -310,15 +257,22 @@ static int probe_mounts(vt_hostinfo *h, const char *sysfs, const char *proc)
         if (r < 0)
                 return vt_error_hint(r, "vfiotx needs the mount table to protect the root disk; "
                                         "point --proc at a /proc tree");
-        r = parse_mountinfo(vt_buf_cstr(&text), path, &root, &boot);
-        if (r < 0)
-                return r;
-        if (!root.found)
+        r = vt_mountinfo_at(vt_buf_cstr(&text), path, "/", &root);
+        if (r == -ENOENT)
                 return vt_error_set(EBADMSG, "%s has no mount for /", path);
-        r = probe_mount(h, sysfs, &root, VT_ROLE_ROOT_DISK, "/");
-        if (r == 0)
+        if (r >= 0) {
+                /* /boot is often not a mount of its own: then / holds it, probed above. */
+                r = vt_mountinfo_at(vt_buf_cstr(&text), path, "/boot", &boot);
+                if (r == -ENOENT)
+                        r = 0;
+        }
+        if (r >= 0)
+                r = probe_mount(h, sysfs, &root, VT_ROLE_ROOT_DISK, "/");
+        if (r >= 0)
                 r = probe_mount(h, sysfs, &boot, VT_ROLE_BOOT_DISK, "/boot");
-        return r;
+        vt_mount_free(&root);
+        vt_mount_free(&boot);
+        return r < 0 ? r : 0;
 }
 
 static int add_route_if(vt_hostinfo *h, const char *sysfs, const char *ifname)

@@ -173,19 +173,3 @@ char *vt_path_join(const char *dir, const char *name)
         strcpy(p + dl + 1, name);
         return p;
 }
-
-void vt_mountinfo_unescape(char *s)
-{
-        char *w = s;
-
-        for (char *p = s; *p; p++) {
-                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-                    p[3] >= '0' && p[3] <= '7') {
-                        *w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-                        p += 3;
-                } else {
-                        *w++ = *p;
-                }
-        }
-        *w = '\0';
-}

@@ -20,8 +20,6 @@ int vt_read_file(const char *path, vt_buf *out);
 int vt_read_line(const char *path, char **out);
 /* Write all bytes, retrying on EINTR and short writes. */
 int vt_write_all(int fd, const void *data, size_t len);
-/* Undo /proc/self/mountinfo's escaping of space, tab, newline and backslash (\ooo), in place. */
-void vt_mountinfo_unescape(char *s);
 /* The mount point of the file system that holds path (absolute; when it does not exist, its
  * nearest existing ancestor): the topmost ancestor in the same mount (statx's mount id, or the
  * device number on kernels without it). For hints such as "mount -o remount,rw /root".
