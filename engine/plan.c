@@ -525,22 +525,6 @@ done:
         return r;
 }
 
-static vt_cpu_vendor cpu_vendor(const char *proc)
-{
-        _cleanup_free_ char *path = vt_path_join(proc, "cpuinfo");
-        _cleanup_buf_ vt_buf b = VT_BUF_INIT;
-
-        if (!path || vt_read_file(path, &b) < 0) {
-                vt_error_clear();
-                return VT_CPU_UNKNOWN;
-        }
-        if (strstr(vt_buf_cstr(&b), "GenuineIntel"))
-                return VT_CPU_INTEL;
-        if (strstr(vt_buf_cstr(&b), "AuthenticAMD"))
-                return VT_CPU_AMD;
-        return VT_CPU_UNKNOWN;
-}
-
 static bool sysfs_has(const char *sysfs, const char *rel)
 {
         _cleanup_free_ char *p = vt_path_join(sysfs, rel);
@@ -571,7 +555,7 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
         else if (sysfs_has(s->ctx->sysfs, "firmware/acpi/tables/IVRS"))
                 facts.cpu = VT_CPU_AMD;
         else
-                facts.cpu = cpu_vendor(s->ctx->proc);
+                facts.cpu = vt_cpu_vendor_probe(s->ctx->proc);
         facts.amd_ivrs = sysfs_has(s->ctx->sysfs, "firmware/acpi/tables/IVRS");
         facts.kernels = kf;
         facts.n_kernels = s->kernels.n;

@@ -92,6 +92,16 @@ root=$(mkhost intel-igpu-desktop)
 run 0 vt --root "$root" --sysfs "$SYS" --proc "$VT_TMP/amd-cpu-proc" plan --device "$igpu"
 assert_contains "$OUT" "cmdline: intel_iommu=on:" "DMAR means an Intel IOMMU whatever the CPU"
 
+# Without an ACPI table naming the IOMMU, the CPU vendor decides; a Hygon CPU is AMD's design.
+cp -a "$VFIOTX_FIXTURES/hosts/amd-desktop/sys" "$VT_TMP/hygon-sys"
+rm "$VT_TMP/hygon-sys/firmware/acpi/tables/IVRS"
+cp -a "$VFIOTX_FIXTURES/hosts/amd-desktop/proc" "$VT_TMP/hygon-proc"
+sed -i 's/AuthenticAMD/HygonGenuine/' "$VT_TMP/hygon-proc/cpuinfo"
+root=$(mkhost amd-desktop)
+run 0 vt --root "$root" --sysfs "$VT_TMP/hygon-sys" --proc "$VT_TMP/hygon-proc" plan --device 0000:0b:00.0 --device 0000:0b:00.1
+assert_contains "$OUT" "cmdline: no IVRS table: the AMD IOMMU is off in the firmware" "Hygon is read as AMD"
+assert_not_contains "$OUT" "intel_iommu"
+
 # --- The seed's alias method, then release: back to the state before the device.
 root=$(mkhost intel-igpu-desktop)
 run 0 v apply -y --no-rebuild
