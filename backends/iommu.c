@@ -213,15 +213,11 @@ static int check_irq_remap(vt_findings *f, const char *proc, bool active)
                    path);
 }
 
-/* The integrated GPU: an Intel display controller on the root bus. */
 static const vt_pci_device *find_igpu(const vt_pci_list *devs)
 {
-        for (size_t i = 0; devs && i < devs->n; i++) {
-                const vt_pci_device *d = &devs->items[i];
-
-                if (d->vendor == 0x8086 && vt_pci_is_display(d) && d->bus == 0)
-                        return d;
-        }
+        for (size_t i = 0; devs && i < devs->n; i++)
+                if (vt_pci_is_intel_igpu(&devs->items[i]))
+                        return &devs->items[i];
         return NULL;
 }
 

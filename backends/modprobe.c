@@ -14,43 +14,6 @@
 
 /* ---- Device facts ---- */
 
-static bool is_host_driver(const char *drv)
-{
-        /* A device already on vfio-pci (or parked on pci-stub) tells nothing about the driver
-         * that would take it back: softdep or blacklist entries for those would be wrong. */
-        return drv && drv[0] && strcmp(drv, "vfio-pci") != 0 && strcmp(drv, "vfio_pci") != 0 &&
-               strcmp(drv, "pci-stub") != 0 && strcmp(drv, "pci_stub") != 0;
-}
-
-/* The modalias as sysfs gives it, without the trailing newline libpci keeps; only characters
- * that cannot break a modprobe line (no blanks, no control characters) are accepted. */
-static int clean_modalias(const vt_pci_device *d, char *out, size_t size)
-{
-        size_t n;
-
-        if (!d->modalias)
-                goto bad;
-        n = strlen(d->modalias);
-        while (n > 0 && isspace((unsigned char)d->modalias[n - 1]))
-                n--;
-        if (n < 5 || n >= size || strncmp(d->modalias, "pci:", 4) != 0)
-                goto bad;
-        for (size_t i = 0; i < n; i++)
-                if (!isgraph((unsigned char)d->modalias[i]))
-                        goto bad;
-        memcpy(out, d->modalias, n);
-        out[n] = '\0';
-        return 0;
-bad:
-        return vt_error_set(EINVAL, "device %s has no usable modalias ('%s')", d->bdf,
-                            d->modalias ? d->modalias : "");
-}
-
-static bool is_display(const vt_pci_device *d)
-{
-        return (d->class_code >> 16) == 0x03;
-}
-
 static int cmp_bdf(const void *a, const void *b)
 {
         const vt_pci_device *x = *(const vt_pci_device *const *)a;
@@ -81,7 +44,7 @@ static int device_set(const vt_pci_device *const *devs, size_t n, const vt_pci_d
                 if (k > 0 && strcmp(v[k - 1]->bdf, v[i]->bdf) == 0)
                         continue;
                 /* both go into files: the driver into the profile, the module into modprobe.d */
-                if (is_host_driver(v[i]->driver) &&
+                if (vt_pci_is_host_driver(v[i]->driver) &&
                     (!vt_modname_valid(v[i]->driver) ||
                      (v[i]->module && !vt_modname_valid(v[i]->module)))) {
                         r = vt_error_set(EINVAL, "device %s: '%s' is not a module name", v[i]->bdf,
@@ -112,7 +75,10 @@ static int host_drivers(const vt_pci_device *const *set, size_t n, vt_strv *out)
                 const char *drv = set[i]->driver;
                 bool seen = false;
 
-                if (!is_host_driver(drv))
+                /* A device already on vfio-pci (or parked on pci-stub) tells nothing about the
+                 * driver that would take it back: softdep or blacklist entries for those would
+                 * be wrong. */
+                if (!vt_pci_is_host_driver(drv))
                         continue;
                 /* modprobe.d statements name modules: bochs-drm is module bochs */
                 if (set[i]->module)
@@ -136,7 +102,7 @@ static int params_of_set(const vt_pci_device *const *set, size_t n, vt_bind_meth
                 char id[10];
                 bool seen = false;
 
-                display = display || is_display(set[i]);
+                display = display || vt_pci_is_display(set[i]);
                 snprintf(id, sizeof(id), "%04x:%04x", set[i]->vendor, set[i]->device);
                 for (size_t j = 0; j < i; j++)
                         seen = seen || (set[j]->vendor == set[i]->vendor &&
@@ -228,7 +194,7 @@ static int gen_conf(const vt_pci_device *const *set, size_t n, vt_bind_method me
                         continue;
                 }
                 /* The seed's layout: a comment naming the device, its alias, a blank line. */
-                r = clean_modalias(set[i], alias, sizeof(alias));
+                r = vt_pci_modalias(set[i], alias, sizeof(alias));
                 if (r >= 0)
                         r = vt_buf_putc(b, '\n');
                 if (r >= 0)
@@ -785,7 +751,7 @@ static int stmt_conflicts(const vt_modprobe_stmt *s, const vt_pci_device *const 
                 if (vt_modname_eq(s->value, "vfio_pci"))
                         return 0;
                 for (size_t i = 0; i < n; i++) {
-                        if (clean_modalias(set[i], alias, sizeof(alias)) < 0) {
+                        if (vt_pci_modalias(set[i], alias, sizeof(alias)) < 0) {
                                 vt_error_clear();
                                 continue;
                         }
@@ -832,7 +798,7 @@ int vt_modprobe_conflicts(const vt_modprobe_config *cfg, const vt_pci_device *co
         if (host_drivers(set, nset, &drivers) < 0)
                 return vt_error_set(ENOMEM, "out of memory");
         for (size_t i = 0; i < nset; i++)
-                display = display || is_display(set[i]);
+                display = display || vt_pci_is_display(set[i]);
 
         for (size_t i = 0; i < cfg->n; i++) {
                 size_t before = why.len;

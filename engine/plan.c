@@ -213,7 +213,7 @@ static int apply_devices(plan_state *s)
 
                 /* Once bound to vfio-pci, sysfs no longer tells the host driver: keep the one
                  * recorded when the device was added. */
-                if (drv && (strcmp(drv, "vfio-pci") == 0 || strcmp(drv, "pci-stub") == 0)) {
+                if (drv && !vt_pci_is_host_driver(drv)) {
                         drv = known ? known->driver : NULL;
                         mod = known ? known->module : NULL;
                 }
@@ -575,8 +575,7 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
 
                         for (size_t k = 0; k < s->n_devs; k++)
                                 passed |= strcmp(s->devs[k].bdf, d->bdf) == 0;
-                        /* The integrated GPU sits on the root bus at device 2 (Intel). */
-                        if (vt_pci_is_display(d) && d->bus == 0 && d->vendor == 0x8086)
+                        if (vt_pci_is_intel_igpu(d))
                                 facts.igpu = passed ? VT_IGPU_PASSTHROUGH
                                                     : (facts.igpu == VT_IGPU_PASSTHROUGH
                                                            ? VT_IGPU_PASSTHROUGH
