@@ -60,14 +60,6 @@ static int device_set(const vt_pci_device *const *devs, size_t n, const vt_pci_d
         return 0;
 }
 
-static bool in_set(const vt_pci_device *const *set, size_t n, const char *bdf)
-{
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(set[i]->bdf, bdf) == 0)
-                        return true;
-        return false;
-}
-
 /* The distinct host drivers of the set, in device order. */
 static int host_drivers(const vt_pci_device *const *set, size_t n, vt_strv *out)
 {
@@ -294,85 +286,6 @@ int vt_modprobe_generate(const vt_pci_device *const *devs, size_t n, vt_bind_met
                 return r == -ENOMEM ? vt_error_set(ENOMEM, "out of memory") : r;
         }
         return 0;
-}
-
-/* ---- Plan checks ---- */
-
-static int put_device_ref(vt_buf *b, const vt_pci_device *d)
-{
-        int r = vt_buf_printf(b, "%s [%04x:%04x]", d->bdf, d->vendor, d->device);
-
-        if (r >= 0 && d->device_name) {
-                r = vt_buf_puts(b, " (");
-                if (r >= 0)
-                        r = put_sanitized(b, d->device_name);
-                if (r >= 0)
-                        r = vt_buf_putc(b, ')');
-        }
-        return r;
-}
-
-int vt_modprobe_check_plan(const vt_pci_device *const *devs, size_t n, vt_bind_method method,
-                           const vt_pci_device *all, size_t nall)
-{
-        _cleanup_free_ const vt_pci_device **set = NULL;
-        _cleanup_(vt_strv_free) vt_strv drivers = {0};
-        _cleanup_buf_ vt_buf why = VT_BUF_INIT;
-        unsigned caught = 0, stranded = 0;
-        size_t nset;
-        int r;
-
-        r = device_set(devs, n, &set, &nset);
-        if (r < 0 || method == VT_BIND_OVERRIDE)
-                return r;
-        if (method == VT_BIND_BLACKLIST && host_drivers(set, nset, &drivers) < 0)
-                return -ENOMEM;
-
-        for (size_t i = 0; i < nall; i++) {
-                const vt_pci_device *o = &all[i];
-
-                if (in_set(set, nset, o->bdf))
-                        continue;
-                for (size_t j = 0; j < nset; j++) {
-                        if (set[j]->vendor != o->vendor || set[j]->device != o->device)
-                                continue;
-                        r = vt_buf_printf(&why, "\n  ids=%04x:%04x would also bind ", o->vendor,
-                                          o->device);
-                        if (r >= 0)
-                                r = put_device_ref(&why, o);
-                        if (r >= 0)
-                                r = vt_buf_printf(&why, ", which was not named");
-                        if (r < 0)
-                                return -ENOMEM;
-                        caught++;
-                        break;
-                }
-                for (size_t j = 0; o->driver && j < drivers.n; j++) {
-                        if (!vt_modname_eq(drivers.items[j], o->module ? o->module : o->driver))
-                                continue;
-                        r = vt_buf_printf(&why, "\n  blacklisting %s would leave ", o->driver);
-                        if (r >= 0)
-                                r = put_device_ref(&why, o);
-                        if (r >= 0)
-                                r = vt_buf_puts(&why,
-                                                ", which stays on the host, without its driver");
-                        if (r < 0)
-                                return -ENOMEM;
-                        stranded++;
-                }
-        }
-        if (caught + stranded == 0)
-                return 0;
-        vt_error_set(EPERM, "binding with method '%s' would affect devices that were not named:%s",
-                     vt_bind_method_name(method), vt_buf_cstr(&why));
-        if (caught)
-                return vt_error_hint(EPERM,
-                                     "bind by PCI address instead with --method override (it is "
-                                     "guarded by vendor:device), or name every such device");
-        return vt_error_hint(EPERM,
-                             "use --method ids, alias or override, which leave %s loaded "
-                             "for the devices that stay on the host",
-                             drivers.n ? drivers.items[0] : "the driver");
 }
 
 /* ---- Parsing the effective configuration ---- */

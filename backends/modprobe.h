@@ -1,6 +1,6 @@
-/* Editor: vfiotx's own modprobe configuration, and the checks that decide whether it is safe.
+/* Editor: vfiotx's own modprobe configuration, and the check of the user's against it.
  *
- * Three parts, all pure (bytes in, bytes out; the engine does every read and write):
+ * Two parts, all pure (bytes in, bytes out; the engine does every read and write):
  *
  * 1. vt_modprobe_generate(): the files vfiotx owns for a set of devices and a method.
  *      /etc/modprobe.d/vfiotx.conf            options vfio-pci ..., alias ..., softdep ...
@@ -12,13 +12,13 @@
  *    exactly the bytes the files had before it was added; a file with nothing to say is
  *    "absent" (the engine deletes it). vfiotx never writes to a user's modprobe.d file.
  *
- * 2. vt_modprobe_check_plan(): refuses a plan that would bind a device the user did not name
- *    (ids= catches every card with the same vendor:device) or take a driver away from a device
- *    that stays on the host (blacklist). These are the refusals `--force` may override.
- *
- * 3. vt_modprobe_load() + vt_modprobe_conflicts(): the effective modprobe configuration (the
+ * 2. vt_modprobe_load() + vt_modprobe_conflicts(): the effective modprobe configuration (the
  *    user's and the distribution's files, with kmod's precedence rules) parsed line by line so
  *    that a contradiction is reported with its file and line, which libkmod does not give.
+ *
+ * Whether a method is safe for the host (an ids= that would also catch an identical card that
+ * was not named, a blacklisted driver that a device kept by the host needs) is decided by the
+ * safety rules (engine/safety.h), not here.
  *
  * Device facts: vt_pci_device.driver must be the device's *host* driver, the one it uses when
  * vfio-pci does not have it. After a reboot into the new configuration the device is bound to
@@ -64,13 +64,6 @@ void vt_modprobe_files_free(vt_modprobe_files *f);
  * kernel command line when vfio-pci is built in (see early_modules.h). */
 int vt_modprobe_vfio_params(const vt_pci_device *const *devs, size_t n, vt_bind_method method,
                             vt_strv *out);
-
-/* Refuse (-EPERM, message + hint) when the plan would also bind a device of `all` (every PCI
- * device of the host) that is not in `devs`: an ids= entry matching it (methods ids, alias,
- * blacklist: proposes override) or, for blacklist, a blacklisted driver that also drives it
- * (proposes ids or override). Devices are matched by BDF. */
-int vt_modprobe_check_plan(const vt_pci_device *const *devs, size_t n, vt_bind_method method,
-                           const vt_pci_device *all, size_t nall);
 
 /* ---- Reading the effective modprobe configuration ---- */
 

@@ -318,18 +318,33 @@ static int add_refusal(plan_state *s, const char *text)
 
 static int check_safety(plan_state *s)
 {
+        _cleanup_free_ vt_pci_device *items = NULL;
+        vt_pci_list view = {0};
         vt_selection sel = {0};
         vt_refusal_list refusals = {0};
-        int r;
+        int r = 0;
 
         if (!s->n_devs)
                 return 0;
+        /* The host's devices as scanned, but each named one with its host driver (s->devs):
+         * a device already on vfio-pci would otherwise be judged by vfio-pci. A shallow copy:
+         * the strings stay owned by s->pci and the profile. */
+        items = calloc(s->pci.n, sizeof(*items));
         sel.items = calloc(s->n_devs, sizeof(*sel.items));
-        if (!sel.items)
+        if (!items || !sel.items) {
+                free(sel.items);
                 return -ENOMEM;
-        for (size_t i = 0; i < s->n_devs; i++)
-                sel.items[sel.n++] = vt_pci_find(&s->pci, s->devs[i].bdf);
-        r = vt_safety_check(&s->pci, &s->host, &sel, s->next.method, &refusals);
+        }
+        memcpy(items, s->pci.items, s->pci.n * sizeof(*items));
+        view = (vt_pci_list){items, s->pci.n};
+        for (size_t i = 0; i < s->n_devs; i++) {
+                vt_pci_device *d = &items[vt_pci_find(&view, s->devs[i].bdf) - items];
+
+                d->driver = s->devs[i].driver;
+                d->module = s->devs[i].module;
+                sel.items[sel.n++] = d;
+        }
+        r = vt_safety_check(&view, &s->host, &sel, s->next.method, &refusals);
         for (size_t i = 0; r >= 0 && i < refusals.n; i++) {
                 _cleanup_free_ char *line = NULL;
 
@@ -342,22 +357,6 @@ static int check_safety(plan_state *s)
         }
         vt_refusal_list_free(&refusals);
         free(sel.items);
-        if (r < 0)
-                return r;
-        /* The modprobe rules of the method: an ids= that would catch an unnamed twin, a
-         * blacklisted driver that also drives a device the host keeps. */
-        r = vt_modprobe_check_plan(s->devp, s->n_devs, s->next.method, s->pci.items, s->pci.n);
-        if (r == -EPERM) {
-                _cleanup_free_ char *line = NULL;
-
-                if (asprintf(&line, "method: %s%s%s%s", vt_error_message(),
-                             vt_error_hint_text() ? " (" : "",
-                             vt_error_hint_text() ? vt_error_hint_text() : "",
-                             vt_error_hint_text() ? ")" : "") < 0)
-                        return -ENOMEM;
-                r = add_refusal(s, line);
-        }
-        vt_error_clear();
         return r;
 }
 

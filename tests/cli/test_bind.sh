@@ -164,8 +164,15 @@ refuse 0000:00:02.0 no-iommu
 # only the named address.
 use_host dual-gpu
 HOSTNAME_=dual-gpu
-refuse 0000:0b:00.0 "method" --device 0000:0b:00.1
+refuse 0000:0b:00.0 same-id --device 0000:0b:00.1
 assert_contains "$OUT$ERR" "override"
+# One fact, one refusal: the twin is refused once (same-id), with one piece of advice.
+root=$(mkhost dual-gpu)
+run 0 vt --root "$root" --sysfs "$SYS" --proc "$PROC" plan --device 0000:0a:00.0 --method ids
+assert_eq "$(grep -c '0000:0b:00\.0' <<<"$OUT$ERR")" 1 "the twin GPU is named by exactly one refusal"
+assert_contains "$(grep '0000:0b:00\.0' <<<"$OUT$ERR")" "  same-id: 0000:0b:00.0 " "and it is the same-id refusal"
+assert_eq "$(grep -c -- '--method override' <<<"$OUT$ERR")" 1 "with one piece of advice"
+assert_eq "$(grep -c '^  [a-z-]*: ' <<<"$ERR")" 2 "two refusals in all: group (0a:00.1) and same-id (0b:00.0)"
 root=$(mkhost dual-gpu)
 run 0 vt --root "$root" --sysfs "$SYS" --proc "$PROC" apply -y --no-rebuild --device 0000:0b:00.0 --device 0000:0b:00.1 --method override
 grep -q '^0000:0b:00.0 10de:1b80' "$root/etc/vfiotx/override.conf" || fail "override.conf names the address"
