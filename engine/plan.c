@@ -15,6 +15,7 @@
 #include "backends/kernel_cmdline.h"
 #include "backends/kernels.h"
 #include "backends/modprobe.h"
+#include "backends/modprobe_conf.h"
 #include "backends/modules.h"
 #include "backends/pci.h"
 #include "backends/profile.h"
