@@ -9,22 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
+
 #include "backends/sh_lexer.h"
 #include "common/error.h"
-
-static const uint8_t *current;
-static size_t current_size;
-
-/* An invariant broken is a crash, so that libFuzzer keeps the input; the line tells which. */
-#define check(cond)                                                                                \
-        do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        fprintf(stderr, "%s:%d: invariant failed: %s\ninput: ", __FILE__,          \
-                                __LINE__, #cond);                                                  \
-                        fwrite(current, 1, current_size, stderr);                                  \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,8 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vt_sh_statement st = {0};
         size_t pos = 0;
 
-        current = data;
-        current_size = size;
+        fuzz_input(data, size);
         while (pos < size) {
                 size_t before = pos, prev_end = pos;
                 vt_sh_error err = {0};
