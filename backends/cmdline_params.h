@@ -36,13 +36,8 @@
 #include <stddef.h>
 
 #include "backends/cmdline.h"
+#include "backends/cpu.h"
 #include "backends/kernels.h"
-
-typedef enum vt_cpu_vendor {
-        VT_CPU_UNKNOWN = 0,
-        VT_CPU_INTEL,
-        VT_CPU_AMD,
-} vt_cpu_vendor;
 
 typedef enum vt_intel_iommu_default {
         VT_INTEL_IOMMU_UNKNOWN = 0, /* no config: treated as off */

@@ -5,21 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/sh_lexer.h"
 #include "common/error.h"
 #include "common/macro.h"
 
-/* Nested $( ` " ${ deeper than this is not a defaults file vfiotx should edit. */
-#define MAX_NESTING 32
-#define NOPE        SIZE_MAX
+#define NOPE SIZE_MAX
 
-typedef struct lexer {
+/* The file being scanned, and the variable being edited (for messages). */
+typedef struct source {
         const char *path;
         const char *s;
         size_t len;
         const char *var;
-} lexer;
+} source;
 
-static unsigned line_of(const lexer *x, size_t off)
+static unsigned line_of(const source *x, size_t off)
 {
         unsigned line = 1;
 
@@ -28,7 +28,7 @@ static unsigned line_of(const lexer *x, size_t off)
         return line;
 }
 
-static int refuse(const lexer *x, size_t off, const char *what)
+static int refuse(const source *x, size_t off, const char *what)
 {
         vt_error_set(EINVAL, "%s:%u: %s", x->path, line_of(x, off), what);
         return vt_error_hint(EINVAL,
@@ -38,234 +38,16 @@ static int refuse(const lexer *x, size_t off, const char *what)
                              x->var);
 }
 
-static bool is_name_start(char c)
-{
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-
-static bool is_name_char(char c)
-{
-        return is_name_start(c) || (c >= '0' && c <= '9');
-}
-
-/* ---- Skipping over quoted and nested constructs to find where statements end. ---- */
-
-static size_t skip_dq(const lexer *x, size_t p, int depth);
-
-static size_t skip_backtick(const lexer *x, size_t p)
-{
-        for (size_t i = p + 1; i < x->len; i++) {
-                if (x->s[i] == '\\')
-                        i++;
-                else if (x->s[i] == '`')
-                        return i + 1;
-        }
-        return NOPE;
-}
-
-static size_t skip_sq(const lexer *x, size_t p)
-{
-        const char *q = memchr(x->s + p + 1, '\'', x->len - p - 1);
-
-        return q ? (size_t)(q - x->s) + 1 : NOPE;
-}
-
-/* From an opening '(' or '{' to after its match. */
-static size_t skip_group(const lexer *x, size_t p, int depth)
-{
-        char open = x->s[p], close = open == '(' ? ')' : '}';
-        unsigned level = 1;
-        size_t i = p + 1;
-
-        if (depth > MAX_NESTING)
-                return NOPE;
-        while (i < x->len) {
-                char c = x->s[i];
-
-                if (c == '\\') {
-                        i += 2;
-                } else if (c == '\'') {
-                        i = skip_sq(x, i);
-                } else if (c == '"') {
-                        i = skip_dq(x, i, depth + 1);
-                } else if (c == '`') {
-                        i = skip_backtick(x, i);
-                } else {
-                        if (c == open)
-                                level++;
-                        else if (c == close && --level == 0)
-                                return i + 1;
-                        i++;
-                }
-                if (i == NOPE)
-                        return NOPE;
-        }
-        return NOPE;
-}
-
-static size_t skip_dq(const lexer *x, size_t p, int depth)
-{
-        size_t i = p + 1;
-
-        if (depth > MAX_NESTING)
-                return NOPE;
-        while (i < x->len) {
-                char c = x->s[i];
-
-                if (c == '\\')
-                        i += 2;
-                else if (c == '"')
-                        return i + 1;
-                else if (c == '$' && i + 1 < x->len && (x->s[i + 1] == '(' || x->s[i + 1] == '{'))
-                        i = skip_group(x, i + 1, depth + 1);
-                else if (c == '`')
-                        i = skip_backtick(x, i);
-                else
-                        i++;
-                if (i == NOPE)
-                        return NOPE;
-        }
-        return NOPE;
-}
-
-/* ---- Statements: the words and operators of one logical line. ---- */
-
-typedef struct token {
-        size_t start, end;
-        char op; /* 0 for a word, else the operator character */
-} token;
-
-typedef struct statement {
-        token *t;
-        size_t n, cap;
-} statement;
-
-static void statement_free(statement *st)
-{
-        free(st->t);
-}
-
-static int push_token(statement *st, size_t start, size_t end, char op)
-{
-        if (st->n == st->cap) {
-                size_t cap = st->cap ? st->cap * 2 : 8;
-                token *t = realloc(st->t, cap * sizeof(*t));
-
-                if (!t)
-                        return vt_error_set(ENOMEM, "out of memory");
-                st->t = t;
-                st->cap = cap;
-        }
-        st->t[st->n++] = (token){start, end, op};
-        return 0;
-}
-
-/* Read the statement at *pos up to its unquoted newline; *pos moves past it. */
-static int lex_statement(const lexer *x, size_t *pos, statement *st)
-{
-        const char *s = x->s;
-        size_t p = *pos, word = NOPE;
-        int r;
-
-        st->n = 0;
-        while (p < x->len) {
-                char c = s[p];
-                size_t q;
-
-                if (c == '\n' || (c == '\r' && (p + 1 == x->len || s[p + 1] == '\n')) || c == ' ' ||
-                    c == '\t' || strchr(";&|()<>", c)) {
-                        if (word != NOPE) {
-                                r = push_token(st, word, p, 0);
-                                if (r < 0)
-                                        return r;
-                                word = NOPE;
-                        }
-                        if (c == '\n') {
-                                p++;
-                                break;
-                        }
-                        if (c == '<' && p + 1 < x->len && s[p + 1] == '<')
-                                return refuse(x, p, "a here-document");
-                        if (strchr(";&|()<>", c)) {
-                                r = push_token(st, p, p + 1, c);
-                                if (r < 0)
-                                        return r;
-                        }
-                        p++;
-                        continue;
-                }
-                if (c == '#' && word == NOPE) {
-                        while (p < x->len && s[p] != '\n')
-                                p++;
-                        continue;
-                }
-                if (word == NOPE)
-                        word = p;
-                q = p + 1;
-                if (c == '\\')
-                        q = p + 2 > x->len ? x->len : p + 2;
-                else if (c == '\'')
-                        q = skip_sq(x, p);
-                else if (c == '"')
-                        q = skip_dq(x, p, 0);
-                else if (c == '`')
-                        q = skip_backtick(x, p);
-                else if (c == '$' && p + 1 < x->len && (s[p + 1] == '(' || s[p + 1] == '{'))
-                        q = skip_group(x, p + 1, 0);
-                /* Named where the word starts: that is where a quote went missing. */
-                if (q == NOPE)
-                        return refuse(x, word,
-                                      "a quote or substitution in this word is never closed");
-                p = q;
-        }
-        if (word != NOPE) {
-                r = push_token(st, word, p > x->len ? x->len : p, 0);
-                if (r < 0)
-                        return r;
-        }
-        *pos = p;
-        return 0;
-}
-
-static bool token_is(const lexer *x, const token *t, const char *text)
-{
-        size_t l = strlen(text);
-
-        return !t->op && t->end - t->start == l && memcmp(x->s + t->start, text, l) == 0;
-}
-
-/* Length of NAME in a NAME=... word, 0 when the word is not an assignment. */
-static size_t assignment_name(const lexer *x, const token *t)
-{
-        size_t i = t->start;
-
-        if (t->op || !is_name_start(x->s[i]))
-                return 0;
-        while (i < t->end && is_name_char(x->s[i]))
-                i++;
-        return i < t->end && x->s[i] == '=' ? i - t->start : 0;
-}
-
-static bool is_identifier(const lexer *x, const token *t)
-{
-        if (t->op || !is_name_start(x->s[t->start]))
-                return false;
-        for (size_t i = t->start; i < t->end; i++)
-                if (!is_name_char(x->s[i]))
-                        return false;
-        return true;
-}
-
 /* Does [start, end) name the variable other than as a plain $VAR / ${VAR} read? */
-static size_t bad_mention(const lexer *x, size_t start, size_t end)
+static size_t bad_mention(const source *x, size_t start, size_t end)
 {
         size_t vl = strlen(x->var);
 
         for (size_t i = start; i + vl <= end; i++) {
                 if (memcmp(x->s + i, x->var, vl) != 0)
                         continue;
-                if ((i > start && is_name_char(x->s[i - 1])) ||
-                    (i + vl < end && is_name_char(x->s[i + vl])))
+                if ((i > start && vt_sh_is_name_char(x->s[i - 1])) ||
+                    (i + vl < end && vt_sh_is_name_char(x->s[i + vl])))
                         continue;
                 if (i > start && x->s[i - 1] == '$')
                         continue;
@@ -313,7 +95,7 @@ static int push_piece(assignment *a, piece pc)
 }
 
 /* A '$' at s[p] in context ctx: a reference piece, a literal '$', or a refusal. */
-static int decode_dollar(const lexer *x, assignment *a, size_t p, size_t end, unsigned char ctx,
+static int decode_dollar(const source *x, assignment *a, size_t p, size_t end, unsigned char ctx,
                          size_t *next)
 {
         const char *s = x->s;
@@ -328,15 +110,15 @@ static int decode_dollar(const lexer *x, assignment *a, size_t p, size_t end, un
         if (s[i] == '{') {
                 ns = i + 1;
                 ne = ns;
-                while (ne < end && is_name_char(s[ne]))
+                while (ne < end && vt_sh_is_name_char(s[ne]))
                         ne++;
-                if (ne == ns || !is_name_start(s[ns]) || ne >= end || s[ne] != '}')
+                if (ne == ns || !vt_sh_is_name_start(s[ns]) || ne >= end || s[ne] != '}')
                         return refuse(x, p, "a ${...} expansion other than ${NAME} in the value");
                 *next = ne + 1;
-        } else if (is_name_start(s[i])) {
+        } else if (vt_sh_is_name_start(s[i])) {
                 ns = i;
                 ne = i;
-                while (ne < end && is_name_char(s[ne]))
+                while (ne < end && vt_sh_is_name_char(s[ne]))
                         ne++;
                 *next = ne;
         } else {
@@ -351,7 +133,7 @@ static int decode_dollar(const lexer *x, assignment *a, size_t p, size_t end, un
         return push_piece(a, (piece){p, *next - p, P_REF, ctx, 0, self});
 }
 
-static int decode_value(const lexer *x, assignment *a)
+static int decode_value(const source *x, assignment *a)
 {
         const char *s = x->s;
         size_t p = a->vs, end = a->ve;
@@ -431,7 +213,8 @@ typedef struct scan {
 /* Compound commands (if, case, loops, braces, subshells, functions) nest over several lines; an
  * assignment inside one may or may not run, so vfiotx cannot say which value is in force. The
  * nesting is followed through words in command position only, so "echo done" is not a "done". */
-static int track_nesting(const lexer *x, const statement *st, int *depth, int *in_case, bool *cont)
+static int track_nesting(const source *x, const vt_sh_statement *st, int *depth, int *in_case,
+                         bool *cont)
 {
         static const char *const openers[] = {"if", "case", "for", "while", "until", "{"};
         static const char *const closers[] = {"fi", "esac", "done", "}"};
@@ -439,7 +222,7 @@ static int track_nesting(const lexer *x, const statement *st, int *depth, int *i
         bool cmdpos = true;
 
         for (size_t i = 0; i < st->n; i++) {
-                const token *t = &st->t[i];
+                const vt_sh_token *t = &st->t[i];
                 bool next_cmdpos = false;
 
                 if (t->op) {
@@ -453,18 +236,18 @@ static int track_nesting(const lexer *x, const statement *st, int *depth, int *i
                 if (!cmdpos)
                         continue;
                 for (size_t k = 0; k < ARRAY_SIZE(openers); k++)
-                        if (token_is(x, t, openers[k])) {
+                        if (vt_sh_token_is(x->s, t, openers[k])) {
                                 (*depth)++;
                                 *in_case += k == 1;
                                 next_cmdpos = k == 0 || k == 5;
                         }
                 for (size_t k = 0; k < ARRAY_SIZE(closers); k++)
-                        if (token_is(x, t, closers[k]) && *depth > 0) {
+                        if (vt_sh_token_is(x->s, t, closers[k]) && *depth > 0) {
                                 (*depth)--;
                                 *in_case -= k == 1 && *in_case > 0;
                         }
                 for (size_t k = 0; k < ARRAY_SIZE(leaders); k++)
-                        next_cmdpos = next_cmdpos || token_is(x, t, leaders[k]);
+                        next_cmdpos = next_cmdpos || vt_sh_token_is(x->s, t, leaders[k]);
                 cmdpos = next_cmdpos;
         }
         /* A line ending in && || | goes on with the next one, conditionally. */
@@ -472,7 +255,8 @@ static int track_nesting(const lexer *x, const statement *st, int *depth, int *i
         return 0;
 }
 
-static int scan_statement(const lexer *x, size_t file, const statement *st, scan *sc, bool nested)
+static int scan_statement(const source *x, size_t file, const vt_sh_statement *st, scan *sc,
+                          bool nested)
 {
         size_t first = 0, words = st->n, n_assign = 0, target = NOPE, bad;
 
@@ -481,10 +265,10 @@ static int scan_statement(const lexer *x, size_t file, const statement *st, scan
         /* A trailing ';' does not make an assignment less plain. */
         if (st->t[st->n - 1].op == ';')
                 words--;
-        if (token_is(x, &st->t[0], "export"))
+        if (vt_sh_token_is(x->s, &st->t[0], "export"))
                 first = 1;
         for (size_t i = first; i < words; i++) {
-                size_t nl = assignment_name(x, &st->t[i]);
+                size_t nl = vt_sh_assignment_name(x->s, &st->t[i]);
 
                 if (!nl)
                         break;
@@ -533,12 +317,12 @@ static int scan_statement(const lexer *x, size_t file, const statement *st, scan
                 bool plain = true;
 
                 for (size_t i = 1; i < st->n; i++)
-                        plain = plain && is_identifier(x, &st->t[i]);
+                        plain = plain && vt_sh_is_identifier(x->s, &st->t[i]);
                 if (plain)
                         return 0;
         }
-        if (token_is(x, &st->t[0], ".") || token_is(x, &st->t[0], "source") ||
-            token_is(x, &st->t[0], "eval"))
+        if (vt_sh_token_is(x->s, &st->t[0], ".") || vt_sh_token_is(x->s, &st->t[0], "source") ||
+            vt_sh_token_is(x->s, &st->t[0], "eval"))
                 return refuse(x, st->t[0].start,
                               "sourcing or eval: vfiotx cannot tell what it sets");
         for (size_t i = 0; i < st->n; i++) {
@@ -550,17 +334,20 @@ static int scan_statement(const lexer *x, size_t file, const statement *st, scan
         return 0;
 }
 
-static int scan_file(const lexer *x, size_t file, scan *sc)
+static int scan_file(const source *x, size_t file, scan *sc)
 {
-        _cleanup_(statement_free) statement st = {NULL, 0, 0};
+        _cleanup_(vt_sh_statement_free) vt_sh_statement st = {NULL, 0, 0};
         size_t pos = 0;
         int depth = 0, in_case = 0, r;
         bool cont = false;
 
         while (pos < x->len) {
+                vt_sh_error err;
                 bool nested;
 
-                r = lex_statement(x, &pos, &st);
+                r = vt_sh_lex_statement(x->s, x->len, &pos, &st, &err);
+                if (r == -EINVAL)
+                        return refuse(x, err.off, err.what);
                 if (r < 0)
                         return r;
                 nested = depth > 0 || cont;
@@ -615,7 +402,7 @@ static int push_entry(edit *ed, entry en)
 }
 
 /* Split one assignment's value into kernel words; tokens are appended to ed->e. */
-static int tokenize_assignment(const lexer *x, edit *ed, size_t ai)
+static int tokenize_assignment(const source *x, edit *ed, size_t ai)
 {
         const assignment *a = &ed->sc.a[ai];
         _cleanup_(vt_cmdline_words_free) vt_cmdline_words w = {NULL, 0, 0, false};
@@ -725,7 +512,7 @@ static bool value_eq(const char *a, const char *b)
 
 static bool unquoted_safe(char c)
 {
-        return is_name_char(c) || (c && strchr("-.,:/=+@%", c));
+        return vt_sh_is_name_char(c) || (c && strchr("-.,:/=+@%", c));
 }
 
 static int encode(vt_buf *b, const char *text, unsigned char ctx)
@@ -754,7 +541,7 @@ static bool needs_quotes(const char *text)
 }
 
 /* The new text of assignment ai's value. */
-static int render(const lexer *x, const edit *ed, size_t ai, const vt_buf *append, vt_buf *out)
+static int render(const source *x, const edit *ed, size_t ai, const vt_buf *append, vt_buf *out)
 {
         const assignment *a = &ed->sc.a[ai];
         _cleanup_free_ bool *del = calloc(a->n + 1, sizeof(bool));
@@ -881,7 +668,7 @@ static int plan(const vt_grub_file *files, edit *ed, const char *var, const vt_c
         for (size_t o = 0; o < ed->n_order; o++) {
                 entry *en = &ed->e[ed->order[o]];
                 const assignment *a = &ed->sc.a[en->a];
-                lexer x = {files[a->file].path, files[a->file].data, files[a->file].len, var};
+                source x = {files[a->file].path, files[a->file].data, files[a->file].len, var};
 
                 if (!en->opaque && en->name && !en->value && strcmp(en->name, "--") == 0)
                         return refuse(&x, a->p[en->pf].src, "a \"--\" word in the value");
@@ -971,8 +758,8 @@ int vt_grub_default_edit(const vt_grub_file *files, size_t n, const char *variab
         if (n == 0)
                 return vt_error_set(EINVAL, "no GRUB defaults file to edit");
         for (size_t f = 0; f < n; f++) {
-                lexer x = {files[f].path, files[f].data ? files[f].data : "", files[f].len,
-                           variable};
+                source x = {files[f].path, files[f].data ? files[f].data : "", files[f].len,
+                            variable};
 
                 if (files[f].len && memchr(files[f].data, '\0', files[f].len))
                         return refuse(
@@ -989,7 +776,7 @@ int vt_grub_default_edit(const vt_grub_file *files, size_t n, const char *variab
         while (k > 0) {
                 k--;
                 const assignment *a = &ed.sc.a[k];
-                lexer x = {files[a->file].path, files[a->file].data, files[a->file].len, variable};
+                source x = {files[a->file].path, files[a->file].data, files[a->file].len, variable};
 
                 r = tokenize_assignment(&x, &ed, k);
                 if (r < 0)
@@ -1009,7 +796,7 @@ int vt_grub_default_edit(const vt_grub_file *files, size_t n, const char *variab
         if (ed.sc.n == 0 && append.len) {
                 const vt_grub_file *g = &files[0];
                 size_t l = g->len;
-                lexer x = {g->path, g->data, g->len, variable};
+                source x = {g->path, g->data, g->len, variable};
 
                 l -= l && g->data[l - 1] == '\n';
                 l -= l && g->data[l - 1] == '\r';
@@ -1029,7 +816,7 @@ int vt_grub_default_edit(const vt_grub_file *files, size_t n, const char *variab
                 } else {
                         for (size_t i = k; i < ed.sc.n && ed.sc.n > 0; i++) {
                                 const assignment *a = &ed.sc.a[i];
-                                lexer x = {files[f].path, data, files[f].len, variable};
+                                source x = {files[f].path, data, files[f].len, variable};
 
                                 if (a->file != f)
                                         continue;

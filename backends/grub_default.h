@@ -38,6 +38,9 @@
  * backslash-newline continuations, a self reference glued to other text or used twice, and a
  * "--" word.
  *
+ * The files are read as sh with backends/sh_lexer.h (statements, words, operators); this module
+ * scans those statements for the assignments in force and edits them.
+ *
  * Contract: pure (no I/O). `files` are in the order grub-mkconfig sources them (first
  * /etc/default/grub, then grub.d/NAME.cfg sorted byte-wise as sh's glob does in the C locale);
  * `out` must point to `n` buffers, each receiving its file's new bytes (the same bytes when the

@@ -64,12 +64,6 @@ static const char *role_name(vt_host_role role)
         return "the host";
 }
 
-/* vfio-pci and pci-stub hold a device away from the host; no driver is no host driver either. */
-static bool host_driver(const char *driver)
-{
-        return driver && strcmp(driver, "vfio-pci") != 0 && strcmp(driver, "pci-stub") != 0;
-}
-
 void vt_health_units_free(char **units, size_t n)
 {
         for (size_t i = 0; i < n; i++)
@@ -155,7 +149,7 @@ int vt_health_check(const char *sysfs, const char *proc, const char *const *bdfs
                         if (strcmp(h.items[j].check, VT_HEALTH_HOST_DRIVER) == 0 &&
                             strcmp(h.items[j].bdf, dep->bdf) == 0)
                                 seen = true;
-                if (seen || (d && host_driver(d->driver)))
+                if (seen || (d && vt_pci_is_host_driver(d->driver)))
                         continue;
                 r = add_finding(&h, VT_HEALTH_HOST_DRIVER, dep->bdf,
                                 "%s carries %s (%s) but is %s%s: the host lost it", dep->bdf,

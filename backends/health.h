@@ -3,8 +3,8 @@
  * A trial boot is healthy when
  *   - every device of the profile (the BDFs given) is present and bound to vfio-pci;
  *   - every device the host itself needs — the controllers of the disks under / and /boot and
- *     the NICs carrying a default route (backends/hostinfo.h) — is bound to a host driver: not
- *     vfio-pci, not pci-stub, not without a driver;
+ *     the NICs carrying a default route (backends/hostinfo.h) — is bound to a host driver
+ *     (vt_pci_is_host_driver(): not vfio-pci, not pci-stub, not without a driver);
  *   - no systemd unit has failed (the output of `systemctl --failed --plain --no-legend`, given
  *     as text so tests and the engine decide where it comes from; NULL skips the check).
  * Drivers are read with libpci from the sysfs tree (backends/pci.h), so the fixture hosts and a

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/archive_read.h"
 #include "common/error.h"
 #include "common/macro.h"
 
@@ -169,18 +170,6 @@ struct scan {
         vt_initramfs_report *rep;
 };
 
-static int read_member(struct archive *a, vt_buf *out)
-{
-        char chunk[65536];
-        la_ssize_t n;
-
-        vt_buf_clear(out);
-        while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0)
-                if (vt_buf_put(out, chunk, (size_t)n) < 0)
-                        return -ENOMEM;
-        return n < 0 ? -EBADMSG : 0;
-}
-
 static int on_member(struct scan *s, struct archive *a, struct archive_entry *e)
 {
         _cleanup_buf_ vt_buf tmp = VT_BUF_INIT, want = VT_BUF_INIT;
@@ -217,7 +206,7 @@ static int on_member(struct scan *s, struct archive *a, struct archive_entry *e)
                         /* Several kernels (kver NULL): their lists are concatenated. */
                         _cleanup_buf_ vt_buf b = VT_BUF_INIT;
 
-                        r = read_member(a, &b);
+                        r = vt_archive_read_data(a, &b);
                         if (r >= 0)
                                 r = vt_buf_put(&s->builtin, b.ptr, b.len);
                         if (r >= 0)
@@ -244,7 +233,7 @@ static int on_member(struct scan *s, struct archive *a, struct archive_entry *e)
                         s->file_toobig[i] = true;
                         continue;
                 }
-                r = read_member(a, &s->file_data[i]);
+                r = vt_archive_read_data(a, &s->file_data[i]);
                 if (r < 0)
                         return r;
         }
@@ -267,19 +256,13 @@ static struct archive *reader_new(void)
         return a;
 }
 
-static void archive_freep(struct archive **a)
-{
-        if (*a)
-                archive_read_free(*a);
-}
-
 /* Read every archive of the image, calling on_member for each member. */
 static int scan_image(const unsigned char *data, size_t len, struct scan *s)
 {
         size_t off = 0;
 
         for (;;) {
-                __attribute__((cleanup(archive_freep))) struct archive *a = NULL;
+                _cleanup_archive_read_ struct archive *a = NULL;
                 struct archive_entry *e;
                 la_int64_t used;
                 int ar, r;

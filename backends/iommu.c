@@ -8,13 +8,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backends/cpu.h"
 #include "backends/kernels.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/macro.h"
-
-typedef enum iommu_vendor { VENDOR_UNKNOWN, VENDOR_INTEL, VENDOR_AMD } iommu_vendor;
 
 static int add(vt_findings *f, const char *id, const char *subject, vt_check_status status,
                const char *advice, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -101,7 +100,7 @@ static bool has_opt(const char *value, const char *opt)
         return false;
 }
 
-static int check_cpu(vt_findings *f, const char *proc, iommu_vendor *vendor)
+static int check_cpu(vt_findings *f, const char *proc, vt_cpu_vendor *vendor)
 {
         _cleanup_free_ char *path = vt_path_join(proc, "cpuinfo");
         _cleanup_buf_ vt_buf text = VT_BUF_INIT;
@@ -115,10 +114,7 @@ static int check_cpu(vt_findings *f, const char *proc, iommu_vendor *vendor)
                            "cannot read %s: CPU virtualization support unknown", path);
         }
         t = vt_buf_cstr(&text);
-        if (strstr(t, "GenuineIntel"))
-                *vendor = VENDOR_INTEL;
-        else if (strstr(t, "AuthenticAMD") || strstr(t, "HygonGenuine"))
-                *vendor = VENDOR_AMD;
+        *vendor = vt_cpu_vendor_of(t);
         if (has_token(t, "vmx"))
                 return add(f, "cpu-virt", NULL, VT_CHECK_OK, NULL,
                            "CPU virtualization: vmx (Intel VT-x) in %s", path);
@@ -126,7 +122,7 @@ static int check_cpu(vt_findings *f, const char *proc, iommu_vendor *vendor)
                 return add(f, "cpu-virt", NULL, VT_CHECK_OK, NULL,
                            "CPU virtualization: svm (AMD-V) in %s", path);
         return add(f, "cpu-virt", NULL, VT_CHECK_FAIL,
-                   *vendor == VENDOR_AMD ? "enable SVM mode (AMD-V) in the firmware setup"
+                   *vendor == VT_CPU_AMD ? "enable SVM mode (AMD-V) in the firmware setup"
                                          : "enable Intel Virtualization Technology (VT-x) in the "
                                            "firmware setup",
                    "the CPU flags in %s have neither vmx nor svm: hardware virtualization is "
@@ -134,7 +130,7 @@ static int check_cpu(vt_findings *f, const char *proc, iommu_vendor *vendor)
                    path);
 }
 
-static int check_acpi(vt_findings *f, const char *sysfs, iommu_vendor *vendor)
+static int check_acpi(vt_findings *f, const char *sysfs, vt_cpu_vendor *vendor)
 {
         _cleanup_free_ char *dir = vt_path_join(sysfs, "firmware/acpi/tables"), *dmar = NULL,
                             *ivrs = NULL;
@@ -143,12 +139,12 @@ static int check_acpi(vt_findings *f, const char *sysfs, iommu_vendor *vendor)
         if (!dir || !(dmar = vt_path_join(dir, "DMAR")) || !(ivrs = vt_path_join(dir, "IVRS")))
                 return -ENOMEM;
         if (stat(dmar, &st) == 0) {
-                *vendor = VENDOR_INTEL;
+                *vendor = VT_CPU_INTEL;
                 return add(f, "acpi-table", NULL, VT_CHECK_OK, NULL,
                            "the firmware describes an Intel VT-d IOMMU (ACPI DMAR table)");
         }
         if (stat(ivrs, &st) == 0) {
-                *vendor = VENDOR_AMD;
+                *vendor = VT_CPU_AMD;
                 return add(f, "acpi-table", NULL, VT_CHECK_OK, NULL,
                            "the firmware describes an AMD-Vi IOMMU (ACPI IVRS table)");
         }
@@ -164,7 +160,7 @@ static int check_acpi(vt_findings *f, const char *sysfs, iommu_vendor *vendor)
                    "no DMAR or IVRS table in %s: the firmware does not expose an IOMMU", dir);
 }
 
-static int check_active(vt_findings *f, const char *sysfs, iommu_vendor vendor, bool *active)
+static int check_active(vt_findings *f, const char *sysfs, vt_cpu_vendor vendor, bool *active)
 {
         _cleanup_free_ char *cls = vt_path_join(sysfs, "class/iommu"),
                             *groups = vt_path_join(sysfs, "kernel/iommu_groups");
@@ -180,7 +176,7 @@ static int check_active(vt_findings *f, const char *sysfs, iommu_vendor vendor, 
                 return add(f, "iommu-active", NULL, VT_CHECK_OK, NULL,
                            "IOMMU active: %s; %d IOMMU groups", vt_buf_cstr(&names), ngroups);
         return add(f, "iommu-active", NULL, VT_CHECK_FAIL,
-                   vendor == VENDOR_AMD
+                   vendor == VT_CPU_AMD
                        ? "remove amd_iommu=off / iommu=off from the kernel command line and "
                          "enable the IOMMU in the firmware; then reboot"
                        : "add intel_iommu=on to the kernel command line ('vfiotx apply' adds "
@@ -217,20 +213,16 @@ static int check_irq_remap(vt_findings *f, const char *proc, bool active)
                    path);
 }
 
-/* The integrated GPU: an Intel display controller on the root bus. */
 static const vt_pci_device *find_igpu(const vt_pci_list *devs)
 {
-        for (size_t i = 0; devs && i < devs->n; i++) {
-                const vt_pci_device *d = &devs->items[i];
-
-                if (d->vendor == 0x8086 && vt_pci_is_display(d) && d->bus == 0)
-                        return d;
-        }
+        for (size_t i = 0; devs && i < devs->n; i++)
+                if (vt_pci_is_intel_igpu(&devs->items[i]))
+                        return &devs->items[i];
         return NULL;
 }
 
 static int check_params(vt_findings *f, const char *proc, const vt_kernel_list *kernels,
-                        iommu_vendor vendor, const vt_pci_list *devs)
+                        vt_cpu_vendor vendor, const vt_pci_list *devs)
 {
         _cleanup_free_ char *path = vt_path_join(proc, "cmdline"), *cmdline = NULL, *intel = NULL,
                             *amd = NULL, *iommu = NULL;
@@ -251,7 +243,7 @@ static int check_params(vt_findings *f, const char *proc, const vt_kernel_list *
                 return add(f, "kernel-params", NULL, VT_CHECK_FAIL,
                            "remove iommu=off from the kernel command line",
                            "iommu=off on the command line (%s) disables the IOMMU", path);
-        if (vendor == VENDOR_AMD) {
+        if (vendor == VT_CPU_AMD) {
                 if (amd && has_opt(amd, "off"))
                         return add(f, "kernel-params", NULL, VT_CHECK_FAIL,
                                    "remove amd_iommu=off from the kernel command line",
@@ -367,7 +359,7 @@ int vt_iommu_check(const char *sysfs, const char *proc, const vt_root *root,
                    const vt_pci_list *devs, vt_findings *out)
 {
         vt_kernel_list kernels = {0};
-        iommu_vendor vendor = VENDOR_UNKNOWN;
+        vt_cpu_vendor vendor = VT_CPU_UNKNOWN;
         bool active = false;
         int r;
 

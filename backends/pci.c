@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backends/kernels.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/macro.h"
@@ -425,4 +426,32 @@ const char *vt_pci_label(const vt_pci_device *d, char *buf, size_t size)
         else
                 snprintf(buf, size, "class 0x%04x", (unsigned)(d->class_code >> 8));
         return buf;
+}
+
+bool vt_pci_is_host_driver(const char *driver)
+{
+        return driver && driver[0] && !vt_modname_eq(driver, "vfio-pci") &&
+               !vt_modname_eq(driver, "pci-stub");
+}
+
+int vt_pci_modalias(const vt_pci_device *d, char *out, size_t size)
+{
+        size_t n;
+
+        if (!d->modalias)
+                goto bad;
+        n = strlen(d->modalias);
+        while (n > 0 && isspace((unsigned char)d->modalias[n - 1]))
+                n--;
+        if (n < 5 || n >= size || strncmp(d->modalias, "pci:", 4) != 0)
+                goto bad;
+        for (size_t i = 0; i < n; i++)
+                if (!isgraph((unsigned char)d->modalias[i]))
+                        goto bad;
+        memcpy(out, d->modalias, n);
+        out[n] = '\0';
+        return 0;
+bad:
+        return vt_error_set(EINVAL, "device %s has no usable modalias ('%s')", d->bdf,
+                            d->modalias ? d->modalias : "");
 }

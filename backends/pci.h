@@ -74,6 +74,23 @@ static inline bool vt_pci_is_display(const vt_pci_device *d)
 {
         return vt_pci_base_class(d) == 0x03;
 }
+/* The integrated GPU: an Intel display controller on the root bus (device 2 on every Intel
+ * platform that has one). Its IOMMU and framebuffer rules differ from a discrete card's. */
+static inline bool vt_pci_is_intel_igpu(const vt_pci_device *d)
+{
+        return d->vendor == 0x8086 && vt_pci_is_display(d) && d->bus == 0;
+}
+/* Does a device bound to `driver` serve the host? Not when the driver is vfio-pci (it holds the
+ * device for a VM) or pci-stub (it parks the device: the host cannot use it either), nor when
+ * there is no driver (NULL or ""). Names are compared as kmod does (vt_modname_eq: '-' and '_'
+ * alike), because sysfs says "vfio-pci" and a profile or a user may write "vfio_pci". This is also
+ * the test for "does this driver tell which driver the host would use": a device already on
+ * vfio-pci or pci-stub does not. */
+bool vt_pci_is_host_driver(const char *driver);
+/* The device's modalias as one modprobe.d word: libpci's trailing newline dropped, and only
+ * when it is "pci:..." of printable non-blank bytes that fits in `size` (so it cannot break a
+ * modprobe line). 0, or -EINVAL with a message naming the device. */
+int vt_pci_modalias(const vt_pci_device *d, char *out, size_t size);
 /* Short human label: the class name, or "class 0x0c03" when pci.ids does not know it. Writes
  * into buf and returns it. */
 const char *vt_pci_label(const vt_pci_device *d, char *buf, size_t size);

@@ -15,6 +15,7 @@
 #include "backends/kernel_cmdline.h"
 #include "backends/kernels.h"
 #include "backends/modprobe.h"
+#include "backends/modprobe_conf.h"
 #include "backends/modules.h"
 #include "backends/pci.h"
 #include "backends/profile.h"
@@ -213,7 +214,7 @@ static int apply_devices(plan_state *s)
 
                 /* Once bound to vfio-pci, sysfs no longer tells the host driver: keep the one
                  * recorded when the device was added. */
-                if (drv && (strcmp(drv, "vfio-pci") == 0 || strcmp(drv, "pci-stub") == 0)) {
+                if (drv && !vt_pci_is_host_driver(drv)) {
                         drv = known ? known->driver : NULL;
                         mod = known ? known->module : NULL;
                 }
@@ -318,18 +319,33 @@ static int add_refusal(plan_state *s, const char *text)
 
 static int check_safety(plan_state *s)
 {
+        _cleanup_free_ vt_pci_device *items = NULL;
+        vt_pci_list view = {0};
         vt_selection sel = {0};
         vt_refusal_list refusals = {0};
-        int r;
+        int r = 0;
 
         if (!s->n_devs)
                 return 0;
+        /* The host's devices as scanned, but each named one with its host driver (s->devs):
+         * a device already on vfio-pci would otherwise be judged by vfio-pci. A shallow copy:
+         * the strings stay owned by s->pci and the profile. */
+        items = calloc(s->pci.n, sizeof(*items));
         sel.items = calloc(s->n_devs, sizeof(*sel.items));
-        if (!sel.items)
+        if (!items || !sel.items) {
+                free(sel.items);
                 return -ENOMEM;
-        for (size_t i = 0; i < s->n_devs; i++)
-                sel.items[sel.n++] = vt_pci_find(&s->pci, s->devs[i].bdf);
-        r = vt_safety_check(&s->pci, &s->host, &sel, s->next.method, &refusals);
+        }
+        memcpy(items, s->pci.items, s->pci.n * sizeof(*items));
+        view = (vt_pci_list){items, s->pci.n};
+        for (size_t i = 0; i < s->n_devs; i++) {
+                vt_pci_device *d = &items[vt_pci_find(&view, s->devs[i].bdf) - items];
+
+                d->driver = s->devs[i].driver;
+                d->module = s->devs[i].module;
+                sel.items[sel.n++] = d;
+        }
+        r = vt_safety_check(&view, &s->host, &sel, s->next.method, &refusals);
         for (size_t i = 0; r >= 0 && i < refusals.n; i++) {
                 _cleanup_free_ char *line = NULL;
 
@@ -342,22 +358,6 @@ static int check_safety(plan_state *s)
         }
         vt_refusal_list_free(&refusals);
         free(sel.items);
-        if (r < 0)
-                return r;
-        /* The modprobe rules of the method: an ids= that would catch an unnamed twin, a
-         * blacklisted driver that also drives a device the host keeps. */
-        r = vt_modprobe_check_plan(s->devp, s->n_devs, s->next.method, s->pci.items, s->pci.n);
-        if (r == -EPERM) {
-                _cleanup_free_ char *line = NULL;
-
-                if (asprintf(&line, "method: %s%s%s%s", vt_error_message(),
-                             vt_error_hint_text() ? " (" : "",
-                             vt_error_hint_text() ? vt_error_hint_text() : "",
-                             vt_error_hint_text() ? ")" : "") < 0)
-                        return -ENOMEM;
-                r = add_refusal(s, line);
-        }
-        vt_error_clear();
         return r;
 }
 
@@ -525,22 +525,6 @@ done:
         return r;
 }
 
-static vt_cpu_vendor cpu_vendor(const char *proc)
-{
-        _cleanup_free_ char *path = vt_path_join(proc, "cpuinfo");
-        _cleanup_buf_ vt_buf b = VT_BUF_INIT;
-
-        if (!path || vt_read_file(path, &b) < 0) {
-                vt_error_clear();
-                return VT_CPU_UNKNOWN;
-        }
-        if (strstr(vt_buf_cstr(&b), "GenuineIntel"))
-                return VT_CPU_INTEL;
-        if (strstr(vt_buf_cstr(&b), "AuthenticAMD"))
-                return VT_CPU_AMD;
-        return VT_CPU_UNKNOWN;
-}
-
 static bool sysfs_has(const char *sysfs, const char *rel)
 {
         _cleanup_free_ char *p = vt_path_join(sysfs, rel);
@@ -571,7 +555,7 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
         else if (sysfs_has(s->ctx->sysfs, "firmware/acpi/tables/IVRS"))
                 facts.cpu = VT_CPU_AMD;
         else
-                facts.cpu = cpu_vendor(s->ctx->proc);
+                facts.cpu = vt_cpu_vendor_probe(s->ctx->proc);
         facts.amd_ivrs = sysfs_has(s->ctx->sysfs, "firmware/acpi/tables/IVRS");
         facts.kernels = kf;
         facts.n_kernels = s->kernels.n;
@@ -591,8 +575,7 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
 
                         for (size_t k = 0; k < s->n_devs; k++)
                                 passed |= strcmp(s->devs[k].bdf, d->bdf) == 0;
-                        /* The integrated GPU sits on the root bus at device 2 (Intel). */
-                        if (vt_pci_is_display(d) && d->bus == 0 && d->vendor == 0x8086)
+                        if (vt_pci_is_intel_igpu(d))
                                 facts.igpu = passed ? VT_IGPU_PASSTHROUGH
                                                     : (facts.igpu == VT_IGPU_PASSTHROUGH
                                                            ? VT_IGPU_PASSTHROUGH

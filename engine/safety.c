@@ -193,15 +193,17 @@ static bool stays_on_host(const vt_selection *named, const vt_pci_device *d)
         return !vt_selection_has(named, d);
 }
 
-/* Blacklisting takes a module away, with every driver in it: compare modules when both are
- * known (one module can register several drivers), else driver names. */
-static bool same_module(const vt_pci_device *a, const vt_pci_device *b)
+/* Blacklisting takes a module away, with every driver in it: does `o` lose its driver when the
+ * module of `d`'s host driver is blacklisted? The blacklist names d's module, or its driver
+ * when the module is unknown (backends/modprobe.h); o loses its driver when its own module (or
+ * driver) is that name, '-' and '_' alike, or when it uses the same driver. A device without a
+ * host driver blacklists nothing. */
+static bool same_module(const vt_pci_device *o, const vt_pci_device *d)
 {
-        if (!a->driver || !b->driver)
+        if (!vt_pci_is_host_driver(d->driver) || !o->driver)
                 return false;
-        if (a->module && b->module)
-                return vt_modname_eq(a->module, b->module);
-        return strcmp(a->driver, b->driver) == 0;
+        return strcmp(o->driver, d->driver) == 0 ||
+               vt_modname_eq(o->module ? o->module : o->driver, d->module ? d->module : d->driver);
 }
 
 static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const vt_selection *named,

@@ -77,7 +77,12 @@ int vt_selection_add(vt_selection *sel, const vt_pci_list *devs, const char *spe
 bool vt_selection_has(const vt_selection *sel, const vt_pci_device *d);
 void vt_selection_free(vt_selection *sel);
 
-/* Every refusal for passing `named` through with `method`. An empty list means safe. */
+/* Every refusal for passing `named` through with `method`. An empty list means safe.
+ * `named` points into `devs`. A named device's driver must be its host driver (the one the
+ * profile recorded: once on vfio-pci, sysfs no longer shows it), since SAME_DRIVER is about the
+ * module a blacklist would take away; the other devices are as scanned. These are the only
+ * rules on what a method would take from the host: the modprobe generator does not check them
+ * again. */
 int vt_safety_check(const vt_pci_list *devs, const vt_hostinfo *host, const vt_selection *named,
                     vt_bind_method method, vt_refusal_list *out);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/archive_read.h"
 #include "backends/rebuild_plan.h"
 #include "common/error.h"
 #include "common/macro.h"
@@ -41,12 +42,6 @@ static void write_freep(struct archive **a)
 {
         if (*a)
                 archive_write_free(*a);
-}
-
-static void read_freep(struct archive **a)
-{
-        if (*a)
-                archive_read_free(*a);
 }
 
 static void entry_freep(struct archive_entry **e)
@@ -131,18 +126,6 @@ static int refuse(const char *name, const char *member, const char *why)
                                 "written");
 }
 
-static int read_data(struct archive *a, vt_buf *out)
-{
-        char chunk[65536];
-        la_ssize_t n;
-
-        vt_buf_clear(out);
-        while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0)
-                if (vt_buf_put(out, chunk, (size_t)n) < 0)
-                        return -ENOMEM;
-        return n < 0 ? -EBADMSG : 0;
-}
-
 /* The member's metadata as a vt_file_meta. */
 static int entry_meta(struct archive_entry *e, vt_file_meta *m)
 {
@@ -163,7 +146,7 @@ static int entry_meta(struct archive_entry *e, vt_file_meta *m)
 
 int vt_snapshot_archive_read(const void *data, size_t len, const char *name, vt_snapshot *out)
 {
-        __attribute__((cleanup(read_freep))) struct archive *a = archive_read_new();
+        _cleanup_archive_read_ struct archive *a = archive_read_new();
         _cleanup_buf_ vt_buf manifest = VT_BUF_INIT;
         _cleanup_snapshot_ vt_snapshot files = {0}, snap = {0};
         struct archive_entry *e;
@@ -200,7 +183,7 @@ int vt_snapshot_archive_read(const void *data, size_t len, const char *name, vt_
                         if (have_manifest)
                                 return refuse(name, member, "two manifests");
                         have_manifest = true;
-                        if (read_data(a, &manifest) < 0)
+                        if (vt_archive_read_data(a, &manifest) < 0)
                                 return refuse(name, member, archive_error_string(a));
                         continue;
                 }
@@ -212,7 +195,7 @@ int vt_snapshot_archive_read(const void *data, size_t len, const char *name, vt_
                         return refuse(name, member, "not a clean path of a file vfiotx manages");
                 if (vt_snapshot_find(&files, path))
                         return refuse(name, member, "appears twice");
-                if (read_data(a, &bytes) < 0)
+                if (vt_archive_read_data(a, &bytes) < 0)
                         return refuse(name, member, archive_error_string(a));
                 r = entry_meta(e, &meta);
                 if (r >= 0)

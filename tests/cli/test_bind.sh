@@ -92,6 +92,16 @@ root=$(mkhost intel-igpu-desktop)
 run 0 vt --root "$root" --sysfs "$SYS" --proc "$VT_TMP/amd-cpu-proc" plan --device "$igpu"
 assert_contains "$OUT" "cmdline: intel_iommu=on:" "DMAR means an Intel IOMMU whatever the CPU"
 
+# Without an ACPI table naming the IOMMU, the CPU vendor decides; a Hygon CPU is AMD's design.
+cp -a "$VFIOTX_FIXTURES/hosts/amd-desktop/sys" "$VT_TMP/hygon-sys"
+rm "$VT_TMP/hygon-sys/firmware/acpi/tables/IVRS"
+cp -a "$VFIOTX_FIXTURES/hosts/amd-desktop/proc" "$VT_TMP/hygon-proc"
+sed -i 's/AuthenticAMD/HygonGenuine/' "$VT_TMP/hygon-proc/cpuinfo"
+root=$(mkhost amd-desktop)
+run 0 vt --root "$root" --sysfs "$VT_TMP/hygon-sys" --proc "$VT_TMP/hygon-proc" plan --device 0000:0b:00.0 --device 0000:0b:00.1
+assert_contains "$OUT" "cmdline: no IVRS table: the AMD IOMMU is off in the firmware" "Hygon is read as AMD"
+assert_not_contains "$OUT" "intel_iommu"
+
 # --- The seed's alias method, then release: back to the state before the device.
 root=$(mkhost intel-igpu-desktop)
 run 0 v apply -y --no-rebuild
@@ -154,8 +164,15 @@ refuse 0000:00:02.0 no-iommu
 # only the named address.
 use_host dual-gpu
 HOSTNAME_=dual-gpu
-refuse 0000:0b:00.0 "method" --device 0000:0b:00.1
+refuse 0000:0b:00.0 same-id --device 0000:0b:00.1
 assert_contains "$OUT$ERR" "override"
+# One fact, one refusal: the twin is refused once (same-id), with one piece of advice.
+root=$(mkhost dual-gpu)
+run 0 vt --root "$root" --sysfs "$SYS" --proc "$PROC" plan --device 0000:0a:00.0 --method ids
+assert_eq "$(grep -c '0000:0b:00\.0' <<<"$OUT$ERR")" 1 "the twin GPU is named by exactly one refusal"
+assert_contains "$(grep '0000:0b:00\.0' <<<"$OUT$ERR")" "  same-id: 0000:0b:00.0 " "and it is the same-id refusal"
+assert_eq "$(grep -c -- '--method override' <<<"$OUT$ERR")" 1 "with one piece of advice"
+assert_eq "$(grep -c '^  [a-z-]*: ' <<<"$ERR")" 2 "two refusals in all: group (0a:00.1) and same-id (0b:00.0)"
 root=$(mkhost dual-gpu)
 run 0 vt --root "$root" --sysfs "$SYS" --proc "$PROC" apply -y --no-rebuild --device 0000:0b:00.0 --device 0000:0b:00.1 --method override
 grep -q '^0000:0b:00.0 10de:1b80' "$root/etc/vfiotx/override.conf" || fail "override.conf names the address"

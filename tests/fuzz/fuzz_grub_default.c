@@ -9,22 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
+
 #include "backends/grub_default.h"
 #include "common/macro.h"
-
-static const uint8_t *current;
-static size_t current_size;
-
-/* An invariant broken is a crash, so that libFuzzer keeps the input; the line tells which. */
-#define check(cond)                                                                                \
-        do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        fprintf(stderr, "%s:%d: invariant failed: %s\ninput: ", __FILE__,          \
-                                __LINE__, #cond);                                                  \
-                        fwrite(current, 1, current_size, stderr);                                  \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
 
 static void run(const vt_grub_file *f, size_t n, const char *var)
 {
@@ -63,8 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vt_grub_file f[2];
         size_t n = 1;
 
-        current = data;
-        current_size = size;
+        fuzz_input(data, size);
 
         for (size_t i = 0; i + 4 <= size; i++)
                 if (memcmp(s + i, "\n%%\n", 4) == 0) {

@@ -7,21 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
+
 #include "backends/kernel_cmdline.h"
-
-static const uint8_t *current;
-static size_t current_size;
-
-/* An invariant broken is a crash, so that libFuzzer keeps the input; the line tells which. */
-#define check(cond)                                                                                \
-        do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        fprintf(stderr, "%s:%d: invariant failed: %s\ninput: ", __FILE__,          \
-                                __LINE__, #cond);                                                  \
-                        fwrite(current, 1, current_size, stderr);                                  \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,8 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vt_cmdline_words w = {NULL, 0, 0, false};
         bool changed, fresh = true;
 
-        current = data;
-        current_size = size;
+        fuzz_input(data, size);
 
         for (size_t i = 0; i < 4; i++) {
                 check(vt_cmdline_change_add(&c, add[i]) == 0);

@@ -193,6 +193,46 @@ static void test_malformed(void **state)
         rm_rf(dir);
 }
 
+/* The rules on scanned facts that several modules ask: the host driver, the Intel iGPU, the
+ * modalias as a modprobe word. */
+static void test_device_rules(void **state)
+{
+        char *sys = fixture_sys("intel-igpu-desktop");
+        vt_pci_list list = {0};
+        const vt_pci_device *d;
+        vt_pci_device bad;
+        char alias[128];
+
+        (void)state;
+        assert_true(vt_pci_is_host_driver("i915"));
+        assert_true(vt_pci_is_host_driver("snd_hda_intel"));
+        /* vfio-pci holds a device for a VM, pci-stub parks it: neither serves the host. */
+        assert_false(vt_pci_is_host_driver("vfio-pci"));
+        assert_false(vt_pci_is_host_driver("vfio_pci"));
+        assert_false(vt_pci_is_host_driver("pci-stub"));
+        assert_false(vt_pci_is_host_driver("pci_stub"));
+        assert_false(vt_pci_is_host_driver(""));
+        assert_false(vt_pci_is_host_driver(NULL));
+
+        assert_int_equal(vt_pci_scan(sys, &list), 0);
+        for (size_t i = 0; i < list.n; i++)
+                assert_int_equal(vt_pci_is_intel_igpu(&list.items[i]),
+                                 strcmp(list.items[i].bdf, "0000:00:02.0") == 0);
+        d = vt_pci_find(&list, "00:02.0");
+        assert_non_null(d);
+        assert_int_equal(vt_pci_modalias(d, alias, sizeof(alias)), 0);
+        assert_string_equal(alias, "pci:v00008086d00003E92sv00001458sd0000D000bc03sc80i00");
+        assert_int_equal(vt_pci_modalias(d, alias, 20), -EINVAL);
+        bad = *d;
+        bad.modalias = "pci:v0000 8086";
+        assert_int_equal(vt_pci_modalias(&bad, alias, sizeof(alias)), -EINVAL);
+        assert_non_null(strstr(vt_error_message(), "0000:00:02.0"));
+        bad.modalias = NULL;
+        assert_int_equal(vt_pci_modalias(&bad, alias, sizeof(alias)), -EINVAL);
+        vt_pci_list_free(&list);
+        free(sys);
+}
+
 static void test_missing_tree(void **state)
 {
         vt_pci_list l = {0};
@@ -208,7 +248,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_scan_igpu_desktop), cmocka_unit_test(test_scan_iommu_off),
             cmocka_unit_test(test_parse_bdf),         cmocka_unit_test(test_malformed),
-            cmocka_unit_test(test_missing_tree),
+            cmocka_unit_test(test_missing_tree),      cmocka_unit_test(test_device_rules),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common/error.h"
+#include "common/macro.h"
 #include "engine/safety.h"
 
 typedef struct host {
@@ -166,19 +167,83 @@ static void test_same_id_and_driver(void **state)
                             "use --method override, which binds by address only");
         assert_int_equal(check(&h, VT_BIND_ALIAS, "0b:00.0", "0b:00.1", NULL), 2);
         /* blacklist: same ids, and the same drivers (nvidia, snd_hda_intel). */
-        check(&h, VT_BIND_BLACKLIST, "0b:00.0", "0b:00.1", NULL);
+        assert_int_equal(check(&h, VT_BIND_BLACKLIST, "0b:00.0", "0b:00.1", NULL), 4);
+        expect(&h, VT_REFUSE_SAME_ID, "0000:0a:00.0", NULL);
+        expect(&h, VT_REFUSE_SAME_ID, "0000:0a:00.1", NULL);
         expect(&h, VT_REFUSE_SAME_DRIVER, "0000:0a:00.0", "also uses nvidia");
         expect(&h, VT_REFUSE_SAME_DRIVER, "0000:0a:00.1", "snd_hda_intel");
         /* override binds per address: fine. */
         assert_int_equal(check(&h, VT_BIND_OVERRIDE, "0b:00.0", "0b:00.1", NULL), 0);
         unload(&h);
 
-        /* Blacklisting snd_hda_intel for the dGPU's audio would silence the board's audio. */
+        /* Blacklisting snd_hda_intel for the dGPU's audio would silence the board's audio;
+         * ids= alone is fine (both cards' functions named, no twin). */
         load(&h, "intel-igpu-desktop");
-        check(&h, VT_BIND_BLACKLIST, "01:00.0", "01:00.1", NULL);
-        expect(&h, VT_REFUSE_SAME_DRIVER, "0000:00:1f.3", NULL);
+        assert_int_equal(check(&h, VT_BIND_IDS, "01:00.0", "01:00.1", NULL), 0);
+        assert_int_equal(check(&h, VT_BIND_BLACKLIST, "01:00.0", "01:00.1", NULL), 1);
+        expect(&h, VT_REFUSE_SAME_DRIVER, "0000:00:1f.3", "blacklisting snd_hda_intel");
         assert_null(find(&h, VT_REFUSE_SAME_ID, "0000:00:1f.3"));
         unload(&h);
+}
+
+/* Blacklisting names a module (bochs-drm is module bochs): a device kept by the host loses its
+ * driver when its module, or its driver when the module is unknown, is that name, or when it
+ * uses the same driver. A named device with no host driver (vfio-pci, pci-stub: the profile
+ * knows none) blacklists nothing, so it strands nothing. */
+static void test_same_driver_by_module(void **state)
+{
+        vt_pci_device dev[] = {
+            {.bdf = "0000:00:01.0",
+             .class_code = 0x030000,
+             .vendor = 0x1234,
+             .device = 0x1111,
+             .iommu_group = 1,
+             .driver = "bochs-drm",
+             .module = "bochs"},
+            {.bdf = "0000:00:05.0",
+             .class_code = 0x030000,
+             .vendor = 0x1234,
+             .device = 0x1112,
+             .iommu_group = 2,
+             .driver = "bochs-drm",
+             .module = "bochs"},
+            {.bdf = "0000:00:06.0",
+             .class_code = 0x030000,
+             .vendor = 0x1234,
+             .device = 0x1113,
+             .iommu_group = 3,
+             .driver = "bochs"},
+            {.bdf = "0000:00:07.0",
+             .class_code = 0x030000,
+             .vendor = 0x1234,
+             .device = 0x1114,
+             .iommu_group = 4,
+             .driver = "vfio-pci",
+             .module = "vfio_pci"},
+        };
+        vt_pci_list devs = {dev, ARRAY_SIZE(dev)};
+        const vt_pci_device *named[] = {&dev[0]};
+        vt_selection sel = {named, 1};
+        vt_hostinfo none = {0};
+        vt_refusal_list out = {0};
+
+        (void)state;
+        assert_int_equal(vt_safety_check(&devs, &none, &sel, VT_BIND_BLACKLIST, &out), 0);
+        assert_int_equal(out.n, 2);
+        assert_int_equal(out.items[0].code, VT_REFUSE_SAME_DRIVER);
+        assert_string_equal(out.items[0].bdf, "0000:00:05.0");
+        assert_non_null(strstr(out.items[0].message, "blacklisting bochs for 0000:00:01.0"));
+        assert_string_equal(out.items[1].bdf, "0000:00:06.0");
+        vt_refusal_list_free(&out);
+        /* The same device already on vfio-pci or pci-stub, with no host driver known. */
+        dev[0].driver = "vfio-pci";
+        dev[0].module = "vfio_pci";
+        assert_int_equal(vt_safety_check(&devs, &none, &sel, VT_BIND_BLACKLIST, &out), 0);
+        assert_int_equal(out.n, 0);
+        dev[0].driver = "pci-stub";
+        dev[0].module = NULL;
+        assert_int_equal(vt_safety_check(&devs, &none, &sel, VT_BIND_BLACKLIST, &out), 0);
+        assert_int_equal(out.n, 0);
 }
 
 static void test_no_iommu_and_bridge(void **state)
@@ -272,6 +337,7 @@ int main(void)
             cmocka_unit_test(test_only_display),
             cmocka_unit_test(test_default_route_and_group),
             cmocka_unit_test(test_same_id_and_driver),
+            cmocka_unit_test(test_same_driver_by_module),
             cmocka_unit_test(test_no_iommu_and_bridge),
             cmocka_unit_test(test_verdict),
             cmocka_unit_test(test_resolver),

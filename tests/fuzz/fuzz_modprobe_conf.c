@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/modprobe.h"
+#include "backends/modprobe_conf.h"
 #include "common/error.h"
 
 static vt_pci_device dev = {
