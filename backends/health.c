@@ -9,7 +9,7 @@
 
 #include "backends/hostinfo.h"
 #include "backends/pci.h"
-#include "backends/runner.h"
+#include "engine/runner.h"
 #include "common/error.h"
 #include "common/macro.h"
 

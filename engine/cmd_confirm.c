@@ -8,10 +8,10 @@
 
 #include "backends/health.h"
 #include "backends/profile.h"
-#include "backends/runner.h"
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
+#include "engine/runner.h"
 #include "engine/trial.h"
 
 static const char confirm_help[] =

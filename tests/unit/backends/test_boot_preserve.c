@@ -5,7 +5,7 @@
 #include <errno.h>
 
 #include "backends/boot_preserve.h"
-#include "backends/runner.h"
+#include "engine/runner.h"
 #include "common/error.h"
 #include "common/failpoint.h"
 #include "journal/root.h"

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "backends/bootcount_grub.h"
-#include "backends/runner.h"
+#include "engine/runner.h"
 #include "common/error.h"
 #include "journal/root.h"
 

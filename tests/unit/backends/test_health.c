@@ -5,7 +5,7 @@
 #include <errno.h>
 
 #include "backends/health.h"
-#include "backends/runner.h"
+#include "engine/runner.h"
 #include "common/error.h"
 
 /* Point a device's driver link at another driver (NULL: unbind). */
