@@ -14,6 +14,7 @@
 #include "common/fileio.h"
 #include "common/macro.h"
 #include "engine/boot_fs.h"
+#include "engine/grubenv_store.h"
 
 #define GRUB_SCRIPT "/etc/grub.d/" VT_GRUB_SCRIPT_NAME
 
