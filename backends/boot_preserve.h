@@ -1,7 +1,8 @@
 /* The last good boot: the running kernel, its initramfs and its command line, kept under
  * <root>/boot/vfiotx/ for GRUB's 'vfiotx-last-good' entry (scripts/grub.d/42_vfiotx).
  *
- * Layout (every file replaced atomically through journal/atomic_file.h):
+ * This module plans and reads; engine/last_good.h writes (every file replaced atomically
+ * through journal/atomic_file.h). Layout:
  *   vmlinuz-<kver>.<txn>     copy of /boot/vmlinuz-<kver>
  *   initrd.img-<kver>.<txn>  copy of /boot/initrd.img-<kver> (or initramfs-<kver>.img)
  *   entry.cfg                GRUB script: comment lines "# kver=", "# txn=", "# cmdline=",
@@ -69,9 +70,8 @@ int vt_boot_preserve_decide(const char *kver, const char *proc_cmdline, size_t c
 /* Gather the facts (<proc>/sys/kernel/osrelease, <proc>/cmdline, the root's /boot) and decide. */
 int vt_boot_preserve_plan(const vt_root *root, const char *proc, long txn, vt_preserve_plan *out);
 
-/* Carry the plan out: check the free space, copy the kernel and initramfs (skipped when the
- * copy already has the same bytes), write entry.cfg, then remove copies it no longer names. */
-int vt_boot_preserve_write(const vt_root *root, const vt_preserve_plan *plan);
+/* Carrying the plan out (the copies, entry.cfg, the pruning) is the engine's:
+ * engine/last_good.h. */
 
 /* What entry.cfg says is preserved now; -ENOENT when nothing is. `present` tells whether the
  * files it names exist. */

@@ -14,7 +14,6 @@
 #include "common/fileio.h"
 #include "common/macro.h"
 #include "fs/mountinfo.h"
-#include "journal/atomic_file.h"
 
 #define SIG_LEN (sizeof(VT_GRUBENV_SIGNATURE) - 1)
 
@@ -355,19 +354,6 @@ int vt_grubenv_load(const vt_root *root, vt_grubenv *out)
         if (r < 0)
                 return r;
         return vt_grubenv_parse(data.ptr, data.len, shown, out);
-}
-
-int vt_grubenv_store(const vt_root *root, const vt_grubenv *env)
-{
-        _cleanup_buf_ vt_buf data = VT_BUF_INIT;
-        int r;
-
-        r = vt_grubenv_format(env, &data);
-        if (r < 0)
-                return r;
-        /* In place, in the blocks GRUB found at boot: GRUB's save_env writes there too, and a
-         * new inode would be invisible to GRUB until the journal is written back. */
-        return vt_write_in_place(root, VT_GRUBENV_PATH, data.ptr, data.len);
 }
 
 static bool dir_has_entries(const char *dir)

@@ -27,9 +27,9 @@
  * or md RAID. A counter there silently never counts (the script's read-back then boots the last
  * good entry, but a trial never happens): vt_grubenv_check() refuses those before arming.
  *
- * Editing is pure (vt_grubenv_parse/format and the vt_bootcount_* functions); the I/O goes
- * through journal/root.h and journal/atomic_file.h (vt_grubenv_load/store), so a crash leaves
- * the old or the new block, never a torn one.
+ * Editing is pure (vt_grubenv_parse/format and the vt_bootcount_* functions); reading goes
+ * through journal/root.h (vt_grubenv_load). Writing the block is the engine's
+ * (engine/grubenv_store.h: in place, as GRUB's save_env does).
  *
  * Contract: 0 or negative errno with a message (common/error.h): -EBADMSG for a malformed
  * block or value, -EINVAL for an argument out of range, -ENOSPC when the variables do not fit
@@ -140,10 +140,7 @@ const char *vt_bootcount_phase_name(vt_bootcount_phase p);
 
 /* Read and parse <root>/boot/grub/grubenv (-ENOENT with a hint when it is missing). */
 int vt_grubenv_load(const vt_root *root, vt_grubenv *out);
-/* Format and rewrite <root>/boot/grub/grubenv in place: its 1024 bytes in the blocks it has (no
- * temporary file, no new inode), as GRUB's save_env does, then fsync. The caller then flushes
- * /boot's file system (engine/boot_fs.h) so GRUB reads it without the journal replayed. */
-int vt_grubenv_store(const vt_root *root, const vt_grubenv *env);
+/* The write (in place, as GRUB's save_env) is the engine's: engine/grubenv_store.h. */
 
 /* Can GRUB write the environment block of this root? 0 yes. Otherwise -ENOTSUP (or -ENOENT,
  * -EBADMSG) with a message saying why and a hint (`apply --no-arm`, or move /boot):

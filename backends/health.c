@@ -9,7 +9,6 @@
 
 #include "backends/hostinfo.h"
 #include "backends/pci.h"
-#include "backends/runner.h"
 #include "common/error.h"
 #include "common/macro.h"
 
@@ -175,22 +174,4 @@ out:
         }
         *out = h;
         return 0;
-}
-
-int vt_health_systemctl_failed(vt_buf *out)
-{
-        static const char *const argv[] = {"systemctl",   "--failed",   "--plain",
-                                           "--no-legend", "--no-pager", NULL};
-        vt_run_opts opts = {.timeout_ms = 30000};
-        vt_run_result res = {0};
-        int r;
-
-        r = vt_run(argv, &opts, &res);
-        if (r >= 0) {
-                vt_buf_free(out);
-                *out = res.output;
-                res.output = (vt_buf)VT_BUF_INIT;
-        }
-        vt_run_result_free(&res);
-        return r;
 }

@@ -6,7 +6,8 @@
  *     the NICs carrying a default route (backends/hostinfo.h) — is bound to a host driver
  *     (vt_pci_is_host_driver(): not vfio-pci, not pci-stub, not without a driver);
  *   - no systemd unit has failed (the output of `systemctl --failed --plain --no-legend`, given
- *     as text so tests and the engine decide where it comes from; NULL skips the check).
+ *     as text so tests and the engine decide where it comes from; NULL skips the check). The
+ *     engine runs systemctl (engine/systemctl.h): this module only reads.
  * Drivers are read with libpci from the sysfs tree (backends/pci.h), so the fixture hosts and a
  * live /sys are read the same way.
  *
@@ -18,8 +19,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-
-#include "common/buf.h"
 
 #define VT_HEALTH_VFIO_BOUND   "vfio-bound"   /* a profile device is not on vfio-pci */
 #define VT_HEALTH_HOST_DRIVER  "host-driver"  /* a device the host needs lost its driver */
@@ -44,7 +43,3 @@ void vt_health_free(vt_health *h);
  * each line; a leading status bullet is skipped). */
 int vt_health_parse_failed_units(const char *text, char ***units, size_t *n);
 void vt_health_units_free(char **units, size_t n);
-
-/* Run `systemctl --failed --plain --no-legend --no-pager` (argv, from PATH, 30 s limit) and
- * return its output. */
-int vt_health_systemctl_failed(vt_buf *out);

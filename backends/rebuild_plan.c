@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "backends/kernels.h"
-#include "backends/runner.h"
+#include "common/argv.h"
 #include "common/error.h"
 #include "common/macro.h"
 
@@ -549,7 +549,7 @@ int vt_rebuild_plan_describe(const vt_rebuild_plan *p, vt_buf *out)
 
         vt_buf_clear(out);
         for (size_t i = 0; i < p->n && r >= 0; i++) {
-                r = vt_run_format_argv((const char *const *)p->steps[i].argv, &cmd);
+                r = vt_argv_format((const char *const *)p->steps[i].argv, &cmd);
                 if (r >= 0)
                         r = vt_buf_printf(out, "[%zu/%zu] %s  (%s)\n", i + 1, p->n, cmd.ptr,
                                           p->steps[i].description);

@@ -8,10 +8,11 @@
 
 #include "backends/health.h"
 #include "backends/profile.h"
-#include "backends/runner.h"
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
+#include "engine/runner.h"
+#include "engine/systemctl.h"
 #include "engine/trial.h"
 
 static const char confirm_help[] =
@@ -57,7 +58,7 @@ static int health(vt_cli *cli, vt_engine *e, vt_buf *why)
         for (size_t i = 0; r >= 0 && i < p.n_devices; i++)
                 bdfs[i] = p.devices[i].bdf;
         if (r >= 0)
-                r = vt_health_systemctl_failed(&units);
+                r = vt_systemctl_failed(&units);
         if (r >= 0)
                 r = vt_health_check(cli->sysfs, cli->proc, bdfs, p.n_devices, vt_buf_cstr(&units),
                                     &h);

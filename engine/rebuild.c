@@ -12,10 +12,11 @@
 #include "backends/initramfs_verify.h"
 #include "backends/kernels.h"
 #include "backends/modprobe.h"
-#include "backends/runner.h"
+#include "common/argv.h"
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/boot_fs.h"
+#include "engine/runner.h"
 
 /* The first of the names (NULL-terminated) that exists as dir + name inside the root, else
  * `fallback`: where a tool or directory lives differs between releases. */
@@ -104,7 +105,7 @@ int vt_rebuild_run(const vt_rebuild_ctx *ctx, const vt_rebuild_plan *plan, vt_bu
                 vt_run_result res = {0};
                 json_object *o = json_object_new_object();
 
-                vt_run_format_argv((const char *const *)s->argv, &cmd);
+                vt_argv_format((const char *const *)s->argv, &cmd);
                 l.cmd = vt_buf_cstr(&cmd);
                 opts.chroot = ctx->chroot ? ctx->root->path : NULL;
                 opts.env = (const char *const *)s->env;

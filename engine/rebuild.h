@@ -4,7 +4,7 @@
  * vt_rebuild_make(): detects the initramfs generator, the kernels and the boot path
  * (backends/rebuild_plan.h, backends/bootloader.h) and derives the minimum set of steps.
  *
- * vt_rebuild_run(): runs the steps in order (backends/runner.h: argv, never a shell; chrooted
+ * vt_rebuild_run(): runs the steps in order (engine/runner.h: argv, never a shell; chrooted
  * into the root when asked, with /proc, /sys, /dev bind-mounted in a private mount namespace
  * that disappears with the tool), each with a time limit; reports progress through the
  * callback; records argv, exit status, time and (on failure) the output into `record` as JSON.

@@ -14,6 +14,8 @@
 #include "common/fileio.h"
 #include "common/macro.h"
 #include "engine/boot_fs.h"
+#include "engine/grubenv_store.h"
+#include "engine/last_good.h"
 
 #define GRUB_SCRIPT "/etc/grub.d/" VT_GRUB_SCRIPT_NAME
 
@@ -143,7 +145,7 @@ int vt_trial_preserve(vt_engine *e, const char *proc)
          * apply is about to record): a name, so a later preservation replaces it. */
         r = vt_boot_preserve_plan(&e->root, proc, e->state.txn ? e->state.txn : 1, &p);
         if (r >= 0)
-                r = vt_boot_preserve_write(&e->root, &p);
+                r = vt_last_good_write(&e->root, &p);
         if (r >= 0)
                 r = flush_boot(e);
         vt_preserve_plan_free(&p);

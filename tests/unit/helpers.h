@@ -9,6 +9,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -113,4 +114,65 @@ static inline char *fixture_copy(const char *host, const char *what)
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         free(src);
         return dir;
+}
+
+/* Run argv (from PATH, no shell) with stdout and stderr on one pipe; returns what it wrote
+ * (malloc'd) and its wait status in *status. Tests of pure code use it to make their inputs
+ * with the real tools (grub-editenv); the code under test never runs anything. */
+static inline char *run_capture(const char *const *argv, int *status)
+{
+        size_t len = 0, cap = 4096;
+        char *out = malloc(cap);
+        int fds[2];
+        ssize_t n;
+        pid_t pid;
+
+        assert_non_null(out);
+        assert_int_equal(pipe(fds), 0);
+        pid = fork();
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDONLY);
+
+                dup2(null, 0);
+                dup2(fds[1], 1);
+                dup2(fds[1], 2);
+                close(fds[0]);
+                execvp(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        assert_true(pid > 0);
+        close(fds[1]);
+        while ((n = read(fds[0], out + len, cap - len - 1)) > 0) {
+                len += (size_t)n;
+                if (cap - len < 2) {
+                        cap *= 2;
+                        out = realloc(out, cap);
+                        assert_non_null(out);
+                }
+        }
+        close(fds[0]);
+        out[len] = '\0';
+        assert_int_equal(waitpid(pid, status, 0), pid);
+        return out;
+}
+
+/* Is `name` a command in PATH? */
+static inline bool have_tool(const char *name)
+{
+        const char *const argv[] = {"sh", "-c", "command -v \"$0\"", name, NULL};
+        int st;
+
+        free(run_capture(argv, &st));
+        return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Run a tool and return its output; fails the test when it does not exit 0. */
+static inline char *run_ok(const char *const *argv)
+{
+        int st;
+        char *out = run_capture(argv, &st);
+
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                fail_msg("%s failed: %s", argv[0], out);
+        return out;
 }

@@ -57,9 +57,6 @@ typedef struct vt_run_result {
 
 void vt_run_result_free(vt_run_result *res);
 
-/* Run argv (argv[0] looked up in PATH, NULL-terminated). 0 only when the tool exited 0. */
+/* Run argv (argv[0] looked up in PATH, NULL-terminated). 0 only when the tool exited 0. Messages
+ * name the tool as common/argv.h formats it. */
 int vt_run(const char *const *argv, const vt_run_opts *opts, vt_run_result *res);
-
-/* argv as one readable line for messages and logs ("update-initramfs -u -k 6.1.0-26-amd64");
- * words with spaces or quotes are single-quoted. */
-int vt_run_format_argv(const char *const *argv, vt_buf *out);

@@ -1,4 +1,4 @@
-#include "backends/runner.h"
+#include "engine/runner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/argv.h"
 #include "common/error.h"
 #include "common/macro.h"
 #include "journal/root.h"
@@ -68,32 +69,6 @@ static long now_ms(void)
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int vt_run_format_argv(const char *const *argv, vt_buf *out)
-{
-        int r = 0;
-
-        vt_buf_clear(out);
-        for (size_t i = 0; argv[i] && r >= 0; i++) {
-                const char *a = argv[i];
-                bool plain = *a != '\0' && strpbrk(a, " \t\n'\"\\$`*?;&|<>()") == NULL;
-
-                if (i)
-                        r = vt_buf_putc(out, ' ');
-                if (r < 0)
-                        break;
-                if (plain) {
-                        r = vt_buf_puts(out, a);
-                        continue;
-                }
-                r = vt_buf_putc(out, '\'');
-                for (const char *p = a; *p && r >= 0; p++)
-                        r = *p == '\'' ? vt_buf_puts(out, "'\\''") : vt_buf_putc(out, *p);
-                if (r >= 0)
-                        r = vt_buf_putc(out, '\'');
-        }
-        return r;
 }
 
 static bool is_mount_point(const char *path)
@@ -466,7 +441,7 @@ int vt_run(const char *const *argv, const vt_run_opts *opts, vt_run_result *res)
         *res = (vt_run_result){.exit_code = -1};
         if (!argv || !argv[0] || !argv[0][0])
                 return vt_error_set(EINVAL, "no command to run");
-        r = vt_run_format_argv(argv, &cmd);
+        r = vt_argv_format(argv, &cmd);
         if (r < 0)
                 return r;
         if (opts->chroot && strcmp(opts->chroot, "/") != 0) {

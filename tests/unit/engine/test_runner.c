@@ -1,11 +1,11 @@
-/* backends/runner: output capture, exit codes, missing tools, time limits, the chroot. */
+/* engine/runner: output capture, exit codes, missing tools, time limits, the chroot. */
 #include "../helpers.h"
 
 #include <errno.h>
 
-#include "backends/runner.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "engine/runner.h"
 
 static int run_plain(const char *const *argv)
 {
@@ -155,18 +155,6 @@ static void test_helper_keeps_pipe(void **state)
         vt_run_result_free(&res);
 }
 
-static void test_format_argv(void **state)
-{
-        const char *argv[] = {
-            "grub-mkconfig", "-o", "/boot/grub/grub.cfg", "a b", "it's", "", NULL};
-        vt_buf b = VT_BUF_INIT;
-
-        (void)state;
-        assert_int_equal(vt_run_format_argv(argv, &b), 0);
-        assert_string_equal(b.ptr, "grub-mkconfig -o /boot/grub/grub.cfg 'a b' 'it'\\''s' ''");
-        vt_buf_free(&b);
-}
-
 /* A root that can run /bin/sh: dash and the libraries it needs. */
 static char *make_chroot(bool with_proc)
 {
@@ -286,7 +274,6 @@ int main(void)
             cmocka_unit_test(test_timeout),
             cmocka_unit_test(test_timeout_ignores_term),
             cmocka_unit_test(test_helper_keeps_pipe),
-            cmocka_unit_test(test_format_argv),
             cmocka_unit_test(test_chroot_mounts),
             cmocka_unit_test(test_chroot_missing_proc),
         };
