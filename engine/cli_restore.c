@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
-#include "engine/diff.h"
+#include "journal/diff.h"
 
 int vt_cli_restore(vt_cli *cli, vt_engine *e, vt_snapshot *target, const vt_cli_restore_opts *o,
                    long *txn)

@@ -10,10 +10,10 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
-#include "engine/diff.h"
 #include "engine/engine.h"
 #include "engine/plan.h"
 #include "engine/trial.h"
+#include "journal/diff.h"
 
 static const char spec_help[] =
     "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf; without SPEC the profile is\n"
@@ -266,7 +266,7 @@ static long unarmed_apply(vt_engine *e)
         vt_txn_info head = {0};
         long txn = 0;
 
-        if (e->state.has_good && git_oid_equal(&e->state.good, &e->state.head))
+        if (e->state.has_good && vt_oid_equal(&e->state.good, &e->state.head))
                 return 0;
         if (vt_engine_head_info(e, &head) >= 0 && head.kind && strcmp(head.kind, "apply") == 0)
                 txn = head.id;

@@ -52,7 +52,7 @@ int vt_cmd_boot(vt_cli *cli, int argc, char **argv)
                             "this is a fallback boot: the trial of transaction %ld did not "
                             "come up healthy; restoring the last good snapshot\n",
                             e.state.trial_txn);
-                r = vt_journal_load(&e.journal, &e.state.good, &target, NULL);
+                r = vt_journal_load(e.journal, &e.state.good, &target, NULL);
                 if (r >= 0)
                         r = vt_cli_restore(cli, &e, &target, &ro, &txn);
                 if (r >= 0)

@@ -38,9 +38,9 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
         if (!e.have_journal || !e.state.exists) {
                 state = "none";
         } else {
-                r = vt_journal_load(&e.journal, &e.state.head, NULL, &head);
+                r = vt_journal_load(e.journal, &e.state.head, NULL, &head);
                 if (r >= 0 && e.state.has_good)
-                        r = vt_journal_load(&e.journal, &e.state.good, NULL, &good);
+                        r = vt_journal_load(e.journal, &e.state.good, NULL, &good);
                 /* While a transaction is interrupted its own files differ from the head: that is
                  * not drift, and the next command sorts it out. */
                 if (r >= 0 && e.state.phase != VT_PHASE_APPLYING)
@@ -64,7 +64,7 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                         state = "marked bad";
                 else if (e.state.trial == VT_TRIAL_ROLLED_BACK)
                         state = "rolled back";
-                else if (e.state.has_good && git_oid_equal(&e.state.good, &e.state.head))
+                else if (e.state.has_good && vt_oid_equal(&e.state.good, &e.state.head))
                         state = "good";
                 else
                         state = "applied";

@@ -36,7 +36,7 @@
 
 typedef struct vt_engine {
         vt_root root;
-        vt_journal journal;
+        vt_journal *journal; /* NULL until opened */
         vt_state state;
         int lock_fd;
         bool writable;

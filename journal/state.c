@@ -21,7 +21,7 @@ const char *vt_trial_name(vt_trial t)
         return (unsigned)t < sizeof(trial_names) / sizeof(trial_names[0]) ? trial_names[t] : "none";
 }
 
-static int get_oid(json_object *o, const char *key, git_oid *out, bool *found)
+static int get_oid(json_object *o, const char *key, vt_oid *out, bool *found)
 {
         json_object *v;
 
@@ -29,7 +29,7 @@ static int get_oid(json_object *o, const char *key, git_oid *out, bool *found)
                 *found = false;
         if (!json_object_object_get_ex(o, key, &v))
                 return 0;
-        if (git_oid_fromstr(out, json_object_get_string(v)) < 0)
+        if (vt_oid_fromstr(out, json_object_get_string(v)) < 0)
                 return vt_error_set(EBADMSG, "state file: %s is not an object id", key);
         if (found)
                 *found = true;
@@ -118,10 +118,9 @@ int vt_state_write(const vt_root *root, const vt_state *st)
         json_object_object_add(o, "version", json_object_new_int(1));
         json_object_object_add(o, "phase", json_object_new_string(vt_phase_name(st->phase)));
         json_object_object_add(o, "txn", json_object_new_int64(st->txn));
-        json_object_object_add(o, "head", json_object_new_string(git_oid_tostr_s(&st->head)));
+        json_object_object_add(o, "head", json_object_new_string(VT_OID_TOSTR(&st->head)));
         if (st->has_good)
-                json_object_object_add(o, "good",
-                                       json_object_new_string(git_oid_tostr_s(&st->good)));
+                json_object_object_add(o, "good", json_object_new_string(VT_OID_TOSTR(&st->good)));
         json_object_object_add(o, "pending_rebuild", json_object_new_boolean(st->pending_rebuild));
         if (st->trial != VT_TRIAL_NONE) {
                 json_object *t = json_object_new_object();
@@ -144,9 +143,9 @@ int vt_state_write(const vt_root *root, const vt_state *st)
                 json_object_object_add(intent, "rebuild",
                                        json_object_new_boolean(st->intent_rebuild));
                 json_object_object_add(intent, "before",
-                                       json_object_new_string(git_oid_tostr_s(&st->before)));
+                                       json_object_new_string(VT_OID_TOSTR(&st->before)));
                 json_object_object_add(intent, "target",
-                                       json_object_new_string(git_oid_tostr_s(&st->target)));
+                                       json_object_new_string(VT_OID_TOSTR(&st->target)));
         }
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
         r = vt_failpoint("state: replace state file");

@@ -9,9 +9,9 @@
  * (never used journal) and returns 0 with `exists` false. */
 #pragma once
 
-#include <git2.h>
 #include <stdbool.h>
 
+#include "journal/oid.h"
 #include "journal/root.h"
 
 #define VT_STATE_PATH "/var/lib/vfiotx/state"
@@ -33,14 +33,14 @@ typedef enum vt_trial {
 typedef struct vt_state {
         bool exists;
         vt_phase phase;
-        long txn;     /* last transaction number used */
-        git_oid head; /* the applied snapshot (journal head) */
-        git_oid good; /* the last good snapshot */
+        long txn;    /* last transaction number used */
+        vt_oid head; /* the applied snapshot (journal head) */
+        vt_oid good; /* the last good snapshot */
         bool has_good;
         /* phase APPLYING: */
         long intent_txn;
         char intent_kind[32]; /* apply, rollback */
-        git_oid before, target;
+        vt_oid before, target;
         bool intent_rebuild; /* rebuild steps run between the file writes and the commit */
         /* a rebuild the files need and that has not run (--no-rebuild) */
         bool pending_rebuild;
