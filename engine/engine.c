@@ -59,10 +59,10 @@ static char *merge_extra(const char *base, const char *key, const char *value)
 
 int vt_engine_set_pending_rebuild(vt_engine *e, bool pending)
 {
-        if (e->state.pending_rebuild == pending || !e->state.exists)
+        if (e->boot.pending_rebuild == pending || !e->state.exists)
                 return 0;
-        e->state.pending_rebuild = pending;
-        return vt_state_write(&e->root, &e->state);
+        e->boot.pending_rebuild = pending;
+        return vt_boot_state_write(&e->root, &e->state, &e->boot);
 }
 
 static bool has_head(vt_engine *e)
@@ -162,7 +162,7 @@ static int commit_head(vt_engine *e, const vt_snapshot *snap, vt_txn_info *info,
         e->state.phase = VT_PHASE_IDLE;
         e->state.txn = info->id;
         e->state.head = *out;
-        r = vt_state_write(&e->root, &e->state);
+        r = vt_boot_state_write(&e->root, &e->state, &e->boot);
         if (r < 0)
                 return r;
         return move_journal_to(e, out, info->summary);
@@ -190,8 +190,8 @@ static int recover(vt_engine *e, vt_buf *notes)
                         goto out;
                 /* With rebuild steps in flight, the files being there says nothing about the
                  * artifacts: undo, and leave a rebuild for the restored files pending. */
-                if (e->state.intent_rebuild) {
-                        e->state.pending_rebuild = true;
+                if (e->boot.intent_rebuild) {
+                        e->boot.pending_rebuild = true;
                         r = 0;
                 }
                 if (r == 1) {
@@ -199,7 +199,7 @@ static int recover(vt_engine *e, vt_buf *notes)
                         e->state.phase = VT_PHASE_IDLE;
                         e->state.head = e->state.target;
                         e->state.txn = e->state.intent_txn;
-                        r = vt_state_write(&e->root, &e->state);
+                        r = vt_boot_state_write(&e->root, &e->state, &e->boot);
                         if (r >= 0)
                                 r = move_journal_to(e, &e->state.head, "recovery: finished");
                         if (r >= 0)
@@ -280,7 +280,7 @@ int vt_engine_open(vt_engine *e, const char *root, unsigned flags, const char *a
                 if (r < 0)
                         return r;
         }
-        r = vt_state_read(&e->root, &e->state);
+        r = vt_boot_state_read(&e->root, &e->state, &e->boot);
         if (r < 0)
                 return r;
         r = vt_journal_open(&e->root, e->writable, &e->journal);
@@ -380,7 +380,7 @@ static int commit_drift(vt_engine *e, const vt_snapshot *head, const vt_snapshot
         if (first) {
                 e->state.good = out;
                 e->state.has_good = true;
-                r = vt_state_write(&e->root, &e->state);
+                r = vt_boot_state_write(&e->root, &e->state, &e->boot);
                 if (r >= 0)
                         r = set_good(e, &out, disk, info.id);
         }
@@ -453,9 +453,9 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
         snprintf(e->state.intent_kind, sizeof(e->state.intent_kind), "%s", req->kind);
         e->state.before = before;
         e->state.target = next_oid;
-        e->state.intent_rebuild = req->rebuild != NULL;
+        e->boot.intent_rebuild = req->rebuild != NULL;
         e->state.txn = info.id;
-        r = vt_state_write(&e->root, &e->state);
+        r = vt_boot_state_write(&e->root, &e->state, &e->boot);
         if (r < 0) {
                 e->state.phase = VT_PHASE_IDLE;
                 return r;
@@ -477,9 +477,9 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                 /* The commit point. */
                 e->state.phase = VT_PHASE_IDLE;
                 e->state.head = next_oid;
-                e->state.pending_rebuild =
-                    req->rebuild ? false : (e->state.pending_rebuild || req->pending_rebuild);
-                r = vt_state_write(&e->root, &e->state);
+                e->boot.pending_rebuild =
+                    req->rebuild ? false : (e->boot.pending_rebuild || req->pending_rebuild);
+                r = vt_boot_state_write(&e->root, &e->state, &e->boot);
                 if (r < 0) {
                         e->state.phase = VT_PHASE_APPLYING;
                         e->state.head = before;
@@ -503,7 +503,7 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                         /* The artifacts may not match the restored files: say so and keep a
                          * rebuild pending, never claim a clean undo. */
                         undo_failed = true;
-                        e->state.pending_rebuild = true;
+                        e->boot.pending_rebuild = true;
                 }
                 vt_oid_tostr(&e->state.target, attempted);
                 if (asprintf(&detail, "%s%s", error,
@@ -520,7 +520,7 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                 extra =
                     record.len ? merge_extra(req->extra, "rebuild", vt_buf_cstr(&record)) : NULL;
                 info.extra = extra ? extra : (char *)req->extra;
-                e->state.intent_rebuild = false;
+                e->boot.intent_rebuild = false;
                 r2 = commit_head(e, &disk, &info, parents, 2, &fail_oid);
                 if (r2 >= 0)
                         r2 = vt_journal_delete_ref(e->journal, VT_REF_PENDING);
@@ -575,7 +575,7 @@ int vt_engine_head_info(vt_engine *e, vt_txn_info *out)
 
 int vt_engine_write_state(vt_engine *e)
 {
-        return vt_state_write(&e->root, &e->state);
+        return vt_boot_state_write(&e->root, &e->state, &e->boot);
 }
 
 int vt_engine_confirm(vt_engine *e, long *txn_out)
@@ -598,7 +598,7 @@ int vt_engine_confirm(vt_engine *e, long *txn_out)
                 return 0;
         e->state.good = e->state.head;
         e->state.has_good = true;
-        r = vt_state_write(&e->root, &e->state);
+        r = vt_boot_state_write(&e->root, &e->state, &e->boot);
         if (r >= 0)
                 r = set_good(e, &e->state.head, &head, *txn_out);
         return r;
@@ -635,7 +635,7 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
                       good_txn);
 
         /* Keep the damaged journal for inspection and start a new one from what is on disk. */
-        if (vt_state_read(&e.root, &e.state) < 0)
+        if (vt_boot_state_read(&e.root, &e.state, &e.boot) < 0)
                 e.state = (vt_state){0};
         r = vt_journal_set_aside(&e.root, &damaged);
         if (r < 0)
@@ -655,12 +655,13 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
         info.argv = (char *)argv;
         info.time = time(NULL);
         e.state = (vt_state){0};
+        e.boot = (vt_boot_state){0};
         r = commit_head(&e, &good, &info, NULL, 0, &out);
         if (r < 0)
                 goto out;
         e.state.good = out;
         e.state.has_good = true;
-        r = vt_state_write(&e.root, &e.state);
+        r = vt_boot_state_write(&e.root, &e.state, &e.boot);
         if (r >= 0)
                 r = set_good(&e, &out, &good, info.id);
         if (r >= 0)

@@ -39,7 +39,7 @@ typedef struct vt_txn_info {
         char *attempted; /* for a failed/undone transaction: oid of the snapshot it tried */
         int64_t time;    /* seconds since the epoch */
         bool forced;     /* --force overrode a safety refusal */
-        char *extra;     /* JSON object with more fields (rebuild steps...), may be NULL */
+        char *extra;     /* JSON object with the caller's own fields, may be NULL */
 } vt_txn_info;
 
 void vt_txn_info_free(vt_txn_info *t);
