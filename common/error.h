@@ -2,7 +2,7 @@
  *
  * Modules return a negative errno; before returning they describe the failure here (what failed
  * and where) and may add a hint (what the user can do). Only the CLI layer prints. This is the
- * model of libgit2's git_error_last(). Messages are bounded; a longer one is truncated. */
+ * model of libgit2's last-error call. Messages are bounded; a longer one is truncated. */
 #pragma once
 
 #include <stdarg.h>

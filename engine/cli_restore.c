@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
-#include "engine/diff.h"
+#include "journal/diff.h"
 
 int vt_cli_restore(vt_cli *cli, vt_engine *e, vt_snapshot *target, const vt_cli_restore_opts *o,
                    long *txn)
@@ -36,7 +36,7 @@ int vt_cli_restore(vt_cli *cli, vt_engine *e, vt_snapshot *target, const vt_cli_
         if (r < 0)
                 return r;
         if (!o->no_rebuild) {
-                r = vt_cli_rebuild_prepare(cli, &e->root, &disk, target, e->state.pending_rebuild,
+                r = vt_cli_rebuild_prepare(cli, &e->root, &disk, target, e->boot.pending_rebuild,
                                            &rb);
                 if (r < 0)
                         goto out;

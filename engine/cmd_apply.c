@@ -10,10 +10,10 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
-#include "engine/diff.h"
 #include "engine/engine.h"
 #include "engine/plan.h"
 #include "engine/trial.h"
+#include "journal/diff.h"
 
 static const char spec_help[] =
     "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf; without SPEC the profile is\n"
@@ -230,12 +230,13 @@ int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
                 r = show_plan(cli, &disk, &plan);
         if (r >= 0) {
                 vt_state st = {0};
+                vt_boot_state boot = {0};
                 vt_cli_rebuild rb = {0};
 
                 /* a pending rebuild (from --no-rebuild) makes apply rebuild everything */
-                if (vt_state_read(&root, &st) < 0)
+                if (vt_boot_state_read(&root, &st, &boot) < 0)
                         vt_error_clear();
-                r = vt_cli_rebuild_prepare(cli, &root, &disk, &plan.target, st.pending_rebuild,
+                r = vt_cli_rebuild_prepare(cli, &root, &disk, &plan.target, boot.pending_rebuild,
                                            &rb);
                 if (r >= 0)
                         vt_cli_rebuild_show(cli, &rb);
@@ -266,7 +267,7 @@ static long unarmed_apply(vt_engine *e)
         vt_txn_info head = {0};
         long txn = 0;
 
-        if (e->state.has_good && git_oid_equal(&e->state.good, &e->state.head))
+        if (e->state.has_good && vt_oid_equal(&e->state.good, &e->state.head))
                 return 0;
         if (vt_engine_head_info(e, &head) >= 0 && head.kind && strcmp(head.kind, "apply") == 0)
                 txn = head.id;
@@ -328,12 +329,12 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 show_plan(cli, &disk, &plan);
         if (!flags.no_rebuild) {
                 /* A pending rebuild covers every managed file, not only this plan's. */
-                if (e.state.pending_rebuild)
+                if (e.boot.pending_rebuild)
                         r = vt_engine_capture(&e, NULL, &all);
                 if (r >= 0)
                         r = vt_cli_rebuild_prepare(cli, &e.root,
-                                                   e.state.pending_rebuild ? &all : &disk,
-                                                   &plan.target, e.state.pending_rebuild, &rb);
+                                                   e.boot.pending_rebuild ? &all : &disk,
+                                                   &plan.target, e.boot.pending_rebuild, &rb);
                 if (r < 0)
                         goto fail;
                 rb.expect.vfio_modules = plan.has_devices;
@@ -397,7 +398,7 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                         goto fail;
         }
         /* Nothing changed, but an earlier --no-rebuild left the artifacts behind the files. */
-        if (txn == 0 && !flags.no_rebuild && e.state.pending_rebuild && rb.plan.n) {
+        if (txn == 0 && !flags.no_rebuild && e.boot.pending_rebuild && rb.plan.n) {
                 vt_cli_info(cli, "completing the pending rebuild:\n");
                 r = vt_rebuild_run(&rb.ctx, &rb.plan, NULL);
                 if (r >= 0)

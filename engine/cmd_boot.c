@@ -51,14 +51,14 @@ int vt_cmd_boot(vt_cli *cli, int argc, char **argv)
                 vt_cli_warn(cli,
                             "this is a fallback boot: the trial of transaction %ld did not "
                             "come up healthy; restoring the last good snapshot\n",
-                            e.state.trial_txn);
-                r = vt_journal_load(&e.journal, &e.state.good, &target, NULL);
+                            e.boot.trial_txn);
+                r = vt_journal_load(e.journal, &e.state.good, &target, NULL);
                 if (r >= 0)
                         r = vt_cli_restore(cli, &e, &target, &ro, &txn);
                 if (r >= 0)
                         r = vt_trial_fallback_done(&e, &notes);
                 vt_cli_notes(cli, notes.ptr);
-        } else if (e.state.pending_rebuild) {
+        } else if (e.boot.pending_rebuild) {
                 /* The applied files are right; the initramfs and boot configuration are not
                  * yet: rebuild them for the applied snapshot. */
                 vt_cli_restore_opts ro = {.kind = "rebuild",

@@ -129,7 +129,7 @@ int vt_cmd_confirm(vt_cli *cli, int argc, char **argv)
         if (r < 0)
                 goto out;
         if (deadline) {
-                if (e.state.trial != VT_TRIAL_TRYING && e.state.trial != VT_TRIAL_ARMED)
+                if (e.boot.trial != VT_TRIAL_TRYING && e.boot.trial != VT_TRIAL_ARMED)
                         goto out; /* confirmed (or fallen back) in time */
                 bad = true;
                 vt_buf_puts(&why, "not confirmed before the deadline");
@@ -148,7 +148,7 @@ int vt_cmd_confirm(vt_cli *cli, int argc, char **argv)
                 vt_cli_notes(cli, notes.ptr);
                 if (r >= 0) {
                         r = vt_error_set(EIO, "the trial of transaction %ld is bad: %s",
-                                         e.state.trial_txn, vt_buf_cstr(&why));
+                                         e.boot.trial_txn, vt_buf_cstr(&why));
                         if (!no_reboot && reboot_host(cli) < 0)
                                 vt_error_hint(r, "reboot by hand: GRUB takes the last good entry");
                 }

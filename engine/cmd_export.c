@@ -60,7 +60,7 @@ int vt_cmd_export(vt_cli *cli, int argc, char **argv)
         _cleanup_buf_ vt_buf archive = VT_BUF_INIT;
         const char *output = NULL, *which = NULL;
         vt_txn_info info = {0};
-        git_oid oid;
+        vt_oid oid;
         vt_engine e;
         int c, r;
 
@@ -93,12 +93,12 @@ int vt_cmd_export(vt_cli *cli, int argc, char **argv)
                                   "the journal starts with the first 'vfiotx apply'");
         if (r >= 0) {
                 if (which)
-                        r = vt_journal_find(&e.journal, which, &oid);
+                        r = vt_journal_find(e.journal, which, &oid);
                 else
                         oid = e.state.head;
         }
         if (r >= 0)
-                r = vt_journal_load(&e.journal, &oid, &snap, &info);
+                r = vt_journal_load(e.journal, &oid, &snap, &info);
         if (r >= 0)
                 r = vt_snapshot_archive_write(&snap, info.time, &archive);
         if (r >= 0)

@@ -9,9 +9,9 @@
 #include "common/fileio.h"
 #include "common/macro.h"
 #include "engine/cli.h"
-#include "engine/diff.h"
 #include "engine/engine.h"
 #include "engine/snapshot_archive.h"
+#include "journal/diff.h"
 
 static const char import_help[] =
     "Usage: vfiotx [--root DIR] import FILE [-y]\n\n"

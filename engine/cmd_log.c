@@ -9,8 +9,8 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
-#include "engine/diff.h"
 #include "engine/engine.h"
+#include "journal/diff.h"
 
 static const char log_help[] = "Usage: vfiotx [--root DIR] [--json] log [-p] [-n N]\n\n"
                                "List transactions, newest first: number, time, kind, outcome, "
@@ -25,20 +25,20 @@ static const char show_help[] = "Usage: vfiotx [--root DIR] [--json] show TXN\n\
 
 /* The diff a transaction made: against its first parent; for a failed or undone transaction,
  * what it attempted (its second parent) against the state before it. */
-static int entry_diff(vt_engine *e, const git_oid *oid, const vt_txn_info *info, vt_buf *out)
+static int entry_diff(vt_engine *e, const vt_oid *oid, const vt_txn_info *info, vt_buf *out)
 {
         _cleanup_snapshot_ vt_snapshot from = {0}, to = {0};
-        git_oid parents[2];
+        vt_oid parents[2];
         int np, r;
 
-        np = vt_journal_parents(&e->journal, oid, parents);
+        np = vt_journal_parents(e->journal, oid, parents);
         if (np < 0)
                 return np;
         if (np == 0)
                 return 0;
-        r = vt_journal_load(&e->journal, &parents[0], &from, NULL);
+        r = vt_journal_load(e->journal, &parents[0], &from, NULL);
         if (r >= 0)
-                r = vt_journal_load(&e->journal, np == 2 ? &parents[1] : oid, &to, NULL);
+                r = vt_journal_load(e->journal, np == 2 ? &parents[1] : oid, &to, NULL);
         if (r >= 0 && np == 2 && info->attempted)
                 vt_buf_printf(out, "attempted changes (not in effect):\n");
         if (r >= 0)
@@ -46,12 +46,12 @@ static int entry_diff(vt_engine *e, const git_oid *oid, const vt_txn_info *info,
         return r;
 }
 
-static json_object *entry_json(const git_oid *oid, const vt_txn_info *t, const vt_buf *diff)
+static json_object *entry_json(const vt_oid *oid, const vt_txn_info *t, const vt_buf *diff)
 {
         json_object *o = json_object_new_object();
 
         json_object_object_add(o, "id", json_object_new_int64(t->id));
-        json_object_object_add(o, "commit", json_object_new_string(git_oid_tostr_s(oid)));
+        json_object_object_add(o, "commit", json_object_new_string(VT_OID_TOSTR(oid)));
         json_object_object_add(o, "time", json_object_new_int64(t->time));
         json_object_object_add(o, "kind", json_object_new_string(t->kind ? t->kind : ""));
         json_object_object_add(o, "outcome", json_object_new_string(t->outcome ? t->outcome : ""));
@@ -66,7 +66,7 @@ static json_object *entry_json(const git_oid *oid, const vt_txn_info *t, const v
         return o;
 }
 
-static void print_entry(const git_oid *oid, const vt_txn_info *t, bool full)
+static void print_entry(const vt_oid *oid, const vt_txn_info *t, bool full)
 {
         char when[32];
 
@@ -76,7 +76,7 @@ static void print_entry(const git_oid *oid, const vt_txn_info *t, bool full)
                t->forced ? " [forced]" : "");
         if (!full)
                 return;
-        printf("      commit %s\n", git_oid_tostr_s(oid));
+        printf("      commit %s\n", VT_OID_TOSTR(oid));
         if (t->argv)
                 printf("      command: %s\n", t->argv);
         if (t->detail)
@@ -102,7 +102,7 @@ int vt_cmd_log(vt_cli *cli, int argc, char **argv)
         json_object *list = NULL;
         bool patch = false, empty;
         long max = -1, shown = 0;
-        git_oid cur;
+        vt_oid cur;
         vt_engine e;
         int c, r;
 
@@ -143,10 +143,10 @@ int vt_cmd_log(vt_cli *cli, int argc, char **argv)
         while (max < 0 || shown < max) {
                 _cleanup_buf_ vt_buf diff = VT_BUF_INIT;
                 vt_txn_info info = {0};
-                git_oid parents[2];
+                vt_oid parents[2];
                 int np;
 
-                r = vt_journal_load(&e.journal, &cur, NULL, &info);
+                r = vt_journal_load(e.journal, &cur, NULL, &info);
                 if (r >= 0 && patch)
                         r = entry_diff(&e, &cur, &info, &diff);
                 if (r < 0) {
@@ -162,7 +162,7 @@ int vt_cmd_log(vt_cli *cli, int argc, char **argv)
                 }
                 vt_txn_info_free(&info);
                 shown++;
-                np = vt_journal_parents(&e.journal, &cur, parents);
+                np = vt_journal_parents(e.journal, &cur, parents);
                 if (np <= 0) {
                         r = np;
                         break;
@@ -183,7 +183,7 @@ int vt_cmd_show(vt_cli *cli, int argc, char **argv)
         _cleanup_buf_ vt_buf diff = VT_BUF_INIT;
         vt_txn_info info = {0};
         bool empty;
-        git_oid oid;
+        vt_oid oid;
         vt_engine e;
         int c, r;
 
@@ -201,9 +201,9 @@ int vt_cmd_show(vt_cli *cli, int argc, char **argv)
         if (r >= 0 && empty)
                 r = vt_error_set(ENOENT, "no transactions yet on %s", cli->root);
         if (r >= 0)
-                r = vt_journal_find(&e.journal, argv[optind], &oid);
+                r = vt_journal_find(e.journal, argv[optind], &oid);
         if (r >= 0)
-                r = vt_journal_load(&e.journal, &oid, NULL, &info);
+                r = vt_journal_load(e.journal, &oid, NULL, &info);
         if (r >= 0)
                 r = entry_diff(&e, &oid, &info, &diff);
         if (r >= 0) {

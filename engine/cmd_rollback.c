@@ -8,8 +8,8 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
-#include "engine/diff.h"
 #include "engine/engine.h"
+#include "journal/diff.h"
 
 static const char rollback_help[] =
     "Usage: vfiotx [--root DIR] rollback [TXN] [-y] [--no-rebuild]\n\n"
@@ -55,7 +55,7 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
         vt_txn_info info = {0};
         const char *which = NULL;
         bool yes = false, no_rebuild = false;
-        git_oid oid;
+        vt_oid oid;
         vt_engine e;
         long txn = 0;
         int c, r;
@@ -98,11 +98,11 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
                 goto out;
         }
         if (which)
-                r = vt_journal_find(&e.journal, which, &oid);
+                r = vt_journal_find(e.journal, which, &oid);
         else
                 oid = e.state.good;
         if (r >= 0)
-                r = vt_journal_load(&e.journal, &oid, &target, &info);
+                r = vt_journal_load(e.journal, &oid, &target, &info);
         if (r < 0)
                 goto out;
         snprintf(summary, sizeof(summary), "roll back to %stransaction %ld (%s)",

@@ -38,9 +38,9 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
         if (!e.have_journal || !e.state.exists) {
                 state = "none";
         } else {
-                r = vt_journal_load(&e.journal, &e.state.head, NULL, &head);
+                r = vt_journal_load(e.journal, &e.state.head, NULL, &head);
                 if (r >= 0 && e.state.has_good)
-                        r = vt_journal_load(&e.journal, &e.state.good, NULL, &good);
+                        r = vt_journal_load(e.journal, &e.state.good, NULL, &good);
                 /* While a transaction is interrupted its own files differ from the head: that is
                  * not drift, and the next command sorts it out. */
                 if (r >= 0 && e.state.phase != VT_PHASE_APPLYING)
@@ -56,15 +56,15 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 vt_error_clear();
                 if (e.state.phase == VT_PHASE_APPLYING)
                         state = "interrupted";
-                else if (e.state.trial == VT_TRIAL_ARMED)
+                else if (e.boot.trial == VT_TRIAL_ARMED)
                         state = "armed";
-                else if (e.state.trial == VT_TRIAL_TRYING)
+                else if (e.boot.trial == VT_TRIAL_TRYING)
                         state = "trying";
-                else if (e.state.trial == VT_TRIAL_MARKED_BAD)
+                else if (e.boot.trial == VT_TRIAL_MARKED_BAD)
                         state = "marked bad";
-                else if (e.state.trial == VT_TRIAL_ROLLED_BACK)
+                else if (e.boot.trial == VT_TRIAL_ROLLED_BACK)
                         state = "rolled back";
-                else if (e.state.has_good && git_oid_equal(&e.state.good, &e.state.head))
+                else if (e.state.has_good && vt_oid_equal(&e.state.good, &e.state.head))
                         state = "good";
                 else
                         state = "applied";
@@ -90,20 +90,20 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 json_object_object_add(o, "state", json_object_new_string(state));
                 json_object_object_add(o, "applied", json_object_new_int64(head.id));
                 json_object_object_add(o, "good", json_object_new_int64(good.id));
-                if (e.state.trial != VT_TRIAL_NONE) {
+                if (e.boot.trial != VT_TRIAL_NONE) {
                         json_object *t = json_object_new_object();
 
-                        json_object_object_add(
-                            t, "state", json_object_new_string(vt_trial_name(e.state.trial)));
-                        json_object_object_add(t, "txn", json_object_new_int64(e.state.trial_txn));
+                        json_object_object_add(t, "state",
+                                               json_object_new_string(vt_trial_name(e.boot.trial)));
+                        json_object_object_add(t, "txn", json_object_new_int64(e.boot.trial_txn));
                         json_object_object_add(t, "tries",
-                                               json_object_new_int64(e.state.trial_tries));
+                                               json_object_new_int64(e.boot.trial_tries));
                         json_object_object_add(t, "reason",
-                                               json_object_new_string(e.state.trial_reason));
+                                               json_object_new_string(e.boot.trial_reason));
                         json_object_object_add(o, "trial", t);
                 }
                 json_object_object_add(o, "pending_rebuild",
-                                       json_object_new_boolean(e.state.pending_rebuild));
+                                       json_object_new_boolean(e.boot.pending_rebuild));
                 json_object_object_add(o, "drift", json_object_new_string(vt_buf_cstr(&drift)));
                 json_object *devs = json_object_new_array();
 
@@ -138,18 +138,18 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 goto out;
         }
         printf("state: %s\n", state);
-        if (e.state.trial == VT_TRIAL_ARMED)
+        if (e.boot.trial == VT_TRIAL_ARMED)
                 printf("trial: transaction %ld is armed for %u boot%s; GRUB then falls back to the "
                        "last good entry\n",
-                       e.state.trial_txn, e.state.trial_tries, e.state.trial_tries > 1 ? "s" : "");
-        else if (e.state.trial == VT_TRIAL_TRYING)
+                       e.boot.trial_txn, e.boot.trial_tries, e.boot.trial_tries > 1 ? "s" : "");
+        else if (e.boot.trial == VT_TRIAL_TRYING)
                 printf("trial: this boot is a trial of transaction %ld; it is confirmed when "
                        "healthy ('vfiotx confirm')\n",
-                       e.state.trial_txn);
-        else if (e.state.trial == VT_TRIAL_MARKED_BAD || e.state.trial == VT_TRIAL_ROLLED_BACK)
-                printf("trial: transaction %ld %s: %s\n", e.state.trial_txn,
-                       e.state.trial == VT_TRIAL_MARKED_BAD ? "was marked bad" : "was rolled back",
-                       e.state.trial_reason);
+                       e.boot.trial_txn);
+        else if (e.boot.trial == VT_TRIAL_MARKED_BAD || e.boot.trial == VT_TRIAL_ROLLED_BACK)
+                printf("trial: transaction %ld %s: %s\n", e.boot.trial_txn,
+                       e.boot.trial == VT_TRIAL_MARKED_BAD ? "was marked bad" : "was rolled back",
+                       e.boot.trial_reason);
         printf("applied: transaction %ld (%s: %s)\n", head.id, head.kind ? head.kind : "",
                head.summary ? head.summary : "");
         if (e.state.has_good)
@@ -168,7 +168,7 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 printf("interrupted: transaction %ld (%s); the next vfiotx command that changes "
                        "the host finishes or undoes it\n",
                        e.state.intent_txn, e.state.intent_kind);
-        if (e.state.pending_rebuild)
+        if (e.boot.pending_rebuild)
                 printf("pending rebuild: the initramfs and boot configuration do not reflect the "
                        "files yet: 'vfiotx apply' (or the next boot's vfiotx-boot.service) "
                        "rebuilds them\n");

@@ -1,7 +1,6 @@
 #include "engine/engine.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +14,8 @@
 #include "journal/atomic_file.h"
 #include "journal/good_copy.h"
 #include "journal/lock.h"
+#include "journal/managed_paths.h"
 
-/* Every path the journal has ever managed, one per line: lets a rescue from the plain copy
- * know which files to treat as absent when the good snapshot predates them. */
-#define VT_MANAGED_LIST "/var/lib/vfiotx/managed-paths"
 static int lock_timeout_ms = 60000;
 
 void vt_engine_set_lock_timeout(int ms)
@@ -36,7 +33,8 @@ static int save_error(char **out)
 
 void vt_engine_close(vt_engine *e)
 {
-        vt_journal_close(&e->journal);
+        vt_journal_close(e->journal);
+        e->journal = NULL;
         vt_root_close(&e->root);
         vt_lock_release(e->lock_fd);
         e->lock_fd = -1;
@@ -60,10 +58,10 @@ static char *merge_extra(const char *base, const char *key, const char *value)
 
 int vt_engine_set_pending_rebuild(vt_engine *e, bool pending)
 {
-        if (e->state.pending_rebuild == pending || !e->state.exists)
+        if (e->boot.pending_rebuild == pending || !e->state.exists)
                 return 0;
-        e->state.pending_rebuild = pending;
-        return vt_state_write(&e->root, &e->state);
+        e->boot.pending_rebuild = pending;
+        return vt_boot_state_write(&e->root, &e->state, &e->boot);
 }
 
 static bool has_head(vt_engine *e)
@@ -76,7 +74,7 @@ int vt_engine_head(vt_engine *e, vt_snapshot *out, vt_txn_info *info)
         *out = (vt_snapshot){0};
         if (!has_head(e))
                 return 0;
-        return vt_journal_load(&e->journal, &e->state.head, out, info);
+        return vt_journal_load(e->journal, &e->state.head, out, info);
 }
 
 /* `s` plus an absent entry for every path of `paths` it does not list. */
@@ -117,86 +115,31 @@ static int paths_of(const vt_snapshot *s, const char ***out)
         return 0;
 }
 
-/* Keep the list of managed paths a superset of every snapshot's paths. */
-static int record_paths(vt_engine *e, const vt_snapshot *s)
+static int move_journal_to(vt_engine *e, const vt_oid *target, const char *msg)
 {
-        _cleanup_buf_ vt_buf cur = VT_BUF_INIT, next = VT_BUF_INIT;
-        vt_file_meta meta = {0600, 0, 0, NULL, 0};
-        bool grown = false;
-        int r;
-
-        r = vt_root_read(&e->root, VT_MANAGED_LIST, &cur);
-        if (r < 0 && r != -ENOENT)
-                return r;
-        if (r == -ENOENT)
-                vt_buf_clear(&cur);
-        if ((r = vt_buf_put(&next, vt_buf_cstr(&cur), cur.len)) < 0)
-                return r;
-        for (size_t i = 0; i < s->n; i++) {
-                _cleanup_free_ char *needle = NULL;
-
-                /* Look for "\n/path\n" in "\n" + list, so one path is never taken for the
-                 * tail of another. */
-                if (asprintf(&needle, "\n%s\n", s->files[i].path) < 0)
-                        return -ENOMEM;
-                if (strncmp(vt_buf_cstr(&cur), needle + 1, strlen(needle + 1)) == 0 ||
-                    strstr(vt_buf_cstr(&cur), needle))
-                        continue;
-                if ((r = vt_buf_puts(&next, needle + 1)) < 0)
-                        return r;
-                grown = true;
-        }
-        if (!grown)
-                return 0;
-        return vt_atomic_write(&e->root, VT_MANAGED_LIST, next.ptr, next.len, &meta);
-}
-
-static int read_managed(const vt_root *root, vt_snapshot *absent_paths)
-{
-        _cleanup_buf_ vt_buf b = VT_BUF_INIT;
-        int r = vt_root_read(root, VT_MANAGED_LIST, &b);
+        vt_oid cur;
+        int r = vt_journal_ref(e->journal, VT_REF_JOURNAL, &cur);
 
         if (r == -ENOENT)
-                return 0;
+                return vt_journal_set_ref(e->journal, VT_REF_JOURNAL, target, NULL, msg);
         if (r < 0)
                 return r;
-        for (char *line = b.ptr, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-                nl = strchr(line, '\n');
-                if (nl)
-                        *nl = '\0';
-                /* Paths the snapshot does not list did not exist when it was taken. */
-                if (line[0] == '/' && !vt_snapshot_find(absent_paths, line) &&
-                    (r = vt_snapshot_put(absent_paths, line, NULL, 0, NULL)) < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int move_journal_to(vt_engine *e, const git_oid *target, const char *msg)
-{
-        git_oid cur;
-        int r = vt_journal_ref(&e->journal, VT_REF_JOURNAL, &cur);
-
-        if (r == -ENOENT)
-                return vt_journal_set_ref(&e->journal, VT_REF_JOURNAL, target, NULL, msg);
-        if (r < 0)
-                return r;
-        if (git_oid_equal(&cur, target))
+        if (vt_oid_equal(&cur, target))
                 return 0;
-        return vt_journal_set_ref(&e->journal, VT_REF_JOURNAL, target, &cur, msg);
+        return vt_journal_set_ref(e->journal, VT_REF_JOURNAL, target, &cur, msg);
 }
 
-static int set_good(vt_engine *e, const git_oid *oid, const vt_snapshot *snap, long txn)
+static int set_good(vt_engine *e, const vt_oid *oid, const vt_snapshot *snap, long txn)
 {
-        git_oid cur;
+        vt_oid cur;
         char msg[64];
-        int r = vt_journal_ref(&e->journal, VT_REF_GOOD, &cur);
+        int r = vt_journal_ref(e->journal, VT_REF_GOOD, &cur);
 
         snprintf(msg, sizeof(msg), "good: txn %ld", txn);
         if (r == -ENOENT)
-                r = vt_journal_set_ref(&e->journal, VT_REF_GOOD, oid, NULL, msg);
-        else if (r >= 0 && !git_oid_equal(&cur, oid))
-                r = vt_journal_set_ref(&e->journal, VT_REF_GOOD, oid, &cur, msg);
+                r = vt_journal_set_ref(e->journal, VT_REF_GOOD, oid, NULL, msg);
+        else if (r >= 0 && !vt_oid_equal(&cur, oid))
+                r = vt_journal_set_ref(e->journal, VT_REF_GOOD, oid, &cur, msg);
         if (r < 0)
                 return r;
         return vt_good_copy_write(&e->root, snap, txn);
@@ -205,20 +148,20 @@ static int set_good(vt_engine *e, const git_oid *oid, const vt_snapshot *snap, l
 /* Commit a snapshot as the new head, outside of any file change: the state file is the commit
  * point, then the journal ref follows. */
 static int commit_head(vt_engine *e, const vt_snapshot *snap, vt_txn_info *info,
-                       const git_oid *parents, size_t np, git_oid *out)
+                       const vt_oid *parents, size_t np, vt_oid *out)
 {
         int r;
 
-        r = record_paths(e, snap);
+        r = vt_managed_paths_record(&e->root, snap);
         if (r >= 0)
-                r = vt_journal_commit(&e->journal, snap, info, parents, np, out);
+                r = vt_journal_commit(e->journal, snap, info, parents, np, out);
         if (r < 0)
                 return r;
         e->state.exists = true;
         e->state.phase = VT_PHASE_IDLE;
         e->state.txn = info->id;
         e->state.head = *out;
-        r = vt_state_write(&e->root, &e->state);
+        r = vt_boot_state_write(&e->root, &e->state, &e->boot);
         if (r < 0)
                 return r;
         return move_journal_to(e, out, info->summary);
@@ -228,13 +171,13 @@ static int recover(vt_engine *e, vt_buf *notes)
 {
         _cleanup_snapshot_ vt_snapshot before = {0}, target = {0};
         vt_txn_info tinfo = {0};
-        git_oid pending, cur;
+        vt_oid pending, cur;
         int r;
 
         if (e->state.phase == VT_PHASE_APPLYING) {
-                r = vt_journal_load(&e->journal, &e->state.target, &target, &tinfo);
+                r = vt_journal_load(e->journal, &e->state.target, &target, &tinfo);
                 if (r >= 0)
-                        r = vt_journal_load(&e->journal, &e->state.before, &before, NULL);
+                        r = vt_journal_load(e->journal, &e->state.before, &before, NULL);
                 if (r >= 0)
                         r = with_absent(&before, &target);
                 if (r >= 0)
@@ -246,8 +189,8 @@ static int recover(vt_engine *e, vt_buf *notes)
                         goto out;
                 /* With rebuild steps in flight, the files being there says nothing about the
                  * artifacts: undo, and leave a rebuild for the restored files pending. */
-                if (e->state.intent_rebuild) {
-                        e->state.pending_rebuild = true;
+                if (e->boot.intent_rebuild) {
+                        e->boot.pending_rebuild = true;
                         r = 0;
                 }
                 if (r == 1) {
@@ -255,7 +198,7 @@ static int recover(vt_engine *e, vt_buf *notes)
                         e->state.phase = VT_PHASE_IDLE;
                         e->state.head = e->state.target;
                         e->state.txn = e->state.intent_txn;
-                        r = vt_state_write(&e->root, &e->state);
+                        r = vt_boot_state_write(&e->root, &e->state, &e->boot);
                         if (r >= 0)
                                 r = move_journal_to(e, &e->state.head, "recovery: finished");
                         if (r >= 0)
@@ -265,8 +208,8 @@ static int recover(vt_engine *e, vt_buf *notes)
                                               e->state.intent_txn, e->state.intent_kind);
                 } else {
                         vt_txn_info info = {0};
-                        char summary[256], attempted[GIT_OID_HEXSZ + 1];
-                        git_oid parents[2] = {e->state.before, e->state.target}, out;
+                        char summary[256], attempted[VT_OID_HEXSZ + 1];
+                        vt_oid parents[2] = {e->state.before, e->state.target}, out;
 
                         r = vt_snapshot_restore(&e->root, &before);
                         if (r < 0) {
@@ -276,7 +219,7 @@ static int recover(vt_engine *e, vt_buf *notes)
                         }
                         snprintf(summary, sizeof(summary), "interrupted %s undone: %s",
                                  e->state.intent_kind, tinfo.summary ? tinfo.summary : "");
-                        git_oid_tostr(attempted, sizeof(attempted), &e->state.target);
+                        vt_oid_tostr(&e->state.target, attempted);
                         info.id = e->state.intent_txn;
                         info.kind = "recovery";
                         info.summary = summary;
@@ -295,25 +238,25 @@ static int recover(vt_engine *e, vt_buf *notes)
                                               e->state.intent_txn, e->state.intent_kind);
                 }
         } else if (e->state.exists) {
-                r = vt_journal_ref(&e->journal, VT_REF_JOURNAL, &cur);
-                if (r == -ENOENT || (r >= 0 && !git_oid_equal(&cur, &e->state.head)))
+                r = vt_journal_ref(e->journal, VT_REF_JOURNAL, &cur);
+                if (r == -ENOENT || (r >= 0 && !vt_oid_equal(&cur, &e->state.head)))
                         r = move_journal_to(e, &e->state.head, "recovery: follow state");
                 if (r < 0)
                         goto out;
                 if (e->state.has_good) {
-                        r = vt_journal_ref(&e->journal, VT_REF_GOOD, &cur);
+                        r = vt_journal_ref(e->journal, VT_REF_GOOD, &cur);
                         if (r == -ENOENT)
-                                r = vt_journal_set_ref(&e->journal, VT_REF_GOOD, &e->state.good,
+                                r = vt_journal_set_ref(e->journal, VT_REF_GOOD, &e->state.good,
                                                        NULL, "recovery: follow state");
-                        else if (r >= 0 && !git_oid_equal(&cur, &e->state.good))
-                                r = vt_journal_set_ref(&e->journal, VT_REF_GOOD, &e->state.good,
+                        else if (r >= 0 && !vt_oid_equal(&cur, &e->state.good))
+                                r = vt_journal_set_ref(e->journal, VT_REF_GOOD, &e->state.good,
                                                        &cur, "recovery: follow state");
                 }
         } else {
                 r = 0;
         }
-        if (r >= 0 && vt_journal_ref(&e->journal, VT_REF_PENDING, &pending) == 0)
-                r = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
+        if (r >= 0 && vt_journal_ref(e->journal, VT_REF_PENDING, &pending) == 0)
+                r = vt_journal_delete_ref(e->journal, VT_REF_PENDING);
         vt_error_clear();
 out:
         vt_txn_info_free(&tinfo);
@@ -325,7 +268,7 @@ int vt_engine_open(vt_engine *e, const char *root, unsigned flags, const char *a
         _cleanup_snapshot_ vt_snapshot head = {0};
         int r;
 
-        *e = (vt_engine){.root = VT_ROOT_INIT, .journal = VT_JOURNAL_INIT, .lock_fd = -1};
+        *e = (vt_engine){.root = VT_ROOT_INIT, .lock_fd = -1};
         e->argv = argv;
         e->writable = flags & VT_ENGINE_WRITE;
         r = vt_root_open(&e->root, root);
@@ -336,7 +279,7 @@ int vt_engine_open(vt_engine *e, const char *root, unsigned flags, const char *a
                 if (r < 0)
                         return r;
         }
-        r = vt_state_read(&e->root, &e->state);
+        r = vt_boot_state_read(&e->root, &e->state, &e->boot);
         if (r < 0)
                 return r;
         r = vt_journal_open(&e->root, e->writable, &e->journal);
@@ -349,7 +292,7 @@ int vt_engine_open(vt_engine *e, const char *root, unsigned flags, const char *a
         e->have_journal = true;
         if (!e->writable)
                 return 0;
-        vt_journal_clear_stale_locks(&e->journal);
+        vt_journal_clear_stale_locks(e->journal);
         r = recover(e, notes);
         if (r < 0)
                 return r;
@@ -402,7 +345,7 @@ static int commit_drift(vt_engine *e, const vt_snapshot *head, const vt_snapshot
         _cleanup_buf_ vt_buf changed = VT_BUF_INIT;
         vt_txn_info info = {0};
         bool first = !has_head(e);
-        git_oid out;
+        vt_oid out;
         int r;
 
         for (size_t i = 0; i < disk->n; i++) {
@@ -436,7 +379,7 @@ static int commit_drift(vt_engine *e, const vt_snapshot *head, const vt_snapshot
         if (first) {
                 e->state.good = out;
                 e->state.has_good = true;
-                r = vt_state_write(&e->root, &e->state);
+                r = vt_boot_state_write(&e->root, &e->state, &e->boot);
                 if (r >= 0)
                         r = set_good(e, &out, disk, info.id);
         }
@@ -452,8 +395,8 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
         _cleanup_free_ char *error = NULL, *extra = NULL;
         _cleanup_buf_ vt_buf record = VT_BUF_INIT;
         vt_txn_info info = {0};
-        git_oid before, next_oid, fail_oid;
-        char attempted[GIT_OID_HEXSZ + 1];
+        vt_oid before, next_oid, fail_oid;
+        char attempted[VT_OID_HEXSZ + 1];
         int r, r2;
 
         *txn_out = 0;
@@ -493,13 +436,13 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
         info.argv = (char *)e->argv;
         info.extra = (char *)req->extra;
         info.time = time(NULL);
-        r = record_paths(e, &next);
+        r = vt_managed_paths_record(&e->root, &next);
         if (r >= 0)
-                r = vt_journal_commit(&e->journal, &next, &info, &before, 1, &next_oid);
+                r = vt_journal_commit(e->journal, &next, &info, &before, 1, &next_oid);
         if (r >= 0)
-                r = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
+                r = vt_journal_delete_ref(e->journal, VT_REF_PENDING);
         if (r >= 0)
-                r = vt_journal_set_ref(&e->journal, VT_REF_PENDING, &next_oid, NULL, req->summary);
+                r = vt_journal_set_ref(e->journal, VT_REF_PENDING, &next_oid, NULL, req->summary);
         if (r < 0)
                 return r;
 
@@ -509,9 +452,9 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
         snprintf(e->state.intent_kind, sizeof(e->state.intent_kind), "%s", req->kind);
         e->state.before = before;
         e->state.target = next_oid;
-        e->state.intent_rebuild = req->rebuild != NULL;
+        e->boot.intent_rebuild = req->rebuild != NULL;
         e->state.txn = info.id;
-        r = vt_state_write(&e->root, &e->state);
+        r = vt_boot_state_write(&e->root, &e->state, &e->boot);
         if (r < 0) {
                 e->state.phase = VT_PHASE_IDLE;
                 return r;
@@ -524,25 +467,25 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                 if (r >= 0) {
                         extra = merge_extra(req->extra, "rebuild", vt_buf_cstr(&record));
                         info.extra = extra;
-                        r = extra ? vt_journal_commit(&e->journal, &next, &info, &before, 1,
-                                                      &next_oid)
-                                  : -ENOMEM;
+                        r = extra
+                                ? vt_journal_commit(e->journal, &next, &info, &before, 1, &next_oid)
+                                : -ENOMEM;
                 }
         }
         if (r >= 0) {
                 /* The commit point. */
                 e->state.phase = VT_PHASE_IDLE;
                 e->state.head = next_oid;
-                e->state.pending_rebuild =
-                    req->rebuild ? false : (e->state.pending_rebuild || req->pending_rebuild);
-                r = vt_state_write(&e->root, &e->state);
+                e->boot.pending_rebuild =
+                    req->rebuild ? false : (e->boot.pending_rebuild || req->pending_rebuild);
+                r = vt_boot_state_write(&e->root, &e->state, &e->boot);
                 if (r < 0) {
                         e->state.phase = VT_PHASE_APPLYING;
                         e->state.head = before;
                 }
         }
         if (r < 0) {
-                git_oid parents[2] = {before, e->state.target};
+                vt_oid parents[2] = {before, e->state.target};
                 _cleanup_buf_ vt_buf undo_record = VT_BUF_INIT;
                 _cleanup_free_ char *detail = NULL;
                 bool undo_failed = false;
@@ -559,9 +502,9 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                         /* The artifacts may not match the restored files: say so and keep a
                          * rebuild pending, never claim a clean undo. */
                         undo_failed = true;
-                        e->state.pending_rebuild = true;
+                        e->boot.pending_rebuild = true;
                 }
-                git_oid_tostr(attempted, sizeof(attempted), &e->state.target);
+                vt_oid_tostr(&e->state.target, attempted);
                 if (asprintf(&detail, "%s%s", error,
                              undo_failed ? "\n(rebuilding for the restored files failed too: a "
                                            "rebuild is pending)"
@@ -576,10 +519,10 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                 extra =
                     record.len ? merge_extra(req->extra, "rebuild", vt_buf_cstr(&record)) : NULL;
                 info.extra = extra ? extra : (char *)req->extra;
-                e->state.intent_rebuild = false;
+                e->boot.intent_rebuild = false;
                 r2 = commit_head(e, &disk, &info, parents, 2, &fail_oid);
                 if (r2 >= 0)
-                        r2 = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
+                        r2 = vt_journal_delete_ref(e->journal, VT_REF_PENDING);
                 vt_error_set(r, "%s; every file was put back as it was%s%s", error,
                              req->rebuild_undo ? (undo_failed ? " (but rebuilding for them failed: "
                                                                 "run 'vfiotx apply' to retry)"
@@ -595,7 +538,7 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
          * (the state file says so) and the next command moves them. */
         r = move_journal_to(e, &next_oid, req->summary);
         if (r >= 0)
-                r = vt_journal_delete_ref(&e->journal, VT_REF_PENDING);
+                r = vt_journal_delete_ref(e->journal, VT_REF_PENDING);
         if (r < 0)
                 vt_buf_printf(notes,
                               "note: the journal refs could not be updated (%s); the next vfiotx "
@@ -609,7 +552,7 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
 int vt_engine_record(vt_engine *e, vt_txn_info *info)
 {
         _cleanup_snapshot_ vt_snapshot head = {0};
-        git_oid out;
+        vt_oid out;
         int r;
 
         if (!has_head(e))
@@ -626,12 +569,12 @@ int vt_engine_head_info(vt_engine *e, vt_txn_info *out)
         *out = (vt_txn_info){0};
         if (!has_head(e))
                 return 0;
-        return vt_journal_load(&e->journal, &e->state.head, NULL, out);
+        return vt_journal_load(e->journal, &e->state.head, NULL, out);
 }
 
 int vt_engine_write_state(vt_engine *e)
 {
-        return vt_state_write(&e->root, &e->state);
+        return vt_boot_state_write(&e->root, &e->state, &e->boot);
 }
 
 int vt_engine_confirm(vt_engine *e, long *txn_out)
@@ -650,11 +593,11 @@ int vt_engine_confirm(vt_engine *e, long *txn_out)
                 return r;
         *txn_out = info.id;
         vt_txn_info_free(&info);
-        if (e->state.has_good && git_oid_equal(&e->state.good, &e->state.head))
+        if (e->state.has_good && vt_oid_equal(&e->state.good, &e->state.head))
                 return 0;
         e->state.good = e->state.head;
         e->state.has_good = true;
-        r = vt_state_write(&e->root, &e->state);
+        r = vt_boot_state_write(&e->root, &e->state, &e->boot);
         if (r >= 0)
                 r = set_good(e, &e->state.head, &head, *txn_out);
         return r;
@@ -668,10 +611,10 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
         vt_txn_info info = {0};
         vt_engine e;
         long good_txn = 0;
-        git_oid out;
+        vt_oid out;
         int r;
 
-        e = (vt_engine){.root = VT_ROOT_INIT, .journal = VT_JOURNAL_INIT, .lock_fd = -1};
+        e = (vt_engine){.root = VT_ROOT_INIT, .lock_fd = -1};
         e.argv = argv;
         e.writable = true;
         r = vt_root_open(&e.root, root);
@@ -680,7 +623,7 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
         if (r >= 0)
                 r = vt_good_copy_read(&e.root, &good, &good_txn);
         if (r >= 0)
-                r = read_managed(&e.root, &good);
+                r = vt_managed_paths_add_absent(&e.root, &good);
         if (r >= 0)
                 r = vt_snapshot_restore(&e.root, &good);
         if (r < 0)
@@ -691,29 +634,11 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
                       good_txn);
 
         /* Keep the damaged journal for inspection and start a new one from what is on disk. */
-        if (vt_state_read(&e.root, &e.state) < 0)
+        if (vt_boot_state_read(&e.root, &e.state, &e.boot) < 0)
                 e.state = (vt_state){0};
-        if (asprintf(&damaged, "%s.damaged-%ld", "journal.git", (long)time(NULL)) < 0) {
-                r = -ENOMEM;
+        r = vt_journal_set_aside(&e.root, &damaged);
+        if (r < 0)
                 goto out;
-        }
-        {
-                _cleanup_free_ char *rel = NULL;
-                int dfd;
-
-                r = vt_root_resolve(&e.root, VT_JOURNAL_DIR, false, &rel);
-                if (r < 0)
-                        goto out;
-                dfd = openat(e.root.fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (dfd < 0 || renameat(dfd, "journal.git", dfd, damaged) < 0) {
-                        r = vt_error_set(errno, "cannot move the damaged journal aside: %s",
-                                         strerror(errno));
-                        if (dfd >= 0)
-                                close(dfd);
-                        goto out;
-                }
-                close(dfd);
-        }
         r = vt_journal_open(&e.root, true, &e.journal);
         if (r < 0)
                 goto out;
@@ -729,12 +654,13 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
         info.argv = (char *)argv;
         info.time = time(NULL);
         e.state = (vt_state){0};
+        e.boot = (vt_boot_state){0};
         r = commit_head(&e, &good, &info, NULL, 0, &out);
         if (r < 0)
                 goto out;
         e.state.good = out;
         e.state.has_good = true;
-        r = vt_state_write(&e.root, &e.state);
+        r = vt_boot_state_write(&e.root, &e.state, &e.boot);
         if (r >= 0)
                 r = set_good(&e, &out, &good, info.id);
         if (r >= 0)

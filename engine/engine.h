@@ -29,6 +29,7 @@
 #include <stdbool.h>
 
 #include "common/buf.h"
+#include "engine/boot_state.h"
 #include "journal/journal.h"
 #include "journal/root.h"
 #include "journal/snapshot.h"
@@ -36,8 +37,9 @@
 
 typedef struct vt_engine {
         vt_root root;
-        vt_journal journal;
+        vt_journal *journal; /* NULL until opened */
         vt_state state;
+        vt_boot_state boot; /* the engine's part of the state file, written with `state` */
         int lock_fd;
         bool writable;
         bool have_journal; /* a journal exists and could be opened */

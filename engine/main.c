@@ -1,6 +1,5 @@
 /* vfiotx: global options, then one command from the table. */
 #include <getopt.h>
-#include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "common/buf.h"
 #include "engine/cli.h"
 #include "engine/engine.h"
+#include "journal/journal.h"
 
 static const vt_command commands[] = {
     {"devices", vt_cmd_devices, "list PCI devices, IOMMU groups and a passthrough verdict", true},
@@ -215,11 +215,11 @@ int main(int argc, char **argv)
                 argc = first + 1 + n;
                 /* Starting libgit2 costs milliseconds; the probes do not need it. */
                 if (!commands[i].no_git)
-                        git_libgit2_init();
+                        (void)vt_journal_global_init();
                 optind = 0; /* each command parses its own argv with getopt_long */
                 r = commands[i].run(&cli, argc - first, argv + first);
                 if (!commands[i].no_git)
-                        git_libgit2_shutdown();
+                        vt_journal_global_shutdown();
                 return r;
         }
         return vt_cli_usage_error(&cli, NULL, "unknown command '%s'", argv[optind]);

@@ -61,14 +61,14 @@ static int grubenv_update(vt_engine *e, long txn, unsigned tries, bool arm, bool
 
 bool vt_trial_in_progress(const vt_engine *e)
 {
-        return e->state.trial == VT_TRIAL_ARMED || e->state.trial == VT_TRIAL_TRYING ||
-               e->state.trial == VT_TRIAL_MARKED_BAD;
+        return e->boot.trial == VT_TRIAL_ARMED || e->boot.trial == VT_TRIAL_TRYING ||
+               e->boot.trial == VT_TRIAL_MARKED_BAD;
 }
 
 int vt_trial_refuse_busy(const vt_engine *e)
 {
-        vt_error_set(EBUSY, "transaction %ld is on trial (%s)", e->state.trial_txn,
-                     vt_trial_name(e->state.trial));
+        vt_error_set(EBUSY, "transaction %ld is on trial (%s)", e->boot.trial_txn,
+                     vt_trial_name(e->boot.trial));
         return vt_error_hint(EBUSY, "'vfiotx confirm' keeps it, 'vfiotx rollback' undoes it; then "
                                     "apply again");
 }
@@ -79,7 +79,7 @@ int vt_trial_recover(vt_engine *e, vt_buf *notes)
         vt_bootcount bc = {0};
         int r;
 
-        if (e->state.trial != VT_TRIAL_ARMED)
+        if (e->boot.trial != VT_TRIAL_ARMED)
                 return 0;
         r = vt_grubenv_load(&e->root, &env);
         if (r >= 0)
@@ -90,10 +90,10 @@ int vt_trial_recover(vt_engine *e, vt_buf *notes)
         }
         /* The state says armed, grubenv does not: arming was cut short before its commit
          * point. Finish it. */
-        r = grubenv_update(e, e->state.trial_txn, e->state.trial_tries, true, false);
+        r = grubenv_update(e, e->boot.trial_txn, e->boot.trial_tries, true, false);
         if (r >= 0 && notes)
                 vt_buf_printf(notes, "recovered: finished arming the trial of transaction %ld\n",
-                              e->state.trial_txn);
+                              e->boot.trial_txn);
         return r;
 }
 
@@ -139,7 +139,7 @@ int vt_trial_preserve(vt_engine *e, const char *proc)
         vt_preserve_plan p = {0};
         int r;
 
-        if (e->state.trial != VT_TRIAL_NONE && e->state.trial != VT_TRIAL_ROLLED_BACK)
+        if (e->boot.trial != VT_TRIAL_NONE && e->boot.trial != VT_TRIAL_ROLLED_BACK)
                 return 0; /* only a good running system is the last good boot */
         /* Named after the newest transaction (on a fresh host the baseline, number 1, that the
          * apply is about to record): a name, so a later preservation replaces it. */
@@ -178,10 +178,10 @@ int vt_trial_arm(vt_engine *e, long txn, unsigned tries, vt_buf *notes)
         char summary[160];
         int r;
 
-        e->state.trial = VT_TRIAL_ARMED;
-        e->state.trial_txn = txn;
-        e->state.trial_tries = tries;
-        e->state.trial_reason[0] = '\0';
+        e->boot.trial = VT_TRIAL_ARMED;
+        e->boot.trial_txn = txn;
+        e->boot.trial_tries = tries;
+        e->boot.trial_reason[0] = '\0';
         snprintf(summary, sizeof(summary),
                  "armed: transaction %ld is on trial for %u boot%s, then GRUB falls back to the "
                  "last good entry",
@@ -231,11 +231,11 @@ int vt_trial_boot(vt_engine *e, const char *proc, vt_boot_kind *kind, vt_buf *no
                 return 0;
         }
         if (!cmdline_has(cmdline, "vfiotx.trial", value, sizeof(value))) {
-                if (e->state.trial == VT_TRIAL_ARMED && vt_grubenv_load(&e->root, &env) >= 0 &&
+                if (e->boot.trial == VT_TRIAL_ARMED && vt_grubenv_load(&e->root, &env) >= 0 &&
                     vt_bootcount_read(&env, &bc) >= 0 && bc.phase == VT_BOOTCOUNT_NONE) {
                         /* Armed in the state file, but grubenv was never written: the host
                          * booted the applied files without a counter. */
-                        e->state.trial = VT_TRIAL_NONE;
+                        e->boot.trial = VT_TRIAL_NONE;
                         return record(e, "boot",
                                       "the trial was never armed (interrupted): the applied "
                                       "snapshot runs without a trial; 'vfiotx confirm' keeps "
@@ -246,15 +246,15 @@ int vt_trial_boot(vt_engine *e, const char *proc, vt_boot_kind *kind, vt_buf *no
                 return 0;
         }
         *kind = VT_BOOT_TRIAL;
-        if (e->state.trial == VT_TRIAL_TRYING)
+        if (e->boot.trial == VT_TRIAL_TRYING)
                 return 0; /* a second start of the service in the same boot */
         r = vt_grubenv_load(&e->root, &env);
         if (r >= 0)
                 r = vt_bootcount_read(&env, &bc);
         if (r < 0)
                 return r;
-        e->state.trial = VT_TRIAL_TRYING;
-        e->state.trial_txn = strtol(value, NULL, 10);
+        e->boot.trial = VT_TRIAL_TRYING;
+        e->boot.trial_txn = strtol(value, NULL, 10);
         snprintf(summary, sizeof(summary),
                  "trial boot of transaction %s: %d more boot%s before GRUB falls back", value,
                  bc.tries < 0 ? 0 : bc.tries, bc.tries == 1 ? "" : "s");
@@ -273,27 +273,27 @@ int vt_trial_fallback_done(vt_engine *e, vt_buf *notes)
                 bc = (vt_bootcount){0};
         if (r < 0)
                 return r;
-        if (e->state.trial != VT_TRIAL_MARKED_BAD)
-                snprintf(e->state.trial_reason, sizeof(e->state.trial_reason), "%s",
+        if (e->boot.trial != VT_TRIAL_MARKED_BAD)
+                snprintf(e->boot.trial_reason, sizeof(e->boot.trial_reason), "%s",
                          bc.fallback ? "tries exhausted"
                                      : "manual: the last good entry was "
                                        "booted");
         r = grubenv_update(e, 0, 0, false, false); /* the commit point of the fallback */
         if (r < 0)
                 return r;
-        e->state.trial = VT_TRIAL_ROLLED_BACK;
+        e->boot.trial = VT_TRIAL_ROLLED_BACK;
         snprintf(summary, sizeof(summary),
                  "rolled back: transaction %ld (%s); the host runs the last good snapshot",
-                 e->state.trial_txn, e->state.trial_reason);
+                 e->boot.trial_txn, e->boot.trial_reason);
         return record(e, "fallback", summary, NULL, notes);
 }
 
 int vt_trial_confirm(vt_engine *e, const char *proc, vt_buf *notes)
 {
-        bool was_trial = e->state.trial == VT_TRIAL_ARMED || e->state.trial == VT_TRIAL_TRYING ||
-                         e->state.trial == VT_TRIAL_MARKED_BAD;
+        bool was_trial = e->boot.trial == VT_TRIAL_ARMED || e->boot.trial == VT_TRIAL_TRYING ||
+                         e->boot.trial == VT_TRIAL_MARKED_BAD;
         char summary[160];
-        long txn = e->state.trial_txn;
+        long txn = e->boot.trial_txn;
         int r;
 
         if (!was_trial) {
@@ -317,8 +317,8 @@ int vt_trial_confirm(vt_engine *e, const char *proc, vt_buf *notes)
                 r = grubenv_update(e, 0, 0, false, false); /* the commit point */
         if (r < 0)
                 return r;
-        e->state.trial = VT_TRIAL_NONE;
-        e->state.trial_reason[0] = '\0';
+        e->boot.trial = VT_TRIAL_NONE;
+        e->boot.trial_reason[0] = '\0';
         r = vt_engine_write_state(e);
         if (r >= 0 && proc && was_trial)
                 r = vt_trial_preserve(e, proc);
@@ -330,15 +330,15 @@ int vt_trial_mark_bad(vt_engine *e, const char *reason, vt_buf *notes)
         char summary[200];
         int r;
 
-        if (e->state.trial != VT_TRIAL_TRYING && e->state.trial != VT_TRIAL_ARMED)
+        if (e->boot.trial != VT_TRIAL_TRYING && e->boot.trial != VT_TRIAL_ARMED)
                 return vt_error_set(ENOENT, "no trial in progress to mark bad");
-        r = grubenv_update(e, e->state.trial_txn, 0, false, true);
+        r = grubenv_update(e, e->boot.trial_txn, 0, false, true);
         if (r < 0)
                 return r;
-        e->state.trial = VT_TRIAL_MARKED_BAD;
-        snprintf(e->state.trial_reason, sizeof(e->state.trial_reason), "%s", reason);
+        e->boot.trial = VT_TRIAL_MARKED_BAD;
+        snprintf(e->boot.trial_reason, sizeof(e->boot.trial_reason), "%s", reason);
         snprintf(summary, sizeof(summary),
                  "marked bad: transaction %ld (%s); the next boot takes the last good entry",
-                 e->state.trial_txn, reason);
+                 e->boot.trial_txn, reason);
         return record(e, "mark-bad", summary, NULL, notes);
 }

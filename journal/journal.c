@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <git2.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,41 @@
 #include "common/failpoint.h"
 #include "common/fileio.h"
 #include "common/macro.h"
+
+struct vt_journal {
+        git_repository *repo;
+        char *gitdir; /* filesystem path of journal.git */
+};
+
+_Static_assert(GIT_OID_RAWSZ == VT_OID_RAWSZ, "a journal object id is a SHA-1");
+
+static git_oid to_git(const vt_oid *o)
+{
+        git_oid g;
+
+        git_oid_fromraw(&g, o->id);
+        return g;
+}
+
+static vt_oid from_git(const git_oid *g)
+{
+        vt_oid o;
+
+        memcpy(o.id, g->id, VT_OID_RAWSZ);
+        return o;
+}
+
+int vt_journal_global_init(void)
+{
+        int r = git_libgit2_init();
+
+        return r < 0 ? vt_error_set(EIO, "cannot start libgit2") : 0;
+}
+
+void vt_journal_global_shutdown(void)
+{
+        git_libgit2_shutdown();
+}
 
 static int git_fail(int gerr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -111,7 +147,16 @@ static int fsync_tree(const char *path)
         return r;
 }
 
-int vt_journal_open(const vt_root *root, bool create, vt_journal *j)
+void vt_journal_close(vt_journal *j)
+{
+        if (!j)
+                return;
+        git_repository_free(j->repo);
+        free(j->gitdir);
+        free(j);
+}
+
+static int open_or_create(const vt_root *root, bool create, vt_journal *j)
 {
         _cleanup_free_ char *rel = NULL;
         git_repository_init_options opts;
@@ -172,12 +217,41 @@ int vt_journal_open(const vt_root *root, bool create, vt_journal *j)
         return r;
 }
 
-void vt_journal_close(vt_journal *j)
+int vt_journal_open(const vt_root *root, bool create, vt_journal **out)
 {
-        git_repository_free(j->repo);
-        free(j->gitdir);
-        j->repo = NULL;
-        j->gitdir = NULL;
+        vt_journal *j = calloc(1, sizeof(*j));
+        int r;
+
+        *out = NULL;
+        if (!j)
+                return -ENOMEM;
+        r = open_or_create(root, create, j);
+        if (r < 0) {
+                vt_journal_close(j);
+                return r;
+        }
+        *out = j;
+        return 0;
+}
+
+int vt_journal_set_aside(const vt_root *root, char **out_name)
+{
+        _cleanup_free_ char *rel = NULL, *damaged = NULL;
+        _cleanup_close_ int dfd = -1;
+        int r;
+
+        if (asprintf(&damaged, "journal.git.damaged-%ld", (long)time(NULL)) < 0)
+                return -ENOMEM;
+        r = vt_root_resolve(root, VT_JOURNAL_DIR, false, &rel);
+        if (r < 0)
+                return r;
+        dfd = openat(root->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || renameat(dfd, "journal.git", dfd, damaged) < 0)
+                return vt_error_set(errno, "cannot move the damaged journal aside: %s",
+                                    strerror(errno));
+        if (out_name)
+                *out_name = TAKE_PTR(damaged);
+        return 0;
 }
 
 static void clear_locks_in(const char *dir, int depth)
@@ -250,7 +324,7 @@ static char *info_json(const vt_txn_info *t)
 }
 
 int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info *info,
-                      const git_oid *parents, size_t n_parents, git_oid *out)
+                      const vt_oid *parents, size_t n_parents, vt_oid *out)
 {
         _cleanup_buf_ vt_buf manifest = VT_BUF_INIT, message = VT_BUF_INIT;
         _cleanup_free_ git_tree_update *ups = calloc(snap->n + 2, sizeof(*ups));
@@ -259,7 +333,7 @@ int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info 
         const git_commit *parent_commits[2] = {NULL, NULL};
         git_signature *sig = NULL;
         git_tree *tree = NULL;
-        git_oid tree_id;
+        git_oid tree_id, commit_id;
         size_t nu = 0;
         int r;
 
@@ -294,8 +368,11 @@ int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info 
         if (r == 0)
                 r = git_signature_new(&sig, "vfiotx", "vfiotx@localhost",
                                       info->time ? info->time : (git_time_t)time(NULL), 0);
-        for (size_t i = 0; r == 0 && i < n_parents; i++)
-                r = git_commit_lookup((git_commit **)&parent_commits[i], j->repo, &parents[i]);
+        for (size_t i = 0; r == 0 && i < n_parents; i++) {
+                git_oid p = to_git(&parents[i]);
+
+                r = git_commit_lookup((git_commit **)&parent_commits[i], j->repo, &p);
+        }
         if (r < 0) {
                 r = git_fail(r, "%s", "cannot prepare the commit");
                 goto out;
@@ -307,10 +384,12 @@ int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info 
                 vt_buf_printf(&message, "command: %s\n", info->argv);
         if ((r = vt_failpoint("journal: write commit")) < 0)
                 goto out;
-        r = git_commit_create(out, j->repo, NULL, sig, sig, NULL, vt_buf_cstr(&message), tree,
-                              n_parents, parent_commits);
+        r = git_commit_create(&commit_id, j->repo, NULL, sig, sig, NULL, vt_buf_cstr(&message),
+                              tree, n_parents, parent_commits);
         if (r < 0)
                 r = git_fail(r, "%s", "cannot write the commit");
+        else
+                *out = from_git(&commit_id);
 out:
         for (size_t i = 0; i < snap->n; i++)
                 free(paths[i]);
@@ -321,30 +400,34 @@ out:
         return r;
 }
 
-int vt_journal_ref(vt_journal *j, const char *name, git_oid *out)
+int vt_journal_ref(vt_journal *j, const char *name, vt_oid *out)
 {
-        int r = git_reference_name_to_id(out, j->repo, name);
+        git_oid id;
+        int r = git_reference_name_to_id(&id, j->repo, name);
 
         if (r == GIT_ENOTFOUND)
                 return vt_error_set(ENOENT, "journal: no ref %s", name);
         if (r < 0)
                 return git_fail(r, "cannot read %s", name);
+        *out = from_git(&id);
         return 0;
 }
 
-int vt_journal_set_ref(vt_journal *j, const char *name, const git_oid *target,
-                       const git_oid *expected, const char *reflog_msg)
+int vt_journal_set_ref(vt_journal *j, const char *name, const vt_oid *target,
+                       const vt_oid *expected, const char *reflog_msg)
 {
         git_reference *ref = NULL;
+        git_oid t = to_git(target), x;
         int r;
 
         if ((r = vt_failpoint("journal: move ref")) < 0)
                 return r;
-        if (expected)
-                r = git_reference_create_matching(&ref, j->repo, name, target, 1, expected,
-                                                  reflog_msg);
-        else
-                r = git_reference_create(&ref, j->repo, name, target, 0, reflog_msg);
+        if (expected) {
+                x = to_git(expected);
+                r = git_reference_create_matching(&ref, j->repo, name, &t, 1, &x, reflog_msg);
+        } else {
+                r = git_reference_create(&ref, j->repo, name, &t, 0, reflog_msg);
+        }
         git_reference_free(ref);
         if (r == GIT_EMODIFIED || r == GIT_EEXISTS)
                 return vt_error_set(EBUSY, "journal: %s was moved by someone else", name);
@@ -429,16 +512,17 @@ static int read_blob(vt_journal *j, git_commit *c, const char *path, vt_buf *out
         return r;
 }
 
-int vt_journal_load(vt_journal *j, const git_oid *commit, vt_snapshot *snap, vt_txn_info *info)
+int vt_journal_load(vt_journal *j, const vt_oid *commit, vt_snapshot *snap, vt_txn_info *info)
 {
         _cleanup_buf_ vt_buf b = VT_BUF_INIT;
+        git_oid id = to_git(commit);
         git_commit *c = NULL;
         vt_snapshot s = {0};
         int r;
 
-        r = git_commit_lookup(&c, j->repo, commit);
+        r = git_commit_lookup(&c, j->repo, &id);
         if (r < 0)
-                return git_fail(r, "cannot read transaction %s", git_oid_tostr_s(commit));
+                return git_fail(r, "cannot read transaction %s", VT_OID_TOSTR(commit));
         if (info) {
                 r = read_blob(j, c, "meta.json", &b);
                 if (r >= 0)
@@ -475,22 +559,23 @@ out:
         return r;
 }
 
-int vt_journal_parents(vt_journal *j, const git_oid *commit, git_oid out[2])
+int vt_journal_parents(vt_journal *j, const vt_oid *commit, vt_oid out[2])
 {
+        git_oid id = to_git(commit);
         git_commit *c = NULL;
         unsigned n;
-        int r = git_commit_lookup(&c, j->repo, commit);
+        int r = git_commit_lookup(&c, j->repo, &id);
 
         if (r < 0)
-                return git_fail(r, "cannot read transaction %s", git_oid_tostr_s(commit));
+                return git_fail(r, "cannot read transaction %s", VT_OID_TOSTR(commit));
         n = git_commit_parentcount(c);
         for (unsigned i = 0; i < n && i < 2; i++)
-                git_oid_cpy(&out[i], git_commit_parent_id(c, i));
+                out[i] = from_git(git_commit_parent_id(c, i));
         git_commit_free(c);
         return (int)(n > 2 ? 2 : n);
 }
 
-int vt_journal_find(vt_journal *j, const char *spec, git_oid *out)
+int vt_journal_find(vt_journal *j, const char *spec, vt_oid *out)
 {
         char *end;
         long want = strtol(spec, &end, 10);
@@ -498,9 +583,9 @@ int vt_journal_find(vt_journal *j, const char *spec, git_oid *out)
         size_t sl = strlen(spec);
         /* "33861032" is a transaction number and may also be a commit prefix (hex digits can
          * all be decimal ones): a number match wins, else the first commit that matches */
-        bool by_prefix = sl >= 4 && sl <= GIT_OID_HEXSZ && strspn(spec, "0123456789abcdef") == sl;
+        bool by_prefix = sl >= 4 && sl <= VT_OID_HEXSZ && strspn(spec, "0123456789abcdef") == sl;
         bool prefix_found = false;
-        git_oid cur, prefix_match;
+        vt_oid cur, prefix_match;
         int r;
 
         if (!by_id && !by_prefix)
@@ -512,7 +597,7 @@ int vt_journal_find(vt_journal *j, const char *spec, git_oid *out)
         if (r < 0)
                 return r;
         for (;;) {
-                git_oid parents[2];
+                vt_oid parents[2];
                 int np;
 
                 if (by_id) {
@@ -528,7 +613,7 @@ int vt_journal_find(vt_journal *j, const char *spec, git_oid *out)
                                 return 0;
                         }
                 }
-                if (by_prefix && !prefix_found && strncmp(git_oid_tostr_s(&cur), spec, sl) == 0) {
+                if (by_prefix && !prefix_found && strncmp(VT_OID_TOSTR(&cur), spec, sl) == 0) {
                         prefix_match = cur;
                         prefix_found = true;
                         if (!by_id)

@@ -17,10 +17,10 @@
  * that rollback still works from the plain-file copy of the last good snapshot. */
 #pragma once
 
-#include <git2.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "journal/oid.h"
 #include "journal/root.h"
 #include "journal/snapshot.h"
 
@@ -39,25 +39,32 @@ typedef struct vt_txn_info {
         char *attempted; /* for a failed/undone transaction: oid of the snapshot it tried */
         int64_t time;    /* seconds since the epoch */
         bool forced;     /* --force overrode a safety refusal */
-        char *extra;     /* JSON object with more fields (rebuild steps...), may be NULL */
+        char *extra;     /* JSON object with the caller's own fields, may be NULL */
 } vt_txn_info;
 
 void vt_txn_info_free(vt_txn_info *t);
 
-typedef struct vt_journal {
-        git_repository *repo;
-        char *gitdir; /* filesystem path of journal.git */
-} vt_journal;
+/* An open journal. Opaque: how objects are stored is the journal's business alone. */
+typedef struct vt_journal vt_journal;
 
-#define VT_JOURNAL_INIT                                                                            \
-        {                                                                                          \
-                NULL, NULL                                                                         \
-        }
+/* Start and stop the object store library for the process (reference counted: each init needs
+ * one shutdown). Every other function here needs it started. */
+int vt_journal_global_init(void);
+void vt_journal_global_shutdown(void);
 
 /* Open the journal inside the root; with `create`, initialise it when missing. -ENOENT when it
- * does not exist and !create. */
-int vt_journal_open(const vt_root *root, bool create, vt_journal *j);
+ * does not exist and !create. *out is NULL on failure. */
+int vt_journal_open(const vt_root *root, bool create, vt_journal **out);
+/* Accepts NULL. */
 void vt_journal_close(vt_journal *j);
+
+/* The repository is damaged (vt_journal_open() or a read gave -EBADMSG): move journal.git aside
+ * to journal.git.damaged-<seconds since the epoch>, in the same directory, so that the next
+ * vt_journal_open() with `create` starts a new repository. The damaged one is kept for
+ * inspection and never read again. It is never opened here, so this works whatever the damage.
+ * Call only while holding the vfiotx lock (journal/lock.h). `out_name` (may be NULL) receives
+ * the new name relative to VT_JOURNAL_DIR. -ENOENT when there is no journal.git. */
+int vt_journal_set_aside(const vt_root *root, char **out_name);
 
 /* Remove *.lock files a crashed process left in the repository. Call only while holding the
  * vfiotx lock (journal/lock.h), when no other writer can exist. */
@@ -66,24 +73,24 @@ int vt_journal_clear_stale_locks(vt_journal *j);
 /* Store a snapshot and its transaction as a commit with the given parents (0 to 2). No ref
  * moves. */
 int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info *info,
-                      const git_oid *parents, size_t n_parents, git_oid *out);
+                      const vt_oid *parents, size_t n_parents, vt_oid *out);
 
 /* Read a ref: -ENOENT when it does not exist. */
-int vt_journal_ref(vt_journal *j, const char *name, git_oid *out);
+int vt_journal_ref(vt_journal *j, const char *name, vt_oid *out);
 /* Compare-and-swap: move `name` to `target` if it now points at `expected` (NULL: it must not
  * exist). -EBUSY when someone else moved it. */
-int vt_journal_set_ref(vt_journal *j, const char *name, const git_oid *target,
-                       const git_oid *expected, const char *reflog_msg);
+int vt_journal_set_ref(vt_journal *j, const char *name, const vt_oid *target,
+                       const vt_oid *expected, const char *reflog_msg);
 /* Delete a ref if it exists (no error when absent). */
 int vt_journal_delete_ref(vt_journal *j, const char *name);
 
 /* Load a commit's snapshot and/or transaction info (either may be NULL). */
-int vt_journal_load(vt_journal *j, const git_oid *commit, vt_snapshot *snap, vt_txn_info *info);
+int vt_journal_load(vt_journal *j, const vt_oid *commit, vt_snapshot *snap, vt_txn_info *info);
 /* The commit's parents (first parent first); returns the count (0-2). */
-int vt_journal_parents(vt_journal *j, const git_oid *commit, git_oid out[2]);
+int vt_journal_parents(vt_journal *j, const vt_oid *commit, vt_oid out[2]);
 
 /* Find a transaction by number ("12") or by commit id prefix (at least 4 hex digits), walking
  * the first-parent history from the journal head. A spec that reads as both (all decimal
  * digits) is the transaction with that number when there is one, else the commit it prefixes.
  * -ENOENT with a message when not found. */
-int vt_journal_find(vt_journal *j, const char *spec, git_oid *out);
+int vt_journal_find(vt_journal *j, const char *spec, vt_oid *out);

@@ -14,14 +14,57 @@ const char *vt_phase_name(vt_phase p)
         return p == VT_PHASE_APPLYING ? "applying" : "idle";
 }
 
-static const char *const trial_names[] = {"none", "armed", "trying", "marked-bad", "rolled-back"};
-
-const char *vt_trial_name(vt_trial t)
+/* The members of `o` not named in `own` (NULL-terminated), as a JSON object's text into `buf`
+ * ("" when there are none). */
+static int keep_others(json_object *o, const char *const *own, char *buf, size_t size,
+                       const char *where)
 {
-        return (unsigned)t < sizeof(trial_names) / sizeof(trial_names[0]) ? trial_names[t] : "none";
+        json_object *kept = json_object_new_object();
+        const char *text;
+        int r = 0;
+
+        if (!kept)
+                return -ENOMEM;
+        json_object_object_foreach(o, key, val)
+        {
+                bool mine = false;
+
+                for (size_t i = 0; own[i] && !mine; i++)
+                        mine = strcmp(key, own[i]) == 0;
+                if (!mine)
+                        json_object_object_add(kept, key, json_object_get(val));
+        }
+        buf[0] = '\0';
+        if (json_object_object_length(kept) > 0) {
+                text = json_object_to_json_string_ext(kept, JSON_C_TO_STRING_PLAIN);
+                if (strlen(text) >= size)
+                        r = vt_error_set(E2BIG, "state file: too much data in %s", where);
+                else
+                        snprintf(buf, size, "%s", text);
+        }
+        json_object_put(kept);
+        return r;
 }
 
-static int get_oid(json_object *o, const char *key, git_oid *out, bool *found)
+/* Add the members of the JSON object text `data` to `o`, in their order. */
+static int add_others(json_object *o, const char *data)
+{
+        json_object *d;
+
+        if (!data[0])
+                return 0;
+        d = json_tokener_parse(data);
+        if (!d || !json_object_is_type(d, json_type_object)) {
+                json_object_put(d);
+                return vt_error_set(EINVAL, "internal: state data is not a JSON object");
+        }
+        json_object_object_foreach(d, key, val)
+            json_object_object_add(o, key, json_object_get(val));
+        json_object_put(d);
+        return 0;
+}
+
+static int get_oid(json_object *o, const char *key, vt_oid *out, bool *found)
 {
         json_object *v;
 
@@ -29,12 +72,16 @@ static int get_oid(json_object *o, const char *key, git_oid *out, bool *found)
                 *found = false;
         if (!json_object_object_get_ex(o, key, &v))
                 return 0;
-        if (git_oid_fromstr(out, json_object_get_string(v)) < 0)
+        if (vt_oid_fromstr(out, json_object_get_string(v)) < 0)
                 return vt_error_set(EBADMSG, "state file: %s is not an object id", key);
         if (found)
                 *found = true;
         return 0;
 }
+
+static const char *const own_members[] = {"version", "phase",  "txn", "head",
+                                          "good",    "intent", NULL};
+static const char *const own_intent_members[] = {"txn", "kind", "before", "target", NULL};
 
 int vt_state_read(const vt_root *root, vt_state *out)
 {
@@ -67,24 +114,9 @@ int vt_state_read(const vt_root *root, vt_state *out)
                                                                                 : VT_PHASE_IDLE;
         if (json_object_object_get_ex(o, "txn", &v))
                 out->txn = (long)json_object_get_int64(v);
-        if (json_object_object_get_ex(o, "pending_rebuild", &v))
-                out->pending_rebuild = json_object_get_boolean(v);
-        if (json_object_object_get_ex(o, "trial", &v)) {
-                json_object *t;
-
-                if (json_object_object_get_ex(v, "state", &t))
-                        for (size_t i = 0; i < sizeof(trial_names) / sizeof(trial_names[0]); i++)
-                                if (strcmp(json_object_get_string(t), trial_names[i]) == 0)
-                                        out->trial = (vt_trial)i;
-                if (json_object_object_get_ex(v, "txn", &t))
-                        out->trial_txn = (long)json_object_get_int64(t);
-                if (json_object_object_get_ex(v, "tries", &t))
-                        out->trial_tries = (unsigned)json_object_get_int64(t);
-                if (json_object_object_get_ex(v, "reason", &t))
-                        snprintf(out->trial_reason, sizeof(out->trial_reason), "%s",
-                                 json_object_get_string(t));
-        }
-        r = get_oid(o, "head", &out->head, NULL);
+        r = keep_others(o, own_members, out->data, sizeof(out->data), "the state");
+        if (r >= 0)
+                r = get_oid(o, "head", &out->head, NULL);
         if (r >= 0)
                 r = get_oid(o, "good", &out->good, &out->has_good);
         if (r >= 0 && out->phase == VT_PHASE_APPLYING) {
@@ -95,12 +127,13 @@ int vt_state_read(const vt_root *root, vt_state *out)
                 } else {
                         if (json_object_object_get_ex(intent, "txn", &v))
                                 out->intent_txn = (long)json_object_get_int64(v);
-                        if (json_object_object_get_ex(intent, "rebuild", &v))
-                                out->intent_rebuild = json_object_get_boolean(v);
                         if (json_object_object_get_ex(intent, "kind", &v))
                                 snprintf(out->intent_kind, sizeof(out->intent_kind), "%s",
                                          json_object_get_string(v));
-                        r = get_oid(intent, "before", &out->before, NULL);
+                        r = keep_others(intent, own_intent_members, out->intent_data,
+                                        sizeof(out->intent_data), "the intent");
+                        if (r >= 0)
+                                r = get_oid(intent, "before", &out->before, NULL);
                         if (r >= 0)
                                 r = get_oid(intent, "target", &out->target, NULL);
                 }
@@ -118,35 +151,25 @@ int vt_state_write(const vt_root *root, const vt_state *st)
         json_object_object_add(o, "version", json_object_new_int(1));
         json_object_object_add(o, "phase", json_object_new_string(vt_phase_name(st->phase)));
         json_object_object_add(o, "txn", json_object_new_int64(st->txn));
-        json_object_object_add(o, "head", json_object_new_string(git_oid_tostr_s(&st->head)));
+        json_object_object_add(o, "head", json_object_new_string(VT_OID_TOSTR(&st->head)));
         if (st->has_good)
-                json_object_object_add(o, "good",
-                                       json_object_new_string(git_oid_tostr_s(&st->good)));
-        json_object_object_add(o, "pending_rebuild", json_object_new_boolean(st->pending_rebuild));
-        if (st->trial != VT_TRIAL_NONE) {
-                json_object *t = json_object_new_object();
-
-                json_object_object_add(o, "trial", t);
-                json_object_object_add(t, "state",
-                                       json_object_new_string(vt_trial_name(st->trial)));
-                json_object_object_add(t, "txn", json_object_new_int64(st->trial_txn));
-                json_object_object_add(t, "tries", json_object_new_int64(st->trial_tries));
-                if (st->trial_reason[0])
-                        json_object_object_add(t, "reason",
-                                               json_object_new_string(st->trial_reason));
-        }
-        if (st->phase == VT_PHASE_APPLYING) {
+                json_object_object_add(o, "good", json_object_new_string(VT_OID_TOSTR(&st->good)));
+        r = add_others(o, st->data);
+        if (r >= 0 && st->phase == VT_PHASE_APPLYING) {
                 json_object *intent = json_object_new_object();
 
                 json_object_object_add(o, "intent", intent);
                 json_object_object_add(intent, "txn", json_object_new_int64(st->intent_txn));
                 json_object_object_add(intent, "kind", json_object_new_string(st->intent_kind));
-                json_object_object_add(intent, "rebuild",
-                                       json_object_new_boolean(st->intent_rebuild));
+                r = add_others(intent, st->intent_data);
                 json_object_object_add(intent, "before",
-                                       json_object_new_string(git_oid_tostr_s(&st->before)));
+                                       json_object_new_string(VT_OID_TOSTR(&st->before)));
                 json_object_object_add(intent, "target",
-                                       json_object_new_string(git_oid_tostr_s(&st->target)));
+                                       json_object_new_string(VT_OID_TOSTR(&st->target)));
+        }
+        if (r < 0) {
+                json_object_put(o);
+                return r;
         }
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
         r = vt_failpoint("state: replace state file");

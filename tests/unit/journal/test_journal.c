@@ -3,6 +3,7 @@
 #include "../helpers.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "journal/journal.h"
@@ -36,36 +37,36 @@ static void test_commit_load_cas_find(void **state)
 {
         char *dir = make_tmpdir();
         vt_root root = VT_ROOT_INIT;
-        vt_journal j = VT_JOURNAL_INIT;
+        vt_journal *j = NULL;
         vt_snapshot s = {0}, back = {0};
         vt_txn_info info = {1,    "baseline", "first",    "recorded", NULL,
                             NULL, NULL,       1700000000, false,      NULL};
         vt_txn_info got = {0};
-        git_oid a, b, found, cur;
+        vt_oid a, b, found, cur;
 
         (void)state;
-        git_libgit2_init();
+        assert_int_equal(vt_journal_global_init(), 0);
         assert_int_equal(vt_root_open(&root, dir), 0);
         assert_int_equal(vt_journal_open(&root, false, &j), -ENOENT);
-        vt_journal_close(&j);
+        vt_journal_close(j);
         assert_int_equal(vt_journal_open(&root, true, &j), 0);
         assert_int_equal(vt_snapshot_put(&s, "/etc/modules", "x\0y", 3, NULL), 0);
-        assert_int_equal(vt_journal_commit(&j, &s, &info, NULL, 0, &a), 0);
-        assert_int_equal(vt_journal_set_ref(&j, VT_REF_JOURNAL, &a, NULL, "one"), 0);
+        assert_int_equal(vt_journal_commit(j, &s, &info, NULL, 0, &a), 0);
+        assert_int_equal(vt_journal_set_ref(j, VT_REF_JOURNAL, &a, NULL, "one"), 0);
         /* creating it again "must not exist" fails: someone else made it */
-        assert_int_equal(vt_journal_set_ref(&j, VT_REF_JOURNAL, &a, NULL, "again"), -EBUSY);
+        assert_int_equal(vt_journal_set_ref(j, VT_REF_JOURNAL, &a, NULL, "again"), -EBUSY);
 
         info.id = 2;
         info.kind = "apply";
         assert_int_equal(vt_snapshot_put(&s, "/etc/modules", "z", 1, NULL), 0);
-        assert_int_equal(vt_journal_commit(&j, &s, &info, &a, 1, &b), 0);
-        assert_int_equal(vt_journal_set_ref(&j, VT_REF_JOURNAL, &b, &a, "two"), 0);
+        assert_int_equal(vt_journal_commit(j, &s, &info, &a, 1, &b), 0);
+        assert_int_equal(vt_journal_set_ref(j, VT_REF_JOURNAL, &b, &a, "two"), 0);
         /* compare-and-swap: the ref is at b now, a move expecting a must fail */
-        assert_int_equal(vt_journal_set_ref(&j, VT_REF_JOURNAL, &a, &a, "stale"), -EBUSY);
-        assert_int_equal(vt_journal_ref(&j, VT_REF_JOURNAL, &cur), 0);
-        assert_true(git_oid_equal(&cur, &b));
+        assert_int_equal(vt_journal_set_ref(j, VT_REF_JOURNAL, &a, &a, "stale"), -EBUSY);
+        assert_int_equal(vt_journal_ref(j, VT_REF_JOURNAL, &cur), 0);
+        assert_true(vt_oid_equal(&cur, &b));
 
-        assert_int_equal(vt_journal_load(&j, &a, &back, &got), 0);
+        assert_int_equal(vt_journal_load(j, &a, &back, &got), 0);
         assert_int_equal(back.files[0].data.len, 3);
         assert_memory_equal(back.files[0].data.ptr, "x\0y", 3);
         assert_string_equal(got.kind, "baseline");
@@ -73,18 +74,18 @@ static void test_commit_load_cas_find(void **state)
         vt_txn_info_free(&got);
         vt_snapshot_free(&back);
 
-        assert_int_equal(vt_journal_find(&j, "1", &found), 0);
-        assert_true(git_oid_equal(&found, &a));
-        assert_int_equal(vt_journal_find(&j, git_oid_tostr_s(&b), &found), 0);
-        assert_true(git_oid_equal(&found, &b));
-        assert_int_equal(vt_journal_find(&j, "7", &found), -ENOENT);
-        assert_int_equal(vt_journal_find(&j, "x!", &found), -EINVAL);
-        assert_int_equal(vt_journal_ref(&j, VT_REF_GOOD, &cur), -ENOENT);
+        assert_int_equal(vt_journal_find(j, "1", &found), 0);
+        assert_true(vt_oid_equal(&found, &a));
+        assert_int_equal(vt_journal_find(j, VT_OID_TOSTR(&b), &found), 0);
+        assert_true(vt_oid_equal(&found, &b));
+        assert_int_equal(vt_journal_find(j, "7", &found), -ENOENT);
+        assert_int_equal(vt_journal_find(j, "x!", &found), -EINVAL);
+        assert_int_equal(vt_journal_ref(j, VT_REF_GOOD, &cur), -ENOENT);
 
         vt_snapshot_free(&s);
-        vt_journal_close(&j);
+        vt_journal_close(j);
         vt_root_close(&root);
-        git_libgit2_shutdown();
+        vt_journal_global_shutdown();
         rm_rf(dir);
 }
 
@@ -94,14 +95,14 @@ static void test_find_digit_prefix(void **state)
 {
         char *dir = make_tmpdir(), prefix[7] = "", body[32];
         vt_root root = VT_ROOT_INIT;
-        vt_journal j = VT_JOURNAL_INIT;
+        vt_journal *j = NULL;
         vt_snapshot s = {0};
         vt_txn_info info = {1, "apply", "n", "applied", NULL, NULL, NULL, 1700000000, false, NULL};
-        git_oid prev, c, found, want;
+        vt_oid prev, c, found, want;
         bool have = false;
 
         (void)state;
-        git_libgit2_init();
+        assert_int_equal(vt_journal_global_init(), 0);
         assert_int_equal(vt_root_open(&root, dir), 0);
         assert_int_equal(vt_journal_open(&root, true, &j), 0);
         /* (10/16)^6: about one commit in 17 has six decimal digits first; 400 tries */
@@ -110,10 +111,10 @@ static void test_find_digit_prefix(void **state)
                 snprintf(body, sizeof(body), "%ld\n", i);
                 assert_int_equal(vt_snapshot_put(&s, "/etc/modules", body, strlen(body), NULL), 0);
                 assert_int_equal(
-                    vt_journal_commit(&j, &s, &info, i > 1 ? &prev : NULL, i > 1 ? 1 : 0, &c), 0);
+                    vt_journal_commit(j, &s, &info, i > 1 ? &prev : NULL, i > 1 ? 1 : 0, &c), 0);
                 assert_int_equal(
-                    vt_journal_set_ref(&j, VT_REF_JOURNAL, &c, i > 1 ? &prev : NULL, "t"), 0);
-                memcpy(prefix, git_oid_tostr_s(&c), 6);
+                    vt_journal_set_ref(j, VT_REF_JOURNAL, &c, i > 1 ? &prev : NULL, "t"), 0);
+                memcpy(prefix, VT_OID_TOSTR(&c), 6);
                 if (strspn(prefix, "0123456789") == 6 && atol(prefix) > 400) {
                         want = c;
                         have = true;
@@ -121,15 +122,50 @@ static void test_find_digit_prefix(void **state)
                 prev = c;
         }
         assert_true(have);
-        assert_int_equal(vt_journal_find(&j, prefix, &found), 0);
-        assert_true(git_oid_equal(&found, &want));
+        assert_int_equal(vt_journal_find(j, prefix, &found), 0);
+        assert_true(vt_oid_equal(&found, &want));
         /* a number that is a transaction's wins over a commit prefix */
-        assert_int_equal(vt_journal_find(&j, "1", &found), 0);
+        assert_int_equal(vt_journal_find(j, "1", &found), 0);
 
         vt_snapshot_free(&s);
-        vt_journal_close(&j);
+        vt_journal_close(j);
         vt_root_close(&root);
-        git_libgit2_shutdown();
+        vt_journal_global_shutdown();
+        rm_rf(dir);
+}
+
+/* A damaged repository is moved aside without being opened, and a new one can start. */
+static void test_set_aside(void **state)
+{
+        char *dir = make_tmpdir(), *name = NULL, p[4096];
+        vt_root root = VT_ROOT_INIT;
+        vt_journal *j = NULL;
+        struct stat st;
+
+        (void)state;
+        assert_int_equal(vt_journal_global_init(), 0);
+        assert_int_equal(vt_root_open(&root, dir), 0);
+        /* no journal.git at all */
+        assert_int_equal(vt_journal_set_aside(&root, NULL), -ENOENT);
+        /* garbage where the repository should be: opening it says damaged */
+        write_file(dir, "var/lib/vfiotx/journal.git/HEAD", "not a ref");
+        assert_int_equal(vt_journal_open(&root, false, &j), -EBADMSG);
+        assert_null(j);
+        assert_int_equal(vt_journal_set_aside(&root, &name), 0);
+        assert_non_null(name);
+        assert_int_equal(strncmp(name, "journal.git.damaged-", 20), 0);
+        snprintf(p, sizeof(p), "%s/var/lib/vfiotx/%s/HEAD", dir, name);
+        assert_int_equal(stat(p, &st), 0);
+        snprintf(p, sizeof(p), "%s/var/lib/vfiotx/journal.git", dir);
+        assert_int_equal(stat(p, &st), -1);
+        /* a new journal starts where the damaged one was */
+        assert_int_equal(vt_journal_open(&root, true, &j), 0);
+        assert_non_null(j);
+
+        free(name);
+        vt_journal_close(j);
+        vt_root_close(&root);
+        vt_journal_global_shutdown();
         rm_rf(dir);
 }
 
@@ -139,6 +175,7 @@ int main(void)
             cmocka_unit_test(test_manifest_roundtrip),
             cmocka_unit_test(test_commit_load_cas_find),
             cmocka_unit_test(test_find_digit_prefix),
+            cmocka_unit_test(test_set_aside),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-#include "engine/diff.h"
+#include "journal/diff.h"
 
 #include <errno.h>
 #include <git2.h>

@@ -1,0 +1,13 @@
+/* Unified diffs between two snapshots, for `plan`, `log -p` and `show`. The journal renders them
+ * because it owns the object store library whose patch machinery does the work (on buffers: no
+ * repository is needed, so this works without a journal). Paths are shown as a/<path> and b/<path>;
+ * a file that appears or disappears, and a change of mode, owner or xattrs, gets a header line
+ * saying so.
+ *
+ * Contract: 0 or negative errno; `out` receives nothing when the snapshots are equal. */
+#pragma once
+
+#include "common/buf.h"
+#include "journal/snapshot.h"
+
+int vt_diff_snapshots(const vt_snapshot *from, const vt_snapshot *to, vt_buf *out);
