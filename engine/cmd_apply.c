@@ -230,16 +230,18 @@ int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
                 r = show_plan(cli, &disk, &plan);
         if (r >= 0) {
                 vt_state st = {0};
-                vt_cli_rebuild rb = {0};
+                vt_op_rebuild rb = {0};
+                vt_op_env env;
 
                 /* a pending rebuild (from --no-rebuild) makes apply rebuild everything */
                 if (vt_state_read(&root, &st) < 0)
                         vt_error_clear();
-                r = vt_cli_rebuild_prepare(cli, &root, &disk, &plan.target, st.pending_rebuild,
-                                           &rb);
+                vt_cli_env(cli, &env);
+                r = vt_op_rebuild_prepare(&env, NULL, &root, &disk, &plan.target,
+                                          st.pending_rebuild, &rb);
                 if (r >= 0)
-                        vt_cli_rebuild_show(cli, &rb);
-                vt_cli_rebuild_free(&rb);
+                        vt_cli_rebuild_show(cli, &rb.plan);
+                vt_op_rebuild_free(&rb);
         }
         vt_plan_free(&plan);
         vt_spec_free(&spec);
@@ -294,8 +296,10 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
         _cleanup_free_ char *extra = NULL;
         apply_flags flags = {0};
-        vt_cli_rebuild rb = {0};
+        vt_op_rebuild rb = {0};
         bool rebuilt_pending = false, arm = false;
+        vt_op_env env;
+        vt_op_ui ui;
         vt_txn_request req = {.kind = "apply"};
         vt_spec spec = {0};
         vt_engine e;
@@ -308,9 +312,9 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 vt_spec_free(&spec);
                 return r;
         }
-        r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
-        vt_cli_notes(cli, notes.ptr);
-        vt_buf_clear(&notes);
+        vt_cli_env(cli, &env);
+        vt_cli_ui(cli, &ui);
+        r = vt_op_open(&e, &env, VT_ENGINE_WRITE, &ui);
         /* A trial is armed after every apply that rebuilds, unless asked not to; where it
          * cannot be, apply refuses before changing anything. */
         arm = !flags.no_rebuild && !flags.no_arm;
@@ -331,9 +335,9 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 if (e.state.pending_rebuild)
                         r = vt_engine_capture(&e, NULL, &all);
                 if (r >= 0)
-                        r = vt_cli_rebuild_prepare(cli, &e.root,
-                                                   e.state.pending_rebuild ? &all : &disk,
-                                                   &plan.target, e.state.pending_rebuild, &rb);
+                        r = vt_op_rebuild_prepare(&env, &ui, &e.root,
+                                                  e.state.pending_rebuild ? &all : &disk,
+                                                  &plan.target, e.state.pending_rebuild, &rb);
                 if (r < 0)
                         goto fail;
                 rb.expect.vfio_modules = plan.has_devices;
@@ -342,7 +346,7 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 rb.expect.words_unwanted = (const char *const *)plan.words_unwanted.items;
                 rb.expect.n_unwanted = plan.words_unwanted.n;
                 rb.expect.grub_counter = arm;
-                vt_cli_rebuild_show(cli, &rb);
+                vt_cli_rebuild_show(cli, &rb.plan);
         }
         if (vt_trial_in_progress(&e) && !snapshot_matches(&disk, &plan.target)) {
                 r = vt_trial_refuse_busy(&e);
@@ -379,7 +383,7 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         req.extra = extra;
         req.pending_rebuild = flags.no_rebuild;
         if (!flags.no_rebuild)
-                vt_cli_rebuild_attach(&rb, &req);
+                vt_op_rebuild_attach(&rb, &req);
         r = vt_engine_transact(&e, &req, &plan.target, &txn, &notes);
         vt_cli_notes(cli, notes.ptr);
         vt_buf_clear(&notes);
@@ -399,11 +403,7 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         /* Nothing changed, but an earlier --no-rebuild left the artifacts behind the files. */
         if (txn == 0 && !flags.no_rebuild && e.state.pending_rebuild && rb.plan.n) {
                 vt_cli_info(cli, "completing the pending rebuild:\n");
-                r = vt_rebuild_run(&rb.ctx, &rb.plan, NULL);
-                if (r >= 0)
-                        r = vt_rebuild_verify(&e.root, &rb.plan, &rb.expect, &rb.report);
-                if (r >= 0)
-                        r = vt_engine_set_pending_rebuild(&e, false);
+                r = vt_op_complete_rebuild(&e, &rb);
                 if (r < 0)
                         goto fail;
                 rebuilt_pending = true;
@@ -436,13 +436,13 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 vt_cli_info(cli, "'vfiotx rollback' restores the last good snapshot; 'vfiotx "
                                  "confirm' marks this one good\n");
         }
-        vt_cli_rebuild_free(&rb);
+        vt_op_rebuild_free(&rb);
         vt_plan_free(&plan);
         vt_spec_free(&spec);
         vt_engine_close(&e);
         return VT_EXIT_OK;
 fail:
-        vt_cli_rebuild_free(&rb);
+        vt_op_rebuild_free(&rb);
         vt_plan_free(&plan);
         vt_spec_free(&spec);
         vt_engine_close(&e);
