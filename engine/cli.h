@@ -9,6 +9,8 @@
 #include <stdbool.h>
 
 #include "engine/engine.h"
+#include "engine/op.h"
+#include "engine/op_restore.h"
 #include "engine/rebuild.h"
 
 enum {
@@ -60,39 +62,20 @@ void vt_cli_notes(const vt_cli *cli, const char *notes);
 /* A transaction time as "2026-11-27 05:07:18" (local time). */
 void vt_cli_time(long long epoch, char out[32]);
 
-/* The rebuild steps of one transaction (engine/cli_rebuild.c): planned from the paths whose
- * bytes change between `disk` and `target` (every path with `everything`, for a pending
- * rebuild), shown, then run and verified by the engine between the file writes and the commit
- * point through the hooks vt_cli_rebuild_attach() sets; progress is printed as
- * "[2/3] update-initramfs -u -k 6.1.0-26-amd64 (4.2 s)", tool output with -v. */
-typedef struct vt_cli_rebuild {
-        const vt_cli *cli;
-        vt_rebuild_ctx ctx;
-        vt_rebuild_plan plan;
-        vt_rebuild_expect expect;
-        vt_buf report;
-} vt_cli_rebuild;
+/* The CLI side of the engine operations (engine/cli_rebuild.c): the host options as a
+ * vt_op_env, and the callback table that prints what an operation reports while it runs: the
+ * diff, the rebuild steps, their progress as "[2/3] update-initramfs -u -k 6.1.0-26-amd64
+ * (4.2 s)" (tool output with -v), the notes, and the question on the terminal. */
+void vt_cli_env(const vt_cli *cli, vt_op_env *env);
+void vt_cli_ui(const vt_cli *cli, vt_op_ui *ui);
+/* Open the engine for a command (vt_op_open() with the CLI's host and callbacks). */
+int vt_cli_open(const vt_cli *cli, vt_engine *e, unsigned flags);
+/* Print the rebuild steps ("rebuild steps:" or "rebuild: nothing to rebuild"). */
+void vt_cli_rebuild_show(const vt_cli *cli, const vt_rebuild_plan *plan);
 
-int vt_cli_rebuild_prepare(const vt_cli *cli, const vt_root *root, const vt_snapshot *disk,
-                           const vt_snapshot *target, bool everything, vt_cli_rebuild *rb);
-void vt_cli_rebuild_attach(vt_cli_rebuild *rb, vt_txn_request *req);
-void vt_cli_rebuild_show(const vt_cli *cli, const vt_cli_rebuild *rb);
-void vt_cli_rebuild_free(vt_cli_rebuild *rb);
-
-/* Restore a whole snapshot as one transaction (rollback, import): paths the journal manages
- * that `target` does not list are made absent; the diff is shown and confirmed (`yes` skips
- * the question); the rebuild steps run inside the transaction unless `no_rebuild`.
- * *txn is 0 when nothing changed. */
-typedef struct vt_cli_restore_opts {
-        const char *kind;     /* "rollback", "import" */
-        const char *summary;  /* for the journal */
-        const char *what;     /* "transaction 3", for "already match ..." */
-        const char *question; /* "Roll back these changes?" */
-        bool yes, no_rebuild;
-} vt_cli_restore_opts;
-
-int vt_cli_restore(vt_cli *cli, vt_engine *e, vt_snapshot *target, const vt_cli_restore_opts *o,
-                   long *txn);
+/* Render the result of a restore (engine/cli_restore.c): `what` names the snapshot for
+ * "nothing to do: the files already match ...". */
+void vt_cli_restore_render(const vt_cli *cli, const char *what, const vt_op_restore_result *res);
 
 /* The commands (engine/cmd_<name>.c). */
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv);

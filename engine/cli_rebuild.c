@@ -1,23 +1,25 @@
-/* The CLI side of the rebuild steps: plan them for a transaction, show them, stream their
- * progress, and hand the engine the hooks that run and verify them. */
-#include <errno.h>
+/* The CLI side of the engine operations: the host options they work on, and the callbacks that
+ * print what they report while they run (the diff, the rebuild steps and their progress, the
+ * notes) and ask the question on the terminal. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
+
+static bool quiet(const vt_cli *cli)
+{
+        return cli->verbosity < 0 || cli->json;
+}
 
 static void progress(void *userdata, size_t step, size_t n, const char *cmd, const char *line,
                      bool done, long elapsed_ms)
 {
-        const vt_cli_rebuild *rb = userdata;
+        const vt_cli *cli = userdata;
 
-        if (rb->cli->verbosity < 0 || rb->cli->json)
+        if (quiet(cli))
                 return;
         if (line) {
-                if (rb->cli->verbosity > 0)
+                if (cli->verbosity > 0)
                         printf("      %s\n", line);
                 return;
         }
@@ -28,80 +30,87 @@ static void progress(void *userdata, size_t step, size_t n, const char *cmd, con
         fflush(stdout);
 }
 
-static int run(void *userdata, vt_buf *record)
+static void undoing(void *userdata)
 {
-        vt_cli_rebuild *rb = userdata;
-        int r = vt_rebuild_run(&rb->ctx, &rb->plan, record);
+        const vt_cli *cli = userdata;
 
-        if (r < 0)
-                return r;
-        vt_buf_clear(&rb->report);
-        return vt_rebuild_verify(rb->ctx.root, &rb->plan, &rb->expect, &rb->report);
-}
-
-static int undo(void *userdata, vt_buf *record)
-{
-        vt_cli_rebuild *rb = userdata;
-
-        if (rb->cli->verbosity >= 0 && !rb->cli->json)
+        if (!quiet(cli))
                 printf("putting the files back and rebuilding for them:\n");
-        return vt_rebuild_run(&rb->ctx, &rb->plan, record);
 }
 
-int vt_cli_rebuild_prepare(const vt_cli *cli, const vt_root *root, const vt_snapshot *disk,
-                           const vt_snapshot *target, bool everything, vt_cli_rebuild *rb)
+static void notes(void *userdata, const char *text)
 {
-        _cleanup_free_ const char **changed = calloc(disk->n + target->n + 1, sizeof(char *));
-        size_t n = 0;
-
-        *rb = (vt_cli_rebuild){.cli = cli};
-        if (!changed)
-                return -ENOMEM;
-        /* The paths whose bytes change; with a pending rebuild, every managed path. */
-        for (size_t i = 0; i < target->n; i++) {
-                const vt_snap_file *now = vt_snapshot_find(disk, target->files[i].path);
-
-                if (everything || !now || !vt_snap_file_equal(now, &target->files[i]))
-                        changed[n++] = target->files[i].path;
-        }
-        for (size_t i = 0; everything && i < disk->n; i++)
-                if (!vt_snapshot_find(target, disk->files[i].path))
-                        changed[n++] = disk->files[i].path;
-        rb->ctx.root = root;
-        rb->ctx.chroot = !cli->no_chroot && strcmp(root->path, "/") != 0;
-        rb->ctx.timeout_ms = cli->rebuild_timeout_s * 1000;
-        rb->ctx.progress = progress;
-        rb->ctx.userdata = rb;
-        rb->expect.files = target;
-        return vt_rebuild_make(root, changed, n, &rb->plan);
+        vt_cli_notes(userdata, text);
 }
 
-void vt_cli_rebuild_attach(vt_cli_rebuild *rb, vt_txn_request *req)
+static void warning(void *userdata, const char *text)
 {
-        if (rb->plan.n == 0)
-                return;
-        req->rebuild = run;
-        req->rebuild_undo = undo;
-        req->userdata = rb;
+        vt_cli_warn(userdata, "%s", text);
 }
 
-void vt_cli_rebuild_show(const vt_cli *cli, const vt_cli_rebuild *rb)
+static void show_diff(void *userdata, const char *diff)
+{
+        if (!quiet(userdata))
+                printf("%s", diff);
+}
+
+static void show_rebuild(void *userdata, const vt_rebuild_plan *plan)
+{
+        vt_cli_rebuild_show(userdata, plan);
+}
+
+static bool confirm(void *userdata, const char *question)
+{
+        return vt_cli_confirm(userdata, question);
+}
+
+void vt_cli_env(const vt_cli *cli, vt_op_env *env)
+{
+        *env = (vt_op_env){
+            .root = cli->root,
+            .sysfs = cli->sysfs,
+            .proc = cli->proc,
+            .cmdline = cli->cmdline,
+            .no_chroot = cli->no_chroot,
+            .rebuild_timeout_s = cli->rebuild_timeout_s,
+        };
+}
+
+void vt_cli_ui(const vt_cli *cli, vt_op_ui *ui)
+{
+        *ui = (vt_op_ui){
+            .notes = notes,
+            .warning = warning,
+            .show_diff = show_diff,
+            .show_rebuild = show_rebuild,
+            .progress = progress,
+            .undoing = undoing,
+            .confirm = confirm,
+            .userdata = (void *)cli,
+        };
+}
+
+int vt_cli_open(const vt_cli *cli, vt_engine *e, unsigned flags)
+{
+        vt_op_env env;
+        vt_op_ui ui;
+
+        vt_cli_env(cli, &env);
+        vt_cli_ui(cli, &ui);
+        return vt_op_open(e, &env, flags, &ui);
+}
+
+void vt_cli_rebuild_show(const vt_cli *cli, const vt_rebuild_plan *plan)
 {
         _cleanup_buf_ vt_buf text = VT_BUF_INIT;
 
-        if (cli->verbosity < 0 || cli->json)
+        if (quiet(cli))
                 return;
-        if (rb->plan.n == 0) {
+        if (plan->n == 0) {
                 printf("rebuild: nothing to rebuild\n");
-        } else if (vt_rebuild_plan_describe(&rb->plan, &text) >= 0) {
+        } else if (vt_rebuild_plan_describe(plan, &text) >= 0) {
                 printf("rebuild steps:\n%s", vt_buf_cstr(&text));
         }
-        if (rb->plan.notes.len)
-                printf("%s", rb->plan.notes.ptr);
-}
-
-void vt_cli_rebuild_free(vt_cli_rebuild *rb)
-{
-        vt_rebuild_plan_free(&rb->plan);
-        vt_buf_free(&rb->report);
+        if (plan->notes.len)
+                printf("%s", plan->notes.ptr);
 }

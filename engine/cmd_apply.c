@@ -1,5 +1,5 @@
-/* apply and plan: compute the plan from the spec and the profile, show it, and (apply) run it
- * as one transaction. */
+/* apply and plan: parse SPEC and the flags, call the operation (engine/op_apply.h), show the
+ * plan and render the result. */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -10,10 +10,8 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
-#include "engine/engine.h"
-#include "engine/plan.h"
-#include "engine/trial.h"
 #include "journal/diff.h"
+#include "engine/op_apply.h"
 
 static const char spec_help[] =
     "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf; without SPEC the profile is\n"
@@ -153,23 +151,6 @@ static int parse_args(vt_cli *cli, const char *cmd, int argc, char **argv, vt_sp
         return -1;
 }
 
-static int compute(const vt_cli *cli, const vt_root *root, const vt_spec *spec, bool trial_args,
-                   vt_plan *plan, vt_snapshot *disk)
-{
-        _cleanup_free_ const char **paths = NULL;
-        vt_plan_ctx ctx = {root, cli->sysfs, cli->proc, spec, trial_args};
-        int r = vt_plan_compute(&ctx, plan);
-
-        if (r < 0)
-                return r;
-        paths = calloc(plan->target.n + 1, sizeof(*paths));
-        if (!paths)
-                return -ENOMEM;
-        for (size_t i = 0; i < plan->target.n; i++)
-                paths[i] = plan->target.files[i].path;
-        return vt_snapshot_capture(root, paths, plan->target.n, disk);
-}
-
 static void print_refusals(const vt_plan *plan, FILE *f, const char *lead)
 {
         for (size_t i = 0; i < plan->refusals.n; i++)
@@ -212,10 +193,9 @@ static int show_plan(const vt_cli *cli, const vt_snapshot *disk, const vt_plan *
 
 int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
 {
-        _cleanup_snapshot_ vt_snapshot disk = {0};
-        vt_root root = VT_ROOT_INIT;
+        vt_op_plan_result res = {0};
         vt_spec spec = {0};
-        vt_plan plan = {0};
+        vt_op_env env;
         int r;
 
         r = parse_args(cli, "plan", argc, argv, &spec, NULL);
@@ -223,85 +203,38 @@ int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
                 vt_spec_free(&spec);
                 return r;
         }
-        r = vt_root_open(&root, cli->root);
-        if (r >= 0)
-                r = compute(cli, &root, &spec, false, &plan, &disk);
-        if (r >= 0)
-                r = show_plan(cli, &disk, &plan);
-        if (r >= 0) {
-                vt_state st = {0};
-                vt_boot_state boot = {0};
-                vt_cli_rebuild rb = {0};
+        vt_cli_env(cli, &env);
+        r = vt_op_plan(&env, &spec, &res);
+        if (res.computed) {
+                int k = show_plan(cli, &res.disk, &res.plan);
 
-                /* a pending rebuild (from --no-rebuild) makes apply rebuild everything */
-                if (vt_boot_state_read(&root, &st, &boot) < 0)
-                        vt_error_clear();
-                r = vt_cli_rebuild_prepare(cli, &root, &disk, &plan.target, boot.pending_rebuild,
-                                           &rb);
                 if (r >= 0)
-                        vt_cli_rebuild_show(cli, &rb);
-                vt_cli_rebuild_free(&rb);
+                        r = k;
         }
-        vt_plan_free(&plan);
+        if (r >= 0)
+                vt_cli_rebuild_show(cli, &res.rebuild.plan);
+        vt_op_plan_result_free(&res);
         vt_spec_free(&spec);
-        vt_root_close(&root);
         return r < 0 ? vt_cli_fail(cli, r, "plan") : VT_EXIT_OK;
 }
 
-/* Does the disk already hold every file of the target? */
-static bool snapshot_matches(const vt_snapshot *disk, const vt_snapshot *target)
+/* The plan, before apply carries it out (not with --json or -q). */
+static void ui_show_plan(void *userdata, const vt_snapshot *disk, const vt_plan *plan)
 {
-        for (size_t i = 0; i < target->n; i++) {
-                const vt_snap_file *d = vt_snapshot_find(disk, target->files[i].path);
+        const vt_cli *cli = userdata;
 
-                if (d ? !vt_snap_file_equal(d, &target->files[i]) : target->files[i].present)
-                        return false;
-        }
-        return true;
-}
-
-/* The applied transaction's number when it is an apply that is neither confirmed nor on
- * trial, else 0. */
-static long unarmed_apply(vt_engine *e)
-{
-        vt_txn_info head = {0};
-        long txn = 0;
-
-        if (e->state.has_good && vt_oid_equal(&e->state.good, &e->state.head))
-                return 0;
-        if (vt_engine_head_info(e, &head) >= 0 && head.kind && strcmp(head.kind, "apply") == 0)
-                txn = head.id;
-        vt_txn_info_free(&head);
-        vt_error_clear();
-        return txn;
-}
-
-static char *forced_extra(const vt_plan *plan)
-{
-        json_object *o = json_object_new_object(), *ref = json_object_new_array();
-        char *s;
-
-        for (size_t i = 0; i < plan->refusals.n; i++)
-                json_object_array_add(ref, json_object_new_string(plan->refusals.items[i]));
-        json_object_object_add(o, "forced_refusals", ref);
-        s = strdup(json_object_to_json_string(o));
-        json_object_put(o);
-        return s;
+        if (cli->verbosity >= 0 && !cli->json)
+                show_plan(cli, disk, plan);
 }
 
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
 {
-        _cleanup_snapshot_ vt_snapshot disk = {0}, all = {0};
-        _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
-        _cleanup_free_ char *extra = NULL;
         apply_flags flags = {0};
-        vt_cli_rebuild rb = {0};
-        bool rebuilt_pending = false, arm = false;
-        vt_txn_request req = {.kind = "apply"};
+        vt_op_apply_result res = {0};
+        vt_op_apply_req req;
         vt_spec spec = {0};
-        vt_engine e;
-        vt_plan plan = {0};
-        long txn = 0;
+        vt_op_env env;
+        vt_op_ui ui;
         int r;
 
         r = parse_args(cli, "apply", argc, argv, &spec, &flags);
@@ -309,143 +242,52 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 vt_spec_free(&spec);
                 return r;
         }
-        r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
-        vt_cli_notes(cli, notes.ptr);
-        vt_buf_clear(&notes);
-        /* A trial is armed after every apply that rebuilds, unless asked not to; where it
-         * cannot be, apply refuses before changing anything. */
-        arm = !flags.no_rebuild && !flags.no_arm;
-        if (r >= 0)
-                r = vt_trial_recover(&e, &notes);
-        vt_cli_notes(cli, notes.ptr);
-        vt_buf_clear(&notes);
-        if (r >= 0 && arm)
-                r = vt_trial_check(&e.root, cli->sysfs, cli->proc, NULL);
-        if (r >= 0)
-                r = compute(cli, &e.root, &spec, arm, &plan, &disk);
-        if (r < 0)
-                goto fail;
-        if (cli->verbosity >= 0 && !cli->json)
-                show_plan(cli, &disk, &plan);
-        if (!flags.no_rebuild) {
-                /* A pending rebuild covers every managed file, not only this plan's. */
-                if (e.boot.pending_rebuild)
-                        r = vt_engine_capture(&e, NULL, &all);
-                if (r >= 0)
-                        r = vt_cli_rebuild_prepare(cli, &e.root,
-                                                   e.boot.pending_rebuild ? &all : &disk,
-                                                   &plan.target, e.boot.pending_rebuild, &rb);
-                if (r < 0)
-                        goto fail;
-                rb.expect.vfio_modules = plan.has_devices;
-                rb.expect.words_wanted = (const char *const *)plan.words_wanted.items;
-                rb.expect.n_wanted = plan.words_wanted.n;
-                rb.expect.words_unwanted = (const char *const *)plan.words_unwanted.items;
-                rb.expect.n_unwanted = plan.words_unwanted.n;
-                rb.expect.grub_counter = arm;
-                vt_cli_rebuild_show(cli, &rb);
-        }
-        if (vt_trial_in_progress(&e) && !snapshot_matches(&disk, &plan.target)) {
-                r = vt_trial_refuse_busy(&e);
-                goto fail;
-        }
-        if (plan.refusals.n && !flags.force) {
-                r = vt_error_hint(vt_error_set(EPERM,
-                                               "refused: the plan is not safe for this "
-                                               "host (%zu reason%s above); nothing was "
-                                               "changed",
-                                               plan.refusals.n, plan.refusals.n > 1 ? "s" : ""),
-                                  "change the plan as advised, or pass --force if you are sure "
-                                  "(the journal records that it was forced)");
-                if (cli->json || cli->verbosity < 0)
-                        print_refusals(&plan, stderr, "refused: ");
-                goto fail;
-        }
-        if (plan.refusals.n) {
-                vt_cli_warn(cli, "--force: applying despite %zu refusal%s\n", plan.refusals.n,
-                            plan.refusals.n > 1 ? "s" : "");
-                extra = forced_extra(&plan);
-        }
-        if (!flags.yes && !vt_cli_confirm(cli, "Apply these changes?")) {
-                r = vt_error_hint(vt_error_set(ECANCELED, "not applied: no confirmation"),
-                                  "pass -y to apply without asking (stdin is not a terminal, or "
-                                  "the answer was not yes)");
-                goto fail;
-        }
-        /* Keep the running, good boot as the last good entry before anything changes. */
-        if (arm && (r = vt_trial_preserve(&e, cli->proc)) < 0)
-                goto fail;
-        req.summary = plan.summary;
-        req.forced = plan.refusals.n > 0;
-        req.extra = extra;
-        req.pending_rebuild = flags.no_rebuild;
-        if (!flags.no_rebuild)
-                vt_cli_rebuild_attach(&rb, &req);
-        r = vt_engine_transact(&e, &req, &plan.target, &txn, &notes);
-        vt_cli_notes(cli, notes.ptr);
-        vt_buf_clear(&notes);
-        if (r < 0)
-                goto fail;
-        /* An apply whose arming was cut short (recovery finished the transaction, or the
-         * process died right after it): it runs unconfirmed and unarmed; arm it now. */
-        if (arm && !txn && !vt_trial_in_progress(&e))
-                txn = unarmed_apply(&e);
-        if (arm && txn) {
-                r = vt_trial_arm(&e, txn, flags.tries ? flags.tries : VT_TRIAL_DEFAULT_TRIES,
-                                 &notes);
-                vt_cli_notes(cli, notes.ptr);
-                if (r < 0)
-                        goto fail;
-        }
-        /* Nothing changed, but an earlier --no-rebuild left the artifacts behind the files. */
-        if (txn == 0 && !flags.no_rebuild && e.boot.pending_rebuild && rb.plan.n) {
-                vt_cli_info(cli, "completing the pending rebuild:\n");
-                r = vt_rebuild_run(&rb.ctx, &rb.plan, NULL);
-                if (r >= 0)
-                        r = vt_rebuild_verify(&e.root, &rb.plan, &rb.expect, &rb.report);
-                if (r >= 0)
-                        r = vt_engine_set_pending_rebuild(&e, false);
-                if (r < 0)
-                        goto fail;
-                rebuilt_pending = true;
+        req = (vt_op_apply_req){
+            .spec = &spec,
+            .yes = flags.yes,
+            .no_rebuild = flags.no_rebuild,
+            .force = flags.force,
+            .no_arm = flags.no_arm,
+            .tries = flags.tries,
+        };
+        vt_cli_env(cli, &env);
+        vt_cli_ui(cli, &ui);
+        ui.show_plan = ui_show_plan;
+        r = vt_op_apply(&env, &ui, &req, &res);
+        if (r < 0) {
+                if (res.refused && (cli->json || cli->verbosity < 0))
+                        print_refusals(&res.plan, stderr, "refused: ");
+                goto out;
         }
         if (cli->json) {
-                printf("{\"transaction\": %ld, \"changed\": %s}\n", txn, txn ? "true" : "false");
-        } else if (txn == 0) {
+                printf("{\"transaction\": %ld, \"changed\": %s}\n", res.txn,
+                       res.txn ? "true" : "false");
+        } else if (res.txn == 0) {
                 vt_cli_info(cli, "%s\n",
-                            rebuilt_pending ? "the pending rebuild is complete"
-                                            : "nothing to do: the host already "
-                                              "matches the profile");
+                            res.rebuilt_pending ? "the pending rebuild is complete"
+                                                : "nothing to do: the host already "
+                                                  "matches the profile");
         } else {
-                vt_cli_info(cli, "applied as transaction %ld\n", txn);
+                vt_cli_info(cli, "applied as transaction %ld\n", res.txn);
                 if (flags.no_rebuild)
                         vt_cli_info(cli, "the initramfs and boot configuration were not rebuilt "
                                          "(--no-rebuild): 'vfiotx apply' completes it; 'vfiotx "
                                          "status' shows it pending\n");
-                else if (rb.plan.n)
-                        vt_cli_info(cli, "rebuilt and verified: %zu step%s\n", rb.plan.n,
-                                    rb.plan.n > 1 ? "s" : "");
-                if (arm)
+                else if (res.rebuild_steps)
+                        vt_cli_info(cli, "rebuilt and verified: %zu step%s\n", res.rebuild_steps,
+                                    res.rebuild_steps > 1 ? "s" : "");
+                if (res.armed)
                         vt_cli_info(cli,
                                     "reboot to try it: after %u failed boot%s GRUB falls "
                                     "back to the last good entry by itself; a healthy boot "
                                     "is confirmed by vfiotx-confirm.service (or 'vfiotx "
                                     "confirm')\n",
-                                    flags.tries ? flags.tries : VT_TRIAL_DEFAULT_TRIES,
-                                    (flags.tries ? flags.tries : VT_TRIAL_DEFAULT_TRIES) > 1 ? "s"
-                                                                                             : "");
+                                    res.tries, res.tries > 1 ? "s" : "");
                 vt_cli_info(cli, "'vfiotx rollback' restores the last good snapshot; 'vfiotx "
                                  "confirm' marks this one good\n");
         }
-        vt_cli_rebuild_free(&rb);
-        vt_plan_free(&plan);
+out:
+        vt_op_apply_result_free(&res);
         vt_spec_free(&spec);
-        vt_engine_close(&e);
-        return VT_EXIT_OK;
-fail:
-        vt_cli_rebuild_free(&rb);
-        vt_plan_free(&plan);
-        vt_spec_free(&spec);
-        vt_engine_close(&e);
-        return vt_cli_fail(cli, r, "apply");
+        return r < 0 ? vt_cli_fail(cli, r, "apply") : VT_EXIT_OK;
 }

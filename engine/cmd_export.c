@@ -84,7 +84,7 @@ int vt_cmd_export(vt_cli *cli, int argc, char **argv)
         if (!output)
                 return vt_cli_usage_error(cli, "export", "missing -o FILE");
 
-        r = vt_engine_open(&e, cli->root, VT_ENGINE_READ, cli->cmdline, NULL);
+        r = vt_cli_open(cli, &e, VT_ENGINE_READ);
         if (r >= 0 && (!e.have_journal || !e.state.exists))
                 r = vt_error_hint(vt_error_set(ENOENT,
                                                "nothing to export: vfiotx has no journal "

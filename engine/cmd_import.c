@@ -33,12 +33,14 @@ int vt_cmd_import(vt_cli *cli, int argc, char **argv)
             {0},
         };
         _cleanup_snapshot_ vt_snapshot target = {0};
-        _cleanup_buf_ vt_buf data = VT_BUF_INIT, notes = VT_BUF_INIT;
+        _cleanup_buf_ vt_buf data = VT_BUF_INIT;
         _cleanup_free_ char *summary = NULL;
+        vt_op_restore_result res = {0};
         const char *file;
         bool yes = false, no_rebuild = false, opened = false;
+        vt_op_env env;
+        vt_op_ui ui;
         vt_engine e;
-        long txn = 0;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
@@ -74,21 +76,23 @@ int vt_cmd_import(vt_cli *cli, int argc, char **argv)
                 r = -ENOMEM;
                 goto out;
         }
-        r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
+        vt_cli_env(cli, &env);
+        vt_cli_ui(cli, &ui);
+        r = vt_op_open(&e, &env, VT_ENGINE_WRITE, &ui);
         opened = true;
-        vt_cli_notes(cli, notes.ptr);
         if (r >= 0) {
-                vt_cli_restore_opts ro = {.kind = "import",
-                                          .summary = summary,
-                                          .what = file,
-                                          .question = "Import these changes?",
-                                          .yes = yes,
-                                          .no_rebuild = no_rebuild};
+                vt_op_restore_req req = {.kind = "import",
+                                         .summary = summary,
+                                         .question = "Import these changes?",
+                                         .yes = yes,
+                                         .no_rebuild = no_rebuild};
 
-                r = vt_cli_restore(cli, &e, &target, &ro, &txn);
+                r = vt_op_restore(&e, &env, &ui, &target, &req, &res);
         }
-        if (r >= 0 && txn)
-                vt_cli_info(cli, "imported as transaction %ld\n", txn);
+        if (r >= 0)
+                vt_cli_restore_render(cli, file, &res);
+        if (r >= 0 && res.txn)
+                vt_cli_info(cli, "imported as transaction %ld\n", res.txn);
 out:
         if (opened)
                 vt_engine_close(&e);

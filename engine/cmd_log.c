@@ -85,7 +85,7 @@ static void print_entry(const vt_oid *oid, const vt_txn_info *t, bool full)
 
 static int open_journal(vt_cli *cli, vt_engine *e, bool *empty)
 {
-        int r = vt_engine_open(e, cli->root, VT_ENGINE_READ, cli->cmdline, NULL);
+        int r = vt_cli_open(cli, e, VT_ENGINE_READ);
 
         *empty = r >= 0 && (!e->have_journal || !e->state.exists);
         return r;

@@ -8,8 +8,8 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/cli.h"
-#include "engine/engine.h"
 #include "journal/diff.h"
+#include "engine/engine.h"
 
 static const char rollback_help[] =
     "Usage: vfiotx [--root DIR] rollback [TXN] [-y] [--no-rebuild]\n\n"
@@ -49,15 +49,16 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
             {0},
         };
         _cleanup_snapshot_ vt_snapshot target = {0};
-        _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
         char summary[256], what[64];
-        vt_cli_restore_opts ro = {.kind = "rollback", .question = "Roll back these changes?"};
+        vt_op_restore_req req = {.kind = "rollback", .question = "Roll back these changes?"};
+        vt_op_restore_result res = {0};
         vt_txn_info info = {0};
         const char *which = NULL;
         bool yes = false, no_rebuild = false;
         vt_oid oid;
+        vt_op_env env;
+        vt_op_ui ui;
         vt_engine e;
-        long txn = 0;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
@@ -82,9 +83,9 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
                 return vt_cli_usage_error(cli, "rollback", "unexpected argument '%s'",
                                           argv[optind]);
 
-        r = vt_engine_open(&e, cli->root, VT_ENGINE_WRITE, cli->cmdline, &notes);
-        vt_cli_notes(cli, notes.ptr);
-        vt_buf_clear(&notes);
+        vt_cli_env(cli, &env);
+        vt_cli_ui(cli, &ui);
+        r = vt_op_open(&e, &env, VT_ENGINE_WRITE, &ui);
         if (r == -EBADMSG && !which) {
                 vt_engine_close(&e);
                 r = rescue(cli, yes);
@@ -108,13 +109,14 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
         snprintf(summary, sizeof(summary), "roll back to %stransaction %ld (%s)",
                  which ? "" : "the last good ", info.id, info.summary ? info.summary : "");
         snprintf(what, sizeof(what), "transaction %ld", info.id);
-        ro.summary = summary;
-        ro.what = what;
-        ro.yes = yes;
-        ro.no_rebuild = no_rebuild;
-        r = vt_cli_restore(cli, &e, &target, &ro, &txn);
-        if (r >= 0 && txn)
-                vt_cli_info(cli, "rolled back as transaction %ld\n", txn);
+        req.summary = summary;
+        req.yes = yes;
+        req.no_rebuild = no_rebuild;
+        r = vt_op_restore(&e, &env, &ui, &target, &req, &res);
+        if (r >= 0)
+                vt_cli_restore_render(cli, what, &res);
+        if (r >= 0 && res.txn)
+                vt_cli_info(cli, "rolled back as transaction %ld\n", res.txn);
 out:
         vt_txn_info_free(&info);
         vt_engine_close(&e);

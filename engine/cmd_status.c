@@ -32,7 +32,7 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
         c = vt_cli_no_args(cli, "status", status_help, argc, argv);
         if (c >= 0)
                 return c;
-        r = vt_engine_open(&e, cli->root, VT_ENGINE_READ, cli->cmdline, NULL);
+        r = vt_cli_open(cli, &e, VT_ENGINE_READ);
         if (r < 0)
                 goto out;
         if (!e.have_journal || !e.state.exists) {
@@ -135,6 +135,8 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
         }
         if (strcmp(state, "none") == 0) {
                 printf("state: none (vfiotx has not changed %s)\n", cli->root);
+                if (!counter_ok)
+                        printf("boot counter: unavailable: %s\n", counter_why ? counter_why : "");
                 goto out;
         }
         printf("state: %s\n", state);

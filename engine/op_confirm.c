@@ -1,0 +1,116 @@
+#include "engine/op_confirm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "backends/health.h"
+#include "backends/profile.h"
+#include "engine/runner.h"
+#include "engine/systemctl.h"
+#include "common/error.h"
+#include "common/macro.h"
+#include "engine/trial.h"
+
+/* Every device the profile passes through, as BDFs. */
+static int profile_bdfs(vt_engine *e, vt_profile *p)
+{
+        _cleanup_buf_ vt_buf text = VT_BUF_INIT;
+        int r = vt_root_read(&e->root, VT_PROFILE_PATH, &text);
+
+        if (r == -ENOENT) {
+                vt_error_clear();
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        return vt_profile_parse(VT_PROFILE_PATH, vt_buf_cstr(&text), text.len, p);
+}
+
+/* The number of health findings (0: healthy), joined into `why`. */
+static int health(const vt_op_env *env, vt_engine *e, vt_buf *why)
+{
+        _cleanup_buf_ vt_buf units = VT_BUF_INIT;
+        _cleanup_free_ const char **bdfs = NULL;
+        vt_profile p = {0};
+        vt_health h = {0};
+        int r;
+
+        r = profile_bdfs(e, &p);
+        if (r >= 0 && !(bdfs = calloc(p.n_devices + 1, sizeof(*bdfs))))
+                r = -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < p.n_devices; i++)
+                bdfs[i] = p.devices[i].bdf;
+        if (r >= 0)
+                r = vt_systemctl_failed(&units);
+        if (r >= 0)
+                r = vt_health_check(env->sysfs, env->proc, bdfs, p.n_devices, vt_buf_cstr(&units),
+                                    &h);
+        for (size_t i = 0; r >= 0 && i < h.n; i++)
+                vt_buf_printf(why, "%s%s", i ? "; " : "", h.items[i].message);
+        if (r >= 0)
+                r = (int)h.n;
+        vt_health_free(&h);
+        vt_profile_free(&p);
+        return r;
+}
+
+static int reboot_host(const vt_op_ui *ui)
+{
+        static const char *const argv[] = {"systemctl", "reboot", NULL};
+        vt_run_opts o = {.timeout_ms = 60000};
+        vt_run_result res = {0};
+        int r;
+
+        if (ui && ui->warning)
+                ui->warning(ui->userdata, "rebooting into the last good entry\n");
+        r = vt_run(argv, &o, &res);
+        vt_run_result_free(&res);
+        return r;
+}
+
+int vt_op_confirm(const vt_op_env *env, const vt_op_ui *ui, const vt_op_confirm_req *req,
+                  vt_op_confirm_result *res)
+{
+        _cleanup_buf_ vt_buf notes = VT_BUF_INIT, why = VT_BUF_INIT;
+        bool deadline = req->mode == VT_CONFIRM_DEADLINE;
+        vt_engine e;
+        int r;
+
+        *res = (vt_op_confirm_result){0};
+        r = vt_op_open(&e, env, VT_ENGINE_WRITE, ui);
+        if (r < 0)
+                goto out;
+        if (deadline) {
+                if (e.boot.trial != VT_TRIAL_TRYING && e.boot.trial != VT_TRIAL_ARMED)
+                        goto out; /* confirmed (or fallen back) in time */
+                res->bad = true;
+                vt_buf_puts(&why, "not confirmed before the deadline");
+        } else if (req->mode == VT_CONFIRM_HEALTH) {
+                r = health(env, &e, &why);
+                if (r < 0)
+                        goto out;
+                res->bad = r > 0;
+        }
+        if (res->bad) {
+                char reason[96];
+
+                snprintf(reason, sizeof(reason), "%s%s",
+                         deadline ? "" : "health check failed: ", vt_buf_cstr(&why));
+                r = vt_trial_mark_bad(&e, reason, &notes);
+                vt_op_notes(ui, &notes);
+                res->trial_txn = e.boot.trial_txn;
+                if (r >= 0) {
+                        r = vt_error_set(EIO, "the trial of transaction %ld is bad: %s",
+                                         e.boot.trial_txn, vt_buf_cstr(&why));
+                        if (!req->no_reboot && reboot_host(ui) < 0)
+                                vt_error_hint(r, "reboot by hand: GRUB takes the last good entry");
+                }
+                goto out;
+        }
+        r = vt_trial_confirm(&e, env->proc, &notes);
+        vt_op_notes(ui, &notes);
+out:
+        vt_engine_close(&e);
+        return r;
+}
