@@ -2,7 +2,7 @@
  * <root>/boot/vfiotx/ for GRUB's 'vfiotx-last-good' entry (scripts/grub.d/42_vfiotx).
  *
  * This module plans and reads; engine/last_good.h writes (every file replaced atomically
- * through journal/atomic_file.h). Layout:
+ * through fs/atomic_file.h). Layout:
  *   vmlinuz-<kver>.<txn>     copy of /boot/vmlinuz-<kver>
  *   initrd.img-<kver>.<txn>  copy of /boot/initrd.img-<kver> (or initramfs-<kver>.img)
  *   entry.cfg                GRUB script: comment lines "# kver=", "# txn=", "# cmdline=",
@@ -33,7 +33,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 #define VT_PRESERVE_DIR   "/boot/vfiotx"
 #define VT_PRESERVE_ENTRY "/boot/vfiotx/entry.cfg"

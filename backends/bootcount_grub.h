@@ -28,7 +28,7 @@
  * good entry, but a trial never happens): vt_grubenv_check() refuses those before arming.
  *
  * Editing is pure (vt_grubenv_parse/format and the vt_bootcount_* functions); reading goes
- * through journal/root.h (vt_grubenv_load). Writing the block is the engine's
+ * through fs/root.h (vt_grubenv_load). Writing the block is the engine's
  * (engine/grubenv_store.h: in place, as GRUB's save_env does).
  *
  * Contract: 0 or negative errno with a message (common/error.h): -EBADMSG for a malformed
@@ -40,7 +40,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 #define VT_GRUBENV_PATH      "/boot/grub/grubenv"
 #define VT_GRUBENV_SIZE      1024

@@ -1,6 +1,6 @@
 /* Probe: which boot path the root uses, and so which command-line files vfiotx edits.
  *
- * Read-only, through journal/root.h (paths stay inside --root). Signals:
+ * Read-only, through fs/root.h (paths stay inside --root). Signals:
  *   GRUB            /boot/grub/grub.cfg (grub-pc, BIOS) or /boot/efi/EFI/<id>/grub.cfg (EFI)
  *                   -> edit /etc/default/grub (+ grub.d/NAME.cfg), rebuild with update-grub
  *   systemd-boot    /boot/efi/loader/entries or /efi/loader/entries or /boot/loader/entries
@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "journal/root.h"
+#include "fs/root.h"
 
 enum {
         VT_BOOT_GRUB_BIOS = 1 << 0,

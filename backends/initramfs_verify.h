@@ -37,7 +37,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 typedef enum vt_verify_kind {
         VT_VERIFY_MODULE_MISSING = 1,

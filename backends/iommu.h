@@ -24,7 +24,7 @@
 #include <stddef.h>
 
 #include "backends/pci.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 typedef enum vt_check_status {
         VT_CHECK_OK,

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "journal/root.h"
+#include "fs/root.h"
 
 typedef struct vt_kernel {
         char *version;     /* "6.1.0-26-amd64" */

@@ -1,7 +1,7 @@
 /* Rebuild planning: which tools must run after a set of files changed, for which kernels, and
  * what each one produces (so it can be verified afterwards).
  *
- * 1. vt_rebuild_host_detect() reads the root (journal/root.h, read-only):
+ * 1. vt_rebuild_host_detect() reads the root (fs/root.h, read-only):
  *    * the initramfs generator, first match wins:
  *        initramfs-tools  /usr/sbin/update-initramfs and /etc/initramfs-tools
  *        dracut           /usr/bin/dracut and /etc/dracut.conf.d (or /etc/dracut.conf)
@@ -48,7 +48,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 typedef enum vt_initramfs_gen {
         VT_GEN_NONE = 0,

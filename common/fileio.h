@@ -1,5 +1,5 @@
 /* Reading whole files and small text helpers for files outside the managed root (sysfs, /proc
- * and their fixtures). Managed files under --root go through journal/root.h instead, which keeps
+ * and their fixtures). Managed files under --root go through fs/root.h instead, which keeps
  * every path inside the root.
  *
  * Contract: return 0 or a negative errno; on failure a message naming the path is set with

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 
 #include "fs/boot_flush.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 struct json_object;
 

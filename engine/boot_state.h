@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "journal/root.h"
+#include "fs/root.h"
 #include "journal/state.h"
 
 typedef enum vt_trial {

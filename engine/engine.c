@@ -11,7 +11,7 @@
 #include "common/error.h"
 #include "common/failpoint.h"
 #include "common/macro.h"
-#include "journal/atomic_file.h"
+#include "fs/atomic_file.h"
 #include "journal/good_copy.h"
 #include "journal/lock.h"
 #include "journal/managed_paths.h"

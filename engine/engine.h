@@ -30,8 +30,8 @@
 
 #include "common/buf.h"
 #include "engine/boot_state.h"
+#include "fs/root.h"
 #include "journal/journal.h"
-#include "journal/root.h"
 #include "journal/snapshot.h"
 #include "journal/state.h"
 

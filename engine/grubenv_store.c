@@ -2,7 +2,7 @@
 #include "engine/grubenv_store.h"
 
 #include "common/buf.h"
-#include "journal/atomic_file.h"
+#include "fs/atomic_file.h"
 
 int vt_grubenv_store(const vt_root *root, const vt_grubenv *env)
 {

@@ -4,7 +4,7 @@
  *
  * vt_grubenv_store() formats the block and rewrites <root>/boot/grub/grubenv in place: its 1024
  * bytes in the blocks it has (no temporary file, no new inode), as GRUB's save_env does, then
- * fsync (journal/atomic_file.h's vt_write_in_place). The caller then flushes /boot's file
+ * fsync (fs/atomic_file.h's vt_write_in_place). The caller then flushes /boot's file
  * system (engine/boot_fs.h) so GRUB reads it without the journal replayed.
  *
  * Contract: 0 or negative errno with a message: the formatter's (-ENOSPC when the variables do
@@ -13,6 +13,6 @@
 #pragma once
 
 #include "backends/bootcount_grub.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 int vt_grubenv_store(const vt_root *root, const vt_grubenv *env);

@@ -11,7 +11,7 @@
 
 #include "common/error.h"
 #include "common/macro.h"
-#include "journal/atomic_file.h"
+#include "fs/atomic_file.h"
 
 /* Bytes the copies still need: sources whose copy is missing or differs in size. */
 static int space_needed(const vt_root *root, const char *src, const char *dst, off_t *need)

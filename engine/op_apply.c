@@ -1,6 +1,5 @@
 #include "engine/op_apply.h"
 
-
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>

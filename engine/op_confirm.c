@@ -6,10 +6,10 @@
 
 #include "backends/health.h"
 #include "backends/profile.h"
-#include "engine/runner.h"
-#include "engine/systemctl.h"
 #include "common/error.h"
 #include "common/macro.h"
+#include "engine/runner.h"
+#include "engine/systemctl.h"
 #include "engine/trial.h"
 
 /* Every device the profile passes through, as BDFs. */

@@ -33,8 +33,8 @@ int vt_op_restore(vt_engine *e, const vt_op_env *env, const vt_op_ui *ui, vt_sna
         if (r < 0)
                 return r;
         if (!o->no_rebuild) {
-                r = vt_op_rebuild_prepare(env, ui, &e->root, &disk, target,
-                                          e->boot.pending_rebuild, &rb);
+                r = vt_op_rebuild_prepare(env, ui, &e->root, &disk, target, e->boot.pending_rebuild,
+                                          &rb);
                 if (r < 0)
                         goto out;
         }

@@ -23,7 +23,7 @@
 #include "common/fileio.h"
 #include "common/macro.h"
 #include "engine/safety.h"
-#include "journal/atomic_file.h"
+#include "fs/atomic_file.h"
 
 #define KERNEL_CMDLINE_PATH "/etc/kernel/cmdline"
 

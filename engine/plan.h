@@ -19,7 +19,7 @@
 #include "backends/bind_method.h"
 #include "backends/edit.h"
 #include "common/buf.h"
-#include "journal/root.h"
+#include "fs/root.h"
 #include "journal/snapshot.h"
 
 /* What the user asked on the command line (SPEC). */

@@ -24,7 +24,7 @@
 #include "backends/edit.h"
 #include "backends/rebuild_plan.h"
 #include "common/buf.h"
-#include "journal/root.h"
+#include "fs/root.h"
 #include "journal/snapshot.h"
 
 typedef struct vt_rebuild_ctx {

@@ -19,7 +19,7 @@
 #include "common/argv.h"
 #include "common/error.h"
 #include "common/macro.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 extern char **environ;
 

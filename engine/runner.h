@@ -17,7 +17,7 @@
  * no unmount step can fail. /boot/efi is bound only with `bind_esp`: a rescue system's own
  * /boot/efi is not the ESP of the host being repaired, so the engine asks for it only when the
  * root is the running host's own tree seen elsewhere. Mount targets are resolved inside the
- * root (journal/root.h), so a symlinked /proc in the root cannot redirect a mount outside it.
+ * root (fs/root.h), so a symlinked /proc in the root cannot redirect a mount outside it.
  *
  * Errors (negative errno, message set, `res` filled as far as known):
  *   -ENOENT     the tool is not in PATH (or not in the chroot)   "update-grub: not found ..."

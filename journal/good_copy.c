@@ -11,7 +11,7 @@
 #include "common/error.h"
 #include "common/failpoint.h"
 #include "common/macro.h"
-#include "journal/atomic_file.h"
+#include "fs/atomic_file.h"
 
 #define GOOD_DIR "/var/lib/vfiotx"
 

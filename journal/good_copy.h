@@ -11,7 +11,7 @@
  * Contract: 0 or negative errno with a message; reading returns -ENOENT when no copy exists. */
 #pragma once
 
-#include "journal/root.h"
+#include "fs/root.h"
 #include "journal/snapshot.h"
 
 int vt_good_copy_write(const vt_root *root, const vt_snapshot *snap, long txn);

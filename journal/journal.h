@@ -20,8 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fs/root.h"
 #include "journal/oid.h"
-#include "journal/root.h"
 #include "journal/snapshot.h"
 
 #define VT_JOURNAL_DIR "/var/lib/vfiotx"

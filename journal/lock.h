@@ -7,7 +7,7 @@
  * Under the lock, the caller may remove stale *.lock files git left (journal.h). */
 #pragma once
 
-#include "journal/root.h"
+#include "fs/root.h"
 
 #define VT_LOCK_PATH "/var/lib/vfiotx/lock"
 

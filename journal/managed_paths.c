@@ -6,7 +6,7 @@
 
 #include "common/buf.h"
 #include "common/macro.h"
-#include "journal/atomic_file.h"
+#include "fs/atomic_file.h"
 
 int vt_managed_paths_record(const vt_root *root, const vt_snapshot *s)
 {

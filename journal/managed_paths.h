@@ -5,12 +5,12 @@
  * damaged: a rescue from the plain copy of the good snapshot (journal/good_copy.h) reads it to
  * know which files to treat as absent when that snapshot predates them. It only grows: the
  * list is kept a superset of every snapshot's paths by recording each snapshot before it is
- * committed. Written through journal/atomic_file.h (mode 0600, root-owned).
+ * committed. Written through fs/atomic_file.h (mode 0600, root-owned).
  *
  * Contract: 0 or negative errno with a message; a missing list reads as empty. */
 #pragma once
 
-#include "journal/root.h"
+#include "fs/root.h"
 #include "journal/snapshot.h"
 
 #define VT_MANAGED_PATHS_PATH "/var/lib/vfiotx/managed-paths"

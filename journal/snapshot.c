@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "common/macro.h"
-#include "journal/atomic_file.h"
+#include "fs/atomic_file.h"
 
 static void file_free(vt_snap_file *f)
 {

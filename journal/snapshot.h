@@ -12,8 +12,8 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "journal/file_meta.h"
-#include "journal/root.h"
+#include "fs/file_meta.h"
+#include "fs/root.h"
 
 typedef struct vt_snap_file {
         char *path; /* absolute host path: "/etc/modules" */

@@ -7,7 +7,7 @@
 #include "common/error.h"
 #include "common/failpoint.h"
 #include "common/macro.h"
-#include "journal/atomic_file.h"
+#include "fs/atomic_file.h"
 
 const char *vt_phase_name(vt_phase p)
 {

@@ -1,6 +1,6 @@
 /* The state file <root>/var/lib/vfiotx/state: the commit point of every transaction.
  *
- * It is small JSON replaced atomically (journal/atomic_file.h). Writing phase "applying" with
+ * It is small JSON replaced atomically (fs/atomic_file.h). Writing phase "applying" with
  * the before and target snapshots is the intent: from then on, recovery knows which files may
  * be half-way. Writing phase "idle" with the new head is the commit: from then on, the
  * transaction has happened, whatever the refs say; refs are brought in line on recovery.
@@ -12,8 +12,8 @@
 
 #include <stdbool.h>
 
+#include "fs/root.h"
 #include "journal/oid.h"
-#include "journal/root.h"
 
 #define VT_STATE_PATH            "/var/lib/vfiotx/state"
 #define VT_STATE_DATA_MAX        1024

@@ -7,7 +7,7 @@
 
 #include "backends/bootcount_grub.h"
 #include "common/error.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 static char *env_path(const char *dir)
 {

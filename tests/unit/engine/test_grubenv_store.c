@@ -11,7 +11,7 @@
 #include "backends/bootcount_grub.h"
 #include "common/error.h"
 #include "engine/grubenv_store.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 static char *env_path(const char *dir)
 {

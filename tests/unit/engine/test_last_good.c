@@ -9,7 +9,7 @@
 #include "common/failpoint.h"
 #include "engine/last_good.h"
 #include "engine/runner.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 static void preserve(const char *dir, const char *proc, long txn, int want)
 {

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "fs/root.h"
 #include "journal/lock.h"
-#include "journal/root.h"
 
 static long waited_for = -1;
 

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "common/error.h"
-#include "journal/root.h"
+#include "fs/root.h"
 #include "journal/snapshot.h"
 
 static void test_put_sorted_unique(void **state)

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "common/buf.h"
-#include "engine/cli.h"
 #include "engine/engine.h"
 #include "journal/journal.h"
 

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "backends/profile.h"
+#include "cli/cli.h"
 #include "common/error.h"
 #include "common/macro.h"
-#include "engine/cli.h"
 #include "engine/engine.h"
 #include "engine/trial.h"
 

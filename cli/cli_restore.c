@@ -1,5 +1,5 @@
 /* Rendering the result of a restore (rollback, import, the restores at boot). */
-#include "engine/cli.h"
+#include "cli/cli.h"
 
 void vt_cli_restore_render(const vt_cli *cli, const char *what, const vt_op_restore_result *res)
 {

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "common/error.h"
 #include "common/macro.h"
-#include "engine/cli.h"
 #include "engine/engine.h"
 #include "journal/diff.h"
 

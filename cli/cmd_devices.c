@@ -7,9 +7,9 @@
 
 #include "backends/hostinfo.h"
 #include "backends/pci.h"
+#include "cli/cli.h"
 #include "common/buf.h"
 #include "common/error.h"
-#include "engine/cli.h"
 #include "engine/safety.h"
 
 static void help(FILE *f, const char *prog)

@@ -7,10 +7,10 @@
 
 #include "backends/iommu.h"
 #include "backends/pci.h"
+#include "cli/cli.h"
 #include "common/error.h"
-#include "engine/cli.h"
 #include "engine/trial.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 static void help(FILE *f, const char *prog)
 {

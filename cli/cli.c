@@ -1,4 +1,4 @@
-#include "engine/cli.h"
+#include "cli/cli.h"
 
 #include <getopt.h>
 #include <stdarg.h>

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "common/error.h"
 #include "common/macro.h"
-#include "engine/cli.h"
-#include "journal/diff.h"
 #include "engine/engine.h"
+#include "journal/diff.h"
 
 static const char rollback_help[] =
     "Usage: vfiotx [--root DIR] rollback [TXN] [-y] [--no-rebuild]\n\n"

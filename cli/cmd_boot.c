@@ -1,7 +1,7 @@
 /* boot: run early at every boot by vfiotx-boot.service. A trial boot is recorded; a fallback
  * boot (GRUB took the last good entry) restores the good snapshot's files and rebuilds, so a
  * later kernel update cannot bake the bad configuration back in; a pending rebuild is done. */
-#include "engine/cli.h"
+#include "cli/cli.h"
 #include "engine/op_boot.h"
 
 static const char boot_help[] =

@@ -1,4 +1,4 @@
-#include "journal/atomic_file.h"
+#include "fs/atomic_file.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-#include "journal/root.h"
+#include "fs/root.h"
 
 #include <errno.h>
 #include <fcntl.h>

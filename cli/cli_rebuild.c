@@ -3,8 +3,8 @@
  * notes) and ask the question on the terminal. */
 #include <stdio.h>
 
+#include "cli/cli.h"
 #include "common/macro.h"
-#include "engine/cli.h"
 
 static bool quiet(const vt_cli *cli)
 {

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/macro.h"
-#include "engine/cli.h"
 #include "engine/engine.h"
 #include "engine/snapshot_archive.h"
 

@@ -1,4 +1,4 @@
-#include "journal/file_meta.h"
+#include "fs/file_meta.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
-/* journal/root: resolution inside the root, symlinks, escapes. */
+/* fs/root: resolution inside the root, symlinks, escapes. */
 #include "../helpers.h"
 
 #include <errno.h>
 
 #include "common/error.h"
-#include "journal/root.h"
+#include "fs/root.h"
 
 static void resolve_expect(const vt_root *root, const char *path, const char *want)
 {

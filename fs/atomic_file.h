@@ -1,7 +1,7 @@
 /* Atomic replacement of one file inside the root (git's lockfile contract, as a library).
  *
  * vt_atomic_write(root, path, data, meta):
- *   1. resolve `path` inside the root (journal/root.h: symlinks are followed inside the root, a
+ *   1. resolve `path` inside the root (fs/root.h: symlinks are followed inside the root, a
  *      link leading outside it is refused with -EXDEV); missing parent directories are created;
  *   2. refuse when the path is something other than a regular file (directory, fifo...);
  *   3. create a temporary file ".<name>.vfiotx-<6 random hex digits>" in the same directory
@@ -27,8 +27,8 @@
 
 #include <stddef.h>
 
-#include "journal/file_meta.h"
-#include "journal/root.h"
+#include "fs/file_meta.h"
+#include "fs/root.h"
 
 int vt_atomic_write(const vt_root *root, const char *path, const void *data, size_t len,
                     const vt_file_meta *meta);

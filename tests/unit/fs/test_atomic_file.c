@@ -1,4 +1,4 @@
-/* journal/atomic_file: replacement keeps metadata, new files get defaults, failures leave the
+/* fs/atomic_file: replacement keeps metadata, new files get defaults, failures leave the
  * old file and no temporary file behind. */
 #include "../helpers.h"
 
@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "common/failpoint.h"
-#include "journal/atomic_file.h"
+#include "fs/atomic_file.h"
 
 static int count_entries(const char *dir)
 {

@@ -3,7 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "engine/cli.h"
+#include "cli/cli.h"
 #include "engine/op_confirm.h"
 
 static const char confirm_help[] =

@@ -62,7 +62,7 @@ void vt_cli_notes(const vt_cli *cli, const char *notes);
 /* A transaction time as "2026-11-27 05:07:18" (local time). */
 void vt_cli_time(long long epoch, char out[32]);
 
-/* The CLI side of the engine operations (engine/cli_rebuild.c): the host options as a
+/* The CLI side of the engine operations (cli/cli_rebuild.c): the host options as a
  * vt_op_env, and the callback table that prints what an operation reports while it runs: the
  * diff, the rebuild steps, their progress as "[2/3] update-initramfs -u -k 6.1.0-26-amd64
  * (4.2 s)" (tool output with -v), the notes, and the question on the terminal. */
@@ -73,11 +73,11 @@ int vt_cli_open(const vt_cli *cli, vt_engine *e, unsigned flags);
 /* Print the rebuild steps ("rebuild steps:" or "rebuild: nothing to rebuild"). */
 void vt_cli_rebuild_show(const vt_cli *cli, const vt_rebuild_plan *plan);
 
-/* Render the result of a restore (engine/cli_restore.c): `what` names the snapshot for
+/* Render the result of a restore (cli/cli_restore.c): `what` names the snapshot for
  * "nothing to do: the files already match ...". */
 void vt_cli_restore_render(const vt_cli *cli, const char *what, const vt_op_restore_result *res);
 
-/* The commands (engine/cmd_<name>.c). */
+/* The commands (cli/cmd_<name>.c). */
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv);
 int vt_cmd_plan(vt_cli *cli, int argc, char **argv);
 int vt_cmd_status(vt_cli *cli, int argc, char **argv);

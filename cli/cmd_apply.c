@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "common/error.h"
 #include "common/macro.h"
-#include "engine/cli.h"
-#include "journal/diff.h"
 #include "engine/op_apply.h"
+#include "journal/diff.h"
 
 static const char spec_help[] =
     "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf; without SPEC the profile is\n"

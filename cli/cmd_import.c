@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/macro.h"
-#include "engine/cli.h"
 #include "engine/engine.h"
 #include "engine/snapshot_archive.h"
 #include "journal/diff.h"
