@@ -125,6 +125,21 @@ static int freeze_thaw(int fd, const char *what, const char *fstype)
         return 0;
 }
 
+/* The freeze a file system without a checkpoint needs; a dry run only checks the capability. */
+static int freeze(int fd, const char *what, bool dry_run, vt_flush_report *out)
+{
+        int r;
+
+        out->method = VT_FLUSH_FREEZE;
+        if (dry_run)
+                return have_cap_sys_admin() ? 0
+                                            : cannot(EPERM, what, out->fstype,
+                                                     "freezing the file system (FIFREEZE)");
+        if ((r = vt_failpoint("boot-flush: freeze")) < 0)
+                return r;
+        return freeze_thaw(fd, what, out->fstype);
+}
+
 int vt_boot_flush_fd(int fd, const char *what, bool dry_run, vt_flush_report *out)
 {
         struct statfs sfs;
@@ -160,30 +175,14 @@ int vt_boot_flush_fd(int fd, const char *what, bool dry_run, vt_flush_report *ou
                         return cannot(EPERM, what, out->fstype,
                                       "checkpointing the journal (EXT4_IOC_CHECKPOINT)");
                 /* ENOTTY / EINVAL: a kernel before 5.13 has no checkpoint; freeze instead. */
-                out->method = VT_FLUSH_FREEZE;
-                if (dry_run) {
-                        if (!have_cap_sys_admin())
-                                return cannot(EPERM, what, out->fstype,
-                                              "freezing the file system (FIFREEZE)");
-                        break;
-                }
                 t1 = now_us();
-                r = freeze_thaw(fd, what, out->fstype);
+                r = freeze(fd, what, dry_run, out);
                 if (r < 0)
                         return r;
                 break;
         }
         case MAGIC_XFS:
-                out->method = VT_FLUSH_FREEZE;
-                if (dry_run) {
-                        if (!have_cap_sys_admin())
-                                return cannot(EPERM, what, out->fstype,
-                                              "freezing the file system (FIFREEZE)");
-                        break;
-                }
-                if ((r = vt_failpoint("boot-flush: freeze")) < 0)
-                        return r;
-                r = freeze_thaw(fd, what, out->fstype);
+                r = freeze(fd, what, dry_run, out);
                 if (r < 0)
                         return r;
                 break;
