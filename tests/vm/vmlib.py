@@ -82,7 +82,12 @@ def unreplayed_location(disk, path):
     """(inode number, physical block of the first 4 KiB) of a file as a reader that does not
     replay the journal finds it (None when absent): where GRUB reads, and where its save_env
     writes, that file."""
-    p = subprocess.run(["debugfs", "-c", "-R", "stat %s" % path, fs_spec(disk)],
+    return _location(fs_spec(disk), path, catastrophic=True)
+
+
+def _location(spec, path, catastrophic=False):
+    p = subprocess.run(["debugfs"] + (["-c"] if catastrophic else []) + ["-R", "stat %s" % path,
+                                                                         spec],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60,
                        env=dict(os.environ, DEBUGFS_PAGER="__none__"))
     if "File not found" in p.stderr or "not found by ext2_lookup" in p.stderr:
@@ -91,7 +96,7 @@ def unreplayed_location(disk, path):
     blk = re.search(r"^(?:EXTENTS|BLOCKS):\n\(0\):(\d+)", p.stdout, re.M)
     if p.returncode != 0 or not ino or not blk:
         raise VMError("debugfs could not stat %s in %s:\n%s%s"
-                      % (path, disk, p.stdout[-2000:], p.stderr))
+                      % (path, spec, p.stdout[-2000:], p.stderr))
     return int(ino.group(1)), int(blk.group(1))
 
 
@@ -151,6 +156,10 @@ class ReplayedCopy:
     def read(self, path):
         """Bytes of a file, or None when it is absent."""
         return _dump(self.scratch, path)
+
+    def location(self, path):
+        """(inode number, physical block of the first 4 KiB) of a file, or None."""
+        return _location(self.scratch, path)
 
     def __exit__(self, *exc):
         if os.path.exists(self.scratch):
@@ -332,9 +341,8 @@ class Guest:
         m = self.expect(r"\(automatic login\)|(?P<stranded>\(initramfs\) )", timeout,
                         "the serial autologin")
         if m.group("stranded"):
-            seen = "\n".join(re.findall(r"^.*(?:Booting `|ALERT!|Gave up waiting|Rebooting "
-                                        r"automatically|Dropping to a shell).*$", self.buf,
-                                        re.M))
+            seen = "\n".join(re.findall(r"Booting `[^'\n]*'|^.*(?:ALERT!|Rebooting "
+                                        r"automatically).*$", self.buf, re.M))
             self.pos = m.start()
             try:
                 self.wait_initramfs_shell(30)

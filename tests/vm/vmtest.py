@@ -689,6 +689,11 @@ def what_grub_reads(host, when, grubenv_at, armed=None):
     host.check_later(where == grubenv_at, "%s: GRUB finds grubenv at (inode, block) %s, not "
                      "where it was before arming %s" % (when, where, grubenv_at))
     with vmlib.ReplayedCopy(host.disk, host.artifacts) as fs:
+        where = fs.location(GRUBENV)
+        host.check_later(where == grubenv_at, "%s: the kernel will find grubenv at (inode, "
+                         "block) %s, not where it was before arming %s: it was moved, and GRUB "
+                         "does not see a move until the journal is checkpointed"
+                         % (when, where, grubenv_at))
         differ, same = [], []
         for path in boot_files(host, fs):
             kernel_sees = fs.read(path)
@@ -764,7 +769,7 @@ def scenario_broken_boot(host):
     # the serial log of this QEMU run: GRUB's "Booting `...'" line for each boot, the initramfs
     # giving up on the root disk and panic= rebooting each trial boot ("quiet": the kernel's
     # own command line is not printed), vfiotx boot's output on the fallback boot
-    booting = re.findall(r"^.*Booting `.*$", g.buf, re.M)
+    booting = re.findall(r"Booting `[^'\n]*'", g.buf)
     fails = re.findall(r"^.*(?:ALERT!|Gave up waiting|Rebooting automatically|"
                        r"vfiotx: ).*$", g.buf, re.M)
     host.log("GRUB entries booted in this QEMU run:\n" + "\n".join(booting))
