@@ -364,7 +364,9 @@ int vt_grubenv_store(const vt_root *root, const vt_grubenv *env)
         r = vt_grubenv_format(env, &data);
         if (r < 0)
                 return r;
-        return vt_atomic_write(root, VT_GRUBENV_PATH, data.ptr, data.len, NULL);
+        /* In place, in the blocks GRUB found at boot: GRUB's save_env writes there too, and a
+         * new inode would be invisible to GRUB until the journal is written back. */
+        return vt_write_in_place(root, VT_GRUBENV_PATH, data.ptr, data.len);
 }
 
 static bool mount_holds(const char *mnt, const char *path)

@@ -140,7 +140,9 @@ const char *vt_bootcount_phase_name(vt_bootcount_phase p);
 
 /* Read and parse <root>/boot/grub/grubenv (-ENOENT with a hint when it is missing). */
 int vt_grubenv_load(const vt_root *root, vt_grubenv *out);
-/* Format and replace <root>/boot/grub/grubenv atomically (owner and mode kept). */
+/* Format and rewrite <root>/boot/grub/grubenv in place: its 1024 bytes in the blocks it has (no
+ * temporary file, no new inode), as GRUB's save_env does, then fsync. The caller then flushes
+ * /boot's file system (engine/boot_fs.h) so GRUB reads it without the journal replayed. */
 int vt_grubenv_store(const vt_root *root, const vt_grubenv *env);
 
 /* Can GRUB write the environment block of this root? 0 yes. Otherwise -ENOTSUP (or -ENOENT,

@@ -415,3 +415,18 @@ const char *vt_check_status_name(vt_check_status s)
 {
         return s == VT_CHECK_OK ? "ok" : s == VT_CHECK_WARN ? "warn" : "fail";
 }
+
+int vt_findings_add(vt_findings *f, const char *id, const char *subject, vt_check_status status,
+                    const char *advice, const char *fmt, ...)
+{
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        return add(f, id, subject, status, advice, "%s", msg);
+}

@@ -49,6 +49,9 @@ typedef struct vt_findings {
  * that an INTGPU_OFF kernel leaves out. */
 int vt_iommu_check(const char *sysfs, const char *proc, const vt_root *root,
                    const vt_pci_list *devs, vt_findings *out);
+/* Append a finding (`id` static; `subject` and `advice` may be NULL, and are copied). */
+int vt_findings_add(vt_findings *f, const char *id, const char *subject, vt_check_status status,
+                    const char *advice, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* True when no finding has VT_CHECK_FAIL. */
 bool vt_findings_ready(const vt_findings *f);
 void vt_findings_free(vt_findings *f);

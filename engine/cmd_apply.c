@@ -319,7 +319,7 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         vt_cli_notes(cli, notes.ptr);
         vt_buf_clear(&notes);
         if (r >= 0 && arm)
-                r = vt_trial_check(&e, cli->sysfs, cli->proc);
+                r = vt_trial_check(&e.root, cli->sysfs, cli->proc, NULL);
         if (r >= 0)
                 r = compute(cli, &e.root, &spec, arm, &plan, &disk);
         if (r < 0)

@@ -1,4 +1,5 @@
 /* vfiotx check: is this host (and each installed kernel) ready for VFIO passthrough? */
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include "backends/pci.h"
 #include "common/error.h"
 #include "engine/cli.h"
+#include "engine/trial.h"
 #include "journal/root.h"
 
 static void help(FILE *f, const char *prog)
@@ -16,7 +18,8 @@ static void help(FILE *f, const char *prog)
                 "Usage: %s check [--json]\n\n"
                 "Check IOMMU readiness: CPU virtualization flags, the firmware's DMAR/IVRS "
                 "tables, the IOMMU\nactive with groups, interrupt remapping, the IOMMU "
-                "parameters each installed kernel needs,\nand the vfio modules of each kernel. "
+                "parameters each installed kernel needs,\nthe vfio modules of each kernel, and "
+                "whether apply can arm a boot-counted trial. "
                 "Each finding says what to do.\n\n"
                 "  --json     findings as JSON\n"
                 "  -h, --help this help\n\n"
@@ -27,6 +30,27 @@ static void help(FILE *f, const char *prog)
 static const char *tag(vt_check_status s)
 {
         return s == VT_CHECK_OK ? "[ ok ]" : s == VT_CHECK_WARN ? "[warn]" : "[FAIL]";
+}
+
+/* Whether `apply` can arm a boot-counted trial here, and why not: a /boot GRUB cannot write its
+ * environment on, or whose writes cannot be put where GRUB reads them. A warning, not a
+ * failure: the host is ready for passthrough, only without an automatic fallback. */
+static int boot_counter_finding(vt_cli *cli, const vt_root *root, vt_findings *findings)
+{
+        vt_flush_report flush;
+        int r = vt_trial_check(root, cli->sysfs, cli->proc, &flush);
+
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0)
+                return vt_findings_add(findings, "boot-counter", NULL, VT_CHECK_OK, NULL,
+                                       "'vfiotx apply' can arm a boot-counted trial: grubenv on "
+                                       "%s, put in place for GRUB after each write (%s)",
+                                       flush.fstype, vt_flush_method_name(flush.method));
+        r = vt_findings_add(findings, "boot-counter", NULL, VT_CHECK_WARN, vt_error_hint_text(),
+                            "%s", vt_error_message() ? vt_error_message() : strerror(-r));
+        vt_error_clear();
+        return r;
 }
 
 int vt_cmd_check(vt_cli *cli, int argc, char **argv)
@@ -71,6 +95,8 @@ int vt_cmd_check(vt_cli *cli, int argc, char **argv)
                 vt_cli_warn(cli, "%s\n",
                             vt_error_message() ? vt_error_message() : "no PCI devices");
         r = vt_iommu_check(cli->sysfs, cli->proc, &root, have_devs ? &devs : NULL, &findings);
+        if (r >= 0)
+                r = boot_counter_finding(cli, &root, &findings);
         vt_pci_list_free(&devs);
         vt_root_close(&root);
         if (r < 0)

@@ -10,6 +10,7 @@
 #include "common/macro.h"
 #include "engine/cli.h"
 #include "engine/engine.h"
+#include "engine/trial.h"
 
 static const char status_help[] =
     "Usage: vfiotx [--root DIR] [--json] status\n\n"
@@ -22,6 +23,8 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
         _cleanup_buf_ vt_buf drift = VT_BUF_INIT, ptext = VT_BUF_INIT;
         vt_txn_info head = {0}, good = {0};
         vt_profile profile = {0};
+        _cleanup_free_ char *counter_why = NULL;
+        bool counter_ok;
         const char *state;
         vt_engine e;
         int r, c;
@@ -66,8 +69,23 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 else
                         state = "applied";
         }
+        /* Can the next apply arm a trial here (GRUB, its script, a grubenv GRUB can write and
+         * see after a power cut)? Said only when it cannot. */
+        counter_ok = vt_trial_check(&e.root, cli->sysfs, cli->proc, NULL) >= 0;
+        if (!counter_ok &&
+            asprintf(&counter_why, "%s%s%s", vt_error_message() ? vt_error_message() : "unknown",
+                     vt_error_hint_text() ? "; " : "",
+                     vt_error_hint_text() ? vt_error_hint_text() : "") < 0)
+                counter_why = NULL;
+        vt_error_clear();
         if (cli->json) {
                 json_object *o = json_object_new_object();
+                json_object *bc = json_object_new_object();
+
+                json_object_object_add(bc, "available", json_object_new_boolean(counter_ok));
+                if (counter_why)
+                        json_object_object_add(bc, "reason", json_object_new_string(counter_why));
+                json_object_object_add(o, "boot_counter", bc);
 
                 json_object_object_add(o, "state", json_object_new_string(state));
                 json_object_object_add(o, "applied", json_object_new_int64(head.id));
@@ -154,6 +172,8 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 printf("pending rebuild: the initramfs and boot configuration do not reflect the "
                        "files yet: 'vfiotx apply' (or the next boot's vfiotx-boot.service) "
                        "rebuilds them\n");
+        if (!counter_ok)
+                printf("boot counter: unavailable: %s\n", counter_why ? counter_why : "");
         if (drift.len)
                 printf("changed outside vfiotx (recorded at the next apply or rollback):\n%s",
                        drift.ptr);

@@ -15,6 +15,7 @@
 #include "backends/runner.h"
 #include "common/error.h"
 #include "common/macro.h"
+#include "engine/boot_fs.h"
 
 /* The first of the names (NULL-terminated) that exists as dir + name inside the root, else
  * `fallback`: where a tool or directory lives differs between releases. */
@@ -131,6 +132,10 @@ int vt_rebuild_run(const vt_rebuild_ctx *ctx, const vt_rebuild_plan *plan, vt_bu
                                       s->description);
                 vt_run_result_free(&res);
         }
+        /* What the steps wrote under /boot (initramfs, grub.cfg, entries) must be where the
+         * bootloader reads it before the caller writes its commit point. */
+        if (r >= 0 && plan->n)
+                r = vt_boot_fs_flush_all(ctx->root, steps);
         if (record)
                 vt_buf_set(record, json_object_to_json_string(steps),
                            strlen(json_object_to_json_string(steps)));

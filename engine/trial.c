@@ -13,6 +13,7 @@
 #include "common/failpoint.h"
 #include "common/fileio.h"
 #include "common/macro.h"
+#include "engine/boot_fs.h"
 
 #define GRUB_SCRIPT "/etc/grub.d/" VT_GRUB_SCRIPT_NAME
 
@@ -21,6 +22,15 @@ static int not_supported(const char *why)
         vt_error_set(ENOTSUP, "cannot arm a boot-counted trial: %s", why);
         return vt_error_hint(ENOTSUP, "apply with --no-arm to change the host without a trial "
                                       "('vfiotx rollback' still undoes it), or fix the cause");
+}
+
+/* The grubenv (or last good entry) just written must be where GRUB reads it before the caller
+ * reports the transition done: a power cut right after must boot what was written. */
+static int flush_boot(vt_engine *e)
+{
+        vt_flush_report rep;
+
+        return vt_boot_fs_flush(&e->root, "/boot/grub", false, &rep);
 }
 
 static int grubenv_update(vt_engine *e, long txn, unsigned tries, bool arm, bool fallback)
@@ -42,6 +52,8 @@ static int grubenv_update(vt_engine *e, long txn, unsigned tries, bool arm, bool
                 r = vt_failpoint("trial: write grubenv");
         if (r >= 0)
                 r = vt_grubenv_store(&e->root, &env);
+        if (r >= 0)
+                r = flush_boot(e);
         return r;
 }
 
@@ -83,12 +95,16 @@ int vt_trial_recover(vt_engine *e, vt_buf *notes)
         return r;
 }
 
-int vt_trial_check(vt_engine *e, const char *sysfs, const char *proc)
+int vt_trial_check(const vt_root *root, const char *sysfs, const char *proc, vt_flush_report *flush)
 {
+        vt_flush_report rep;
         vt_boot_info boot = {0};
         int r;
 
-        r = vt_boot_detect(&e->root, &boot);
+        if (!flush)
+                flush = &rep;
+        *flush = (vt_flush_report){0};
+        r = vt_boot_detect(root, &boot);
         if (r < 0)
                 return r;
         r = boot.flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI);
@@ -96,13 +112,24 @@ int vt_trial_check(vt_engine *e, const char *sysfs, const char *proc)
         if (!r)
                 return not_supported("the host does not boot through GRUB (boot counting for "
                                      "systemd-boot and Proxmox is not built yet)");
-        r = vt_root_exists(&e->root, GRUB_SCRIPT);
+        r = vt_root_exists(root, GRUB_SCRIPT);
         if (r < 0)
                 return r;
         if (!r)
                 return not_supported("vfiotx's GRUB script " GRUB_SCRIPT " is not installed "
                                      "(cmake --install puts it there)");
-        return vt_grubenv_check(&e->root, sysfs, proc);
+        r = vt_grubenv_check(root, sysfs, proc);
+        if (r < 0)
+                return r;
+        /* Arming is only as good as GRUB's view of grubenv after a power cut: the flush that
+         * puts it in place for GRUB must be possible here (a dry run). */
+        r = vt_boot_fs_flush(root, "/boot/grub", true, flush);
+        if (r < 0)
+                return vt_error_wrap(r, "cannot arm a boot-counted trial");
+        if (flush->method == VT_FLUSH_NONE)
+                return not_supported("/boot/grub is on a file system no bootloader is known to "
+                                     "read");
+        return 0;
 }
 
 int vt_trial_preserve(vt_engine *e, const char *proc)
@@ -117,6 +144,8 @@ int vt_trial_preserve(vt_engine *e, const char *proc)
         r = vt_boot_preserve_plan(&e->root, proc, e->state.txn ? e->state.txn : 1, &p);
         if (r >= 0)
                 r = vt_boot_preserve_write(&e->root, &p);
+        if (r >= 0)
+                r = flush_boot(e);
         vt_preserve_plan_free(&p);
         return r < 0 ? vt_error_wrap(r, "keeping the last good boot") : 0;
 }

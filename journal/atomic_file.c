@@ -175,6 +175,50 @@ out:
         return r;
 }
 
+int vt_write_in_place(const vt_root *root, const char *path, const void *data, size_t len)
+{
+        _cleanup_free_ char *rel = NULL, *shown = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        r = vt_root_resolve(root, path, false, &rel);
+        if (r < 0)
+                return r;
+        /* O_NONBLOCK: a FIFO planted at the path must not block; it is refused below. */
+        fd = openat(root->fd, rel, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return io_error(root, path, errno, "open");
+        if (fstat(fd, &st) < 0)
+                return io_error(root, path, errno, "look up");
+        shown = vt_root_display(root, path);
+        if (!shown)
+                return -ENOMEM;
+        if (!S_ISREG(st.st_mode))
+                return vt_error_set(EINVAL, "%s is not a regular file", shown);
+        if ((size_t)st.st_size != len)
+                return vt_error_set(EINVAL,
+                                    "%s has %lld bytes, not %zu: it is rewritten in place only "
+                                    "at its own size",
+                                    shown, (long long)st.st_size, len);
+        if ((r = vt_failpoint("in-place: write")) < 0)
+                return r;
+        for (size_t done = 0; done < len;) {
+                ssize_t n = pwrite(fd, (const char *)data + done, len - done, (off_t)done);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return io_error(root, path, n < 0 ? errno : EIO, "write");
+                done += (size_t)n;
+        }
+        if ((r = vt_failpoint("in-place: fsync")) < 0)
+                return r;
+        if (fsync(fd) < 0)
+                return io_error(root, path, errno, "fsync");
+        return 0;
+}
+
 int vt_atomic_remove(const vt_root *root, const char *path)
 {
         _cleanup_free_ char *rel = NULL;

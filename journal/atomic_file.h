@@ -13,6 +13,12 @@
  * them and at most a temporary file is left, which vt_atomic_cleanup() removes. On failure the
  * temporary file is removed and the old file is untouched.
  *
+ * vt_write_in_place() rewrites an existing regular file of exactly `len` bytes in the blocks it
+ * already has: no temporary file, no truncate, no new inode, then fsync. This is how GRUB's
+ * save_env writes grubenv, and the only write after which a reader that does not replay the
+ * journal (GRUB) finds the new bytes where it found the old ones. Not atomic: a cut during the
+ * write may leave a mix of old and new sectors, which a caller must be able to read back.
+ *
  * vt_atomic_remove() unlinks the file (absent already is success) and fsyncs the directory.
  * Every step passes a failpoint (common/failpoint.h) so tests can fail or kill it there.
  *
@@ -26,6 +32,7 @@
 
 int vt_atomic_write(const vt_root *root, const char *path, const void *data, size_t len,
                     const vt_file_meta *meta);
+int vt_write_in_place(const vt_root *root, const char *path, const void *data, size_t len);
 int vt_atomic_remove(const vt_root *root, const char *path);
 /* Remove temporary files a crash left beside `path`. */
 int vt_atomic_cleanup(const vt_root *root, const char *path);

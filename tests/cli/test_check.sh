@@ -87,6 +87,29 @@ jq -e '.findings[] | select(.id == "vfio-modules") | .status == "fail" and (.mes
 out=$("$BIN" --root "$FIX/iommu-off/root" --sysfs "$FIX/iommu-off/sys" --proc "$FIX/iommu-off/proc" check)
 grep -q "^\[FAIL\] iommu-active" <<<"$out" || fail "human output lacks the failed finding"
 grep -q "Not ready" <<<"$out" || fail "human output lacks the verdict"
+# --- boot-counter: whether apply can arm a trial (a warning, never a failure of readiness).
+expect intel-igpu-desktop boot-counter warn
+jq -e '.findings[] | select(.id == "boot-counter") | .message | test("GRUB")' \
+        "$TMP/intel-igpu-desktop.json" >/dev/null || fail "boot-counter: the reason (no GRUB) not said"
+rm -rf "$TMP/root" && cp -a "$FIX/intel-igpu-desktop/root" "$TMP/root"
+mkdir -p "$TMP/root/etc/grub.d" "$TMP/root/boot/grub" "$TMP/root/usr/sbin"
+cp "${VFIOTX_SRC:?}/scripts/grub.d/42_vfiotx" "$TMP/root/etc/grub.d/"
+touch "$TMP/root/usr/sbin/update-grub" "$TMP/root/boot/grub/grub.cfg"
+grub-editenv "$TMP/root/boot/grub/grubenv" create
+"$BIN" --root "$TMP/root" --sysfs "$FIX/intel-igpu-desktop/sys" --proc "$FIX/intel-igpu-desktop/proc" \
+        --json check >"$TMP/bc.json" || fail "a GRUB host is not ready"
+# the fixture's mountinfo puts / on ext4; this test's own file system does the (dry-run) flush
+if [ "$(id -u)" = 0 ]; then
+        [ "$(status "$TMP/bc.json" boot-counter)" = ok ] || fail "boot-counter on a GRUB host: $(jq -c '.findings[] | select(.id == "boot-counter")' "$TMP/bc.json")"
+        jq -e '.findings[] | select(.id == "boot-counter") | .message | test("grubenv on [a-z0-9]+, put in place for GRUB")' \
+                "$TMP/bc.json" >/dev/null || fail "boot-counter: no file system and method"
+fi
+# a 2 KiB grubenv is not GRUB's block
+truncate -s 2048 "$TMP/root/boot/grub/grubenv"
+"$BIN" --root "$TMP/root" --sysfs "$FIX/intel-igpu-desktop/sys" --proc "$FIX/intel-igpu-desktop/proc" \
+        --json check >"$TMP/bc.json" || fail "a host with a bad grubenv is not ready"
+[ "$(status "$TMP/bc.json" boot-counter)" = warn ] || fail "boot-counter: a 2 KiB grubenv is not a warning"
+
 "$BIN" check --help | grep -q "Exit status" || fail "check --help"
 
 [ $fails -eq 0 ] && echo "test_check: all passed"

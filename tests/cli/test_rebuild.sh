@@ -38,10 +38,15 @@ d = json.load(sys.stdin)
 git -C "$root/var/lib/vfiotx/journal.git" show refs/heads/journal:meta.json | python3 -c '
 import json, sys
 m = json.load(sys.stdin)
-steps = m["extra"]["rebuild"]
+record = m["extra"]["rebuild"]
+steps = [s for s in record if "command" in s]
 assert [s["command"] for s in steps] == ["update-initramfs -u -k 6.1.0-25-amd64", "update-initramfs -u -k 6.1.0-26-amd64", "update-grub"], steps
 assert all(s["exit"] == 0 for s in steps), steps
-' || fail "the journal entry records each step and its exit status"
+# after the steps, /boot flushed for GRUB (the test root is on this machine'"'"'s file system)
+flushes = [s for s in record if "flush" in s]
+assert record[-len(flushes):] == flushes and [f["flush"] for f in flushes] == ["/boot"], record
+assert flushes[0]["method"] in ("journal checkpoint", "freeze and thaw", "sync", "none"), flushes
+' || fail "the journal entry records each step and its exit status, then the flush of /boot"
 fsck_ok "$root"
 
 # --- Only the command line changes: no initramfs rebuild.

@@ -170,6 +170,10 @@ run 1 v apply -y --device "$igpu"
 assert_contains "$ERR" "cannot arm a boot-counted trial"
 assert_contains "$ERR" "--no-arm"
 assert_eq "$(etc_state "$root")" "$st" "nothing written"
+run 0 v status
+assert_contains "$OUT" "boot counter: unavailable: cannot arm a boot-counted trial"
+run 0 v --json status
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["boot_counter"]["available"] is False and "42_vfiotx" in d["boot_counter"]["reason"], d' <<<"$OUT" || fail "status --json: boot_counter"
 grub_host
 truncate -s 2000 "$root/boot/grub/grubenv"
 run 1 v apply -y --device "$igpu"
