@@ -50,16 +50,54 @@ def debugfs(disk, commands, write=False, timeout=120):
     return p.stdout
 
 
-def read_guest_file(disk, path):
-    """Bytes of a file in a (powered-off) disk image, or None when it is absent."""
-    p = subprocess.run(["debugfs", "-R", "dump -p %s /dev/stdout" % path, fs_spec(disk)],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+def _dump(spec, path, catastrophic=False):
+    """Bytes of a file in an ext4 filesystem (an image or `disk?offset=`), or None when it is
+    absent. catastrophic: debugfs -c, which reads no bitmaps (they may be inconsistent without
+    the journal's replay) and only ever opens read-only."""
+    argv = ["debugfs"] + (["-c"] if catastrophic else []) + \
+        ["-R", "dump -p %s /dev/stdout" % path, spec]
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     if b"File not found" in p.stderr or b"not found by ext2_lookup" in p.stderr:
         return None
     if p.returncode != 0 or b"Filesystem not open" in p.stderr:
         raise VMError("debugfs could not read %s from %s:\n%s"
-                      % (path, disk, p.stderr.decode(errors="replace")))
+                      % (path, spec, p.stderr.decode(errors="replace")))
     return p.stdout
+
+
+def read_guest_file(disk, path):
+    """Bytes of a file in a (cleanly powered-off) disk image, or None when it is absent."""
+    return _dump(fs_spec(disk), path)
+
+
+def read_unreplayed(disk, path):
+    """Bytes of a file (or None) as a reader that does not replay the ext4 journal sees it after
+    a power cut: GRUB reading /boot. The directory entries, inodes and extents in their home
+    locations, whatever the journal holds that supersedes them (debugfs never replays it). The
+    disk is only read."""
+    return _dump(fs_spec(disk), path, catastrophic=True)
+
+
+def unreplayed_location(disk, path):
+    """(inode number, physical block of the first 4 KiB) of a file as a reader that does not
+    replay the journal finds it (None when absent): where GRUB reads, and where its save_env
+    writes, that file."""
+    return _location(fs_spec(disk), path, catastrophic=True)
+
+
+def _location(spec, path, catastrophic=False):
+    p = subprocess.run(["debugfs"] + (["-c"] if catastrophic else []) + ["-R", "stat %s" % path,
+                                                                         spec],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60,
+                       env=dict(os.environ, DEBUGFS_PAGER="__none__"))
+    if "File not found" in p.stderr or "not found by ext2_lookup" in p.stderr:
+        return None
+    ino = re.search(r"^Inode: (\d+)", p.stdout, re.M)
+    blk = re.search(r"^(?:EXTENTS|BLOCKS):\n\(0\):(\d+)", p.stdout, re.M)
+    if p.returncode != 0 or not ino or not blk:
+        raise VMError("debugfs could not stat %s in %s:\n%s%s"
+                      % (path, spec, p.stdout[-2000:], p.stderr))
+    return int(ino.group(1)), int(blk.group(1))
 
 
 def copy_partition(disk, dest):
@@ -86,30 +124,47 @@ def copy_partition(disk, dest):
 
 
 def read_after_power_cut(disk, path, workdir):
-    """Bytes of a file (or None) as the guest will see it after a power cut: on a scratch copy
-    of the root filesystem whose ext4 journal is replayed first, as the kernel replays it at
-    the next mount (the disk itself is left as the cut left it, for that boot). Without the
-    replay debugfs sees metadata the journal supersedes, or refuses the bitmaps."""
-    scratch = os.path.join(workdir, "after-cut.ext4")
-    try:
-        copy_partition(disk, scratch)
-        p = subprocess.run(["e2fsck", "-E", "journal_only", "-p", scratch],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=300)
-        if p.returncode not in (0, 1):
-            raise VMError("replaying the ext4 journal of a copy failed (%d):\n%s"
-                          % (p.returncode, p.stdout))
-        q = subprocess.run(["debugfs", "-R", "dump -p %s /dev/stdout" % path, scratch],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-        if b"File not found" in q.stderr or b"not found by ext2_lookup" in q.stderr:
-            return None
-        if q.returncode != 0 or b"Filesystem not open" in q.stderr:
-            raise VMError("debugfs could not read %s after the power cut:\n%s"
-                          % (path, q.stderr.decode(errors="replace")))
-        return q.stdout
-    finally:
-        if os.path.exists(scratch):
-            os.unlink(scratch)
+    """Bytes of a file (or None) as the guest will see it after a power cut (ReplayedCopy)."""
+    with ReplayedCopy(disk, workdir) as fs:
+        return fs.read(path)
+
+
+class ReplayedCopy:
+    """The root filesystem as the next kernel will mount it after a power cut: a scratch copy
+    of it whose ext4 journal is replayed first, as the kernel replays it at the mount (the disk
+    itself is left as the cut left it, for that boot). Without the replay debugfs sees metadata
+    the journal supersedes, or refuses the bitmaps."""
+
+    def __init__(self, disk, workdir):
+        self.disk = disk
+        self.scratch = os.path.join(workdir, "after-cut.ext4")
+
+    def __enter__(self):
+        try:
+            copy_partition(self.disk, self.scratch)
+            p = subprocess.run(["e2fsck", "-E", "journal_only", "-p", self.scratch],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=300)
+            if p.returncode not in (0, 1):
+                raise VMError("replaying the ext4 journal of a copy failed (%d):\n%s"
+                              % (p.returncode, p.stdout))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def read(self, path):
+        """Bytes of a file, or None when it is absent."""
+        return _dump(self.scratch, path)
+
+    def location(self, path):
+        """(inode number, physical block of the first 4 KiB) of a file, or None."""
+        return _location(self.scratch, path)
+
+    def __exit__(self, *exc):
+        if os.path.exists(self.scratch):
+            os.unlink(self.scratch)
+        return False
 
 
 def guest_path_exists(disk, paths):
@@ -281,7 +336,22 @@ class Guest:
 
     def wait_login(self, timeout=300):
         """Wait for the autologin shell on ttyS0 and make it quiet and predictable."""
-        self.expect(r"\(automatic login\)", timeout, "the serial autologin")
+        # a boot that drops to the initramfs emergency shell never logs in: nothing reboots
+        # it (no panic=), the host is stranded; say so at once instead of timing out
+        m = self.expect(r"\(automatic login\)|(?P<stranded>\(initramfs\) )", timeout,
+                        "the serial autologin")
+        if m.group("stranded"):
+            seen = "\n".join(re.findall(r"Booting `[^'\n]*'|^.*(?:ALERT!|Rebooting "
+                                        r"automatically).*$", self.buf, re.M))
+            self.pos = m.start()
+            try:
+                self.wait_initramfs_shell(30)
+                seen += "\n/proc/cmdline: " + self.out("cat /proc/cmdline", timeout=30)
+            except VMError:
+                pass
+            raise VMError("the boot stopped in the initramfs emergency shell after %.0fs "
+                          "(nothing reboots it: the host is stranded):\n%s"
+                          % (time.monotonic() - self.started, seen))
         t0 = time.monotonic()
         deadline = t0 + 60
         while True:
