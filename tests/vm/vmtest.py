@@ -343,9 +343,23 @@ def trace_apply(g):
     return steps, target[:-1].encode()
 
 
-def cut_point(steps, name):
+def boot_flush_failpoints(g):
+    """How many failpoints the boot flush at the end of the rebuild steps reaches on this host:
+    one per file system under /boot, /boot/efi and /efi that is checkpointed (ext4) or frozen
+    (xfs); syncfs alone has none (fs/boot_flush.c)."""
+    out = g.out("for d in /boot /boot/efi /efi; do [ -d $d ] && "
+                "echo $(stat -c %d $d) $(stat -f -c %T $d); done; true")
+    seen = {}
+    for line in out.splitlines():
+        dev, fstype = line.split(None, 1)
+        seen.setdefault(dev, fstype)
+    return sum(1 for t in seen.values() if t in ("ext2/ext3", "xfs"))
+
+
+def cut_point(steps, name, rebuild_extra):
     """The failpoint to cut the power at for the named cut, from a trace: what has happened
-    when vfiotx hangs there."""
+    when vfiotx hangs there. rebuild_extra: how many failpoints the rebuild step adds before
+    the commit point, which the trace (of `apply --no-rebuild`) does not see."""
     names = [n for _, n in steps]
     states = [i for i, n in enumerate(names) if n == "state: replace state file"]
     check(len(states) >= 2, "the trace has no intent and commit point: %s" % steps)
@@ -359,10 +373,8 @@ def cut_point(steps, name):
          "modules-written-not-renamed": names.index("atomic-write: rename", first_file),
          "after-commit-point": after_write(commit)}[name]
     n, fp = steps[i]
-    # the trace is of `apply --no-rebuild`; with the rebuild step the engine commits the journal
-    # entry once more after it (with the steps' record), one failpoint before the commit point
     if i >= commit:
-        n += 1
+        n += rebuild_extra
     return n, fp
 
 
@@ -396,7 +408,10 @@ def cut_during_rebuild(host, g, kernel):
 
 def cut_at_failpoint(host, g, name):
     steps, _ = trace_apply(g)
-    n, fp = cut_point(steps, name)
+    # the trace is of `apply --no-rebuild`; with the rebuild step the engine flushes the boot
+    # file systems and commits the journal entry once more (with the steps' record), both
+    # before the commit point
+    n, fp = cut_point(steps, name, 1 + boot_flush_failpoints(g))
     host.log("cut %s at failpoint %d of %d (%s)" % (name, n, len(steps), fp))
     g.sh("VFIOTX_FAILPOINT_HANG=%d vfiotx apply -y --no-arm >/root/hang.log 2>&1 &" % n)
     # the commit point comes after the rebuild step: wait as long as a rebuild may take
