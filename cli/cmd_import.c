@@ -11,7 +11,6 @@
 #include "common/macro.h"
 #include "engine/engine.h"
 #include "engine/snapshot_archive.h"
-#include "journal/diff.h"
 
 static const char import_help[] =
     "Usage: vfiotx [--root DIR] import FILE [-y]\n\n"
