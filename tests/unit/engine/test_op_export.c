@@ -1,26 +1,21 @@
 /* engine/op_export: nothing to export on a host vfiotx never changed; the applied snapshot (or
  * a named one) as an archive that reads back as the same files. */
-#include "../helpers.h"
+#include "history.h"
 
 #include <errno.h>
 #include <git2.h>
 
 #include "common/error.h"
 #include "engine/op_export.h"
-#include "engine/op_restore.h"
 #include "engine/snapshot_archive.h"
 
 static void test_export(void **state)
 {
         char *dir = make_tmpdir();
         vt_op_env env = {.root = dir, .cmdline = "vfiotx test"};
-        vt_op_restore_req req = {
-            .kind = "import", .summary = "test", .yes = true, .no_rebuild = true};
-        vt_op_restore_result rres;
         vt_op_export_result res;
-        vt_snapshot target = {0}, back = {0};
+        vt_snapshot back = {0};
         const vt_snap_file *f;
-        vt_engine e;
 
         (void)state;
         vt_journal_global_init();
@@ -30,12 +25,7 @@ static void test_export(void **state)
         vt_buf_free(&res.archive);
         vt_error_clear();
 
-        write_file(dir, "etc/modules", "old\n");
-        assert_int_equal(vt_op_open(&e, &env, VT_ENGINE_WRITE, NULL), 0);
-        assert_int_equal(vt_snapshot_put(&target, "/etc/modules", "new\n", 4, NULL), 0);
-        assert_int_equal(vt_op_restore(&e, &env, NULL, &target, &req, &rres), 0);
-        vt_snapshot_free(&target);
-        vt_engine_close(&e);
+        two_transactions(&env);
 
         assert_int_equal(vt_op_export(&env, NULL, NULL, &res), 0);
         assert_int_equal(res.txn, 2);

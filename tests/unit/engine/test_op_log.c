@@ -1,25 +1,19 @@
 /* engine/op_log: the history newest first with a limit and diffs on request, one entry by
  * number, and the empty log of a host vfiotx never changed. */
-#include "../helpers.h"
+#include "history.h"
 
 #include <errno.h>
 #include <git2.h>
 
 #include "common/error.h"
 #include "engine/op_log.h"
-#include "engine/op_restore.h"
 
 static void test_log(void **state)
 {
         char *dir = make_tmpdir();
         vt_op_env env = {.root = dir, .cmdline = "vfiotx test"};
-        vt_op_restore_req req = {
-            .kind = "import", .summary = "test", .yes = true, .no_rebuild = true};
-        vt_op_restore_result rres;
-        vt_snapshot target = {0};
         vt_op_log_result res;
         vt_op_log_entry entry;
-        vt_engine e;
 
         (void)state;
         vt_journal_global_init();
@@ -32,12 +26,7 @@ static void test_log(void **state)
         vt_op_log_entry_free(&entry);
         vt_error_clear();
 
-        write_file(dir, "etc/modules", "old\n");
-        assert_int_equal(vt_op_open(&e, &env, VT_ENGINE_WRITE, NULL), 0);
-        assert_int_equal(vt_snapshot_put(&target, "/etc/modules", "new\n", 4, NULL), 0);
-        assert_int_equal(vt_op_restore(&e, &env, NULL, &target, &req, &rres), 0);
-        vt_snapshot_free(&target);
-        vt_engine_close(&e);
+        two_transactions(&env);
 
         /* Newest first; no diffs unless asked. */
         assert_int_equal(vt_op_log(&env, NULL, &(vt_op_log_req){.max = -1}, &res), 0);

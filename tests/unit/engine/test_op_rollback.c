@@ -2,7 +2,7 @@
  * transaction), nothing to roll back on a host vfiotx never changed, and the rescue from the
  * plain copy when the journal is damaged: announced through the warnings, asked, and never
  * done by a table that cannot ask. */
-#include "../helpers.h"
+#include "history.h"
 
 #include <errno.h>
 #include <git2.h>
@@ -42,24 +42,6 @@ static bool confirm(void *userdata, const char *question)
         return rec->answer;
 }
 
-/* /etc/modules "old\n" (transaction 1, the baseline: good) then "new\n" (transaction 2). */
-static void history(const vt_op_env *env)
-{
-        vt_op_restore_req req = {
-            .kind = "import", .summary = "test", .yes = true, .no_rebuild = true};
-        vt_op_restore_result res;
-        vt_snapshot target = {0};
-        vt_engine e;
-
-        write_file(env->root, "etc/modules", "old\n");
-        assert_int_equal(vt_op_open(&e, env, VT_ENGINE_WRITE, NULL), 0);
-        assert_int_equal(vt_snapshot_put(&target, "/etc/modules", "new\n", 4, NULL), 0);
-        assert_int_equal(vt_op_restore(&e, env, NULL, &target, &req, &res), 0);
-        assert_int_equal(res.txn, 2);
-        vt_snapshot_free(&target);
-        vt_engine_close(&e);
-}
-
 static void test_rollback(void **state)
 {
         char *dir = make_tmpdir(), *text;
@@ -74,7 +56,7 @@ static void test_rollback(void **state)
         assert_false(res.rescued);
         vt_error_clear();
 
-        history(&env);
+        two_transactions(&env);
         /* The last good snapshot: the baseline. */
         assert_int_equal(vt_op_rollback(&env, NULL, &req, &res), 0);
         assert_false(res.rescued);
@@ -109,7 +91,7 @@ static void test_rescue(void **state)
 
         (void)state;
         vt_journal_global_init();
-        history(&env);
+        two_transactions(&env);
         snprintf(objects, sizeof(objects), "%s/var/lib/vfiotx/journal.git/objects", dir);
         snprintf(cmd, sizeof(cmd), "find '%s' -type f -delete", objects);
         assert_int_equal(system(cmd), 0);

@@ -1,12 +1,11 @@
 /* engine/op_status: "none" on a host vfiotx never changed, then the applied and good
  * transactions, drift, the profile's devices, and why no trial could be armed (no GRUB). */
-#include "../helpers.h"
+#include "history.h"
 
 #include <errno.h>
 #include <git2.h>
 
 #include "common/error.h"
-#include "engine/op_restore.h"
 #include "engine/op_status.h"
 
 static int warnings;
@@ -23,12 +22,7 @@ static void test_status(void **state)
         char *dir = make_tmpdir();
         vt_op_env env = {.root = dir, .sysfs = dir, .proc = dir, .cmdline = "vfiotx test"};
         vt_op_ui ui = {.warning = warning};
-        vt_op_restore_req req = {
-            .kind = "import", .summary = "test", .yes = true, .no_rebuild = true};
-        vt_op_restore_result rres;
         vt_op_status_result res;
-        vt_snapshot target = {0};
-        vt_engine e;
 
         (void)state;
         vt_journal_global_init();
@@ -39,12 +33,7 @@ static void test_status(void **state)
         assert_non_null(res.counter_why);
         vt_op_status_result_free(&res);
 
-        write_file(dir, "etc/modules", "old\n");
-        assert_int_equal(vt_op_open(&e, &env, VT_ENGINE_WRITE, NULL), 0);
-        assert_int_equal(vt_snapshot_put(&target, "/etc/modules", "new\n", 4, NULL), 0);
-        assert_int_equal(vt_op_restore(&e, &env, NULL, &target, &req, &rres), 0);
-        vt_snapshot_free(&target);
-        vt_engine_close(&e);
+        two_transactions(&env);
 
         /* Applied, not confirmed: the good one is the baseline; the rebuild is pending. */
         assert_int_equal(vt_op_status(&env, &ui, &res), 0);
