@@ -4,8 +4,9 @@
  * AMD-Vi: amd_iommu=)? The answer is read from the vendor_id the kernel reports: GenuineIntel is
  * Intel; AuthenticAMD is AMD, and so is HygonGenuine (Hygon's Dhyana is a licensed AMD Zen core:
  * the kernel's amd_iommu driver and SVM serve it). Anything else, or no cpuinfo, is unknown.
- * This is the only place that decides it; `check` (backends/iommu.h) and the plan's kernel
- * parameters (backends/cmdline_params.h) both use it.
+ * This is the only place that decides it. Whose IOMMU the machine has is a separate rule
+ * (vt_iommu_maker_of(), backends/iommu.h: the firmware's ACPI table first), which falls back
+ * to this vendor; `check` and the plan's kernel parameters both use that.
  *
  * Contract: vt_cpu_vendor_of() is pure; vt_cpu_vendor_probe() reads <proc>/cpuinfo and answers
  * VT_CPU_UNKNOWN when it cannot (no error is left set: an unknown CPU is a fact, not a failure). */

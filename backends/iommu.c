@@ -132,23 +132,24 @@ static int check_cpu(vt_findings *f, const char *proc, vt_cpu_vendor *vendor)
 
 static int check_acpi(vt_findings *f, const char *sysfs, vt_cpu_vendor *vendor)
 {
-        _cleanup_free_ char *dir = vt_path_join(sysfs, "firmware/acpi/tables"), *dmar = NULL,
-                            *ivrs = NULL;
-        struct stat st;
+        _cleanup_free_ char *dir = vt_path_join(sysfs, "firmware/acpi/tables");
+        vt_iommu_maker maker;
+        int r;
 
-        if (!dir || !(dmar = vt_path_join(dir, "DMAR")) || !(ivrs = vt_path_join(dir, "IVRS")))
+        if (!dir)
                 return -ENOMEM;
-        if (stat(dmar, &st) == 0) {
-                *vendor = VT_CPU_INTEL;
+        r = vt_acpi_iommu_probe(sysfs, &maker.tables);
+        if (r < 0)
+                return r;
+        vt_iommu_maker_of(&maker.tables, *vendor, &maker);
+        *vendor = maker.vendor;
+        if (maker.source == VT_IOMMU_FROM_DMAR)
                 return add(f, "acpi-table", NULL, VT_CHECK_OK, NULL,
                            "the firmware describes an Intel VT-d IOMMU (ACPI DMAR table)");
-        }
-        if (stat(ivrs, &st) == 0) {
-                *vendor = VT_CPU_AMD;
+        if (maker.source == VT_IOMMU_FROM_IVRS)
                 return add(f, "acpi-table", NULL, VT_CHECK_OK, NULL,
                            "the firmware describes an AMD-Vi IOMMU (ACPI IVRS table)");
-        }
-        if (stat(dir, &st) < 0)
+        if (!maker.tables.listed)
                 return add(f, "acpi-table", NULL, VT_CHECK_WARN,
                            "run vfiotx check as root on the host",
                            "cannot read the ACPI tables in %s: whether the firmware has an IOMMU "
@@ -382,6 +383,57 @@ int vt_iommu_check(const char *sysfs, const char *proc, const vt_root *root,
         if (r < 0)
                 vt_findings_free(out);
         return r;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+        _cleanup_free_ char *p = vt_path_join(dir, name);
+        struct stat st;
+
+        return p && stat(p, &st) == 0;
+}
+
+int vt_acpi_iommu_probe(const char *sysfs, vt_acpi_iommu *out)
+{
+        _cleanup_free_ char *dir = vt_path_join(sysfs, "firmware/acpi/tables");
+        struct stat st;
+
+        *out = (vt_acpi_iommu){0};
+        if (!dir)
+                return -ENOMEM;
+        out->listed = stat(dir, &st) == 0;
+        out->dmar = exists(dir, "DMAR");
+        out->ivrs = exists(dir, "IVRS");
+        return 0;
+}
+
+void vt_iommu_maker_of(const vt_acpi_iommu *tables, vt_cpu_vendor cpu, vt_iommu_maker *out)
+{
+        *out = (vt_iommu_maker){.tables = *tables};
+        if (tables->dmar) {
+                out->vendor = VT_CPU_INTEL;
+                out->source = VT_IOMMU_FROM_DMAR;
+        } else if (tables->ivrs) {
+                out->vendor = VT_CPU_AMD;
+                out->source = VT_IOMMU_FROM_IVRS;
+        } else {
+                out->vendor = cpu;
+                out->source = cpu == VT_CPU_UNKNOWN ? VT_IOMMU_FROM_NOTHING : VT_IOMMU_FROM_CPU;
+        }
+}
+
+int vt_iommu_maker_probe(const char *sysfs, const char *proc, vt_iommu_maker *out)
+{
+        vt_acpi_iommu tables;
+        int r;
+
+        r = vt_acpi_iommu_probe(sysfs, &tables);
+        if (r < 0)
+                return r;
+        /* cpuinfo is read only when it decides. */
+        vt_iommu_maker_of(
+            &tables, tables.dmar || tables.ivrs ? VT_CPU_UNKNOWN : vt_cpu_vendor_probe(proc), out);
+        return 0;
 }
 
 bool vt_findings_ready(const vt_findings *f)

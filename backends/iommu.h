@@ -16,15 +16,51 @@
  * The host is ready when no finding FAILs; WARN findings are limits worth knowing (interrupt
  * remapping off, the iGPU left out of the IOMMU) that do not stop passthrough in general.
  *
+ * The IOMMU's maker (vt_iommu_maker_of(), the only place that decides it; `check` and the
+ * plan's kernel parameters both use it): the firmware's ACPI table that describes the IOMMU says
+ * whose it is, DMAR Intel VT-d and IVRS AMD-Vi (DMAR first when a firmware has both), because a
+ * virtual machine may pair either with the other vendor's CPU. Only when the firmware has
+ * neither does the CPU vendor decide (backends/cpu.h: Hygon counts as AMD).
+ *
  * Contract: 0 or negative errno with a message (only for allocation failures and an unusable
- * --root: unreadable probe files become findings); the list is freed with vt_findings_free(). */
+ * --root: unreadable probe files become findings); the list is freed with vt_findings_free().
+ * vt_iommu_maker_of() is pure; vt_iommu_maker_probe() fails only for lack of memory (a missing
+ * table or cpuinfo is a fact, not a failure). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "backends/cpu.h"
 #include "backends/pci.h"
 #include "fs/root.h"
+
+/* The ACPI tables that describe an IOMMU, under <sysfs>/firmware/acpi/tables. */
+typedef struct vt_acpi_iommu {
+        bool listed; /* the tables directory exists (else the tables are unknown, not absent) */
+        bool dmar;   /* Intel VT-d */
+        bool ivrs;   /* AMD-Vi */
+} vt_acpi_iommu;
+
+/* What decided the maker. */
+typedef enum vt_iommu_source {
+        VT_IOMMU_FROM_NOTHING = 0, /* neither table and an unknown CPU: the maker is unknown */
+        VT_IOMMU_FROM_DMAR,
+        VT_IOMMU_FROM_IVRS,
+        VT_IOMMU_FROM_CPU, /* neither table: the CPU vendor */
+} vt_iommu_source;
+
+typedef struct vt_iommu_maker {
+        vt_cpu_vendor vendor;   /* VT_CPU_INTEL: VT-d, VT_CPU_AMD: AMD-Vi, or unknown */
+        vt_iommu_source source; /* what said so */
+        vt_acpi_iommu tables;   /* the tables as found */
+} vt_iommu_maker;
+
+int vt_acpi_iommu_probe(const char *sysfs, vt_acpi_iommu *out);
+/* The rule, on the tables found and the CPU vendor (`cpu` is used only without a table). */
+void vt_iommu_maker_of(const vt_acpi_iommu *tables, vt_cpu_vendor cpu, vt_iommu_maker *out);
+/* The tables under <sysfs>, and <proc>/cpuinfo only when neither table exists. */
+int vt_iommu_maker_probe(const char *sysfs, const char *proc, vt_iommu_maker *out);
 
 typedef enum vt_check_status {
         VT_CHECK_OK,

@@ -68,8 +68,6 @@ void vt_cli_time(long long epoch, char out[32]);
  * (4.2 s)" (tool output with -v), the notes, and the question on the terminal. */
 void vt_cli_env(const vt_cli *cli, vt_op_env *env);
 void vt_cli_ui(const vt_cli *cli, vt_op_ui *ui);
-/* Open the engine for a command (vt_op_open() with the CLI's host and callbacks). */
-int vt_cli_open(const vt_cli *cli, vt_engine *e, unsigned flags);
 /* Print the rebuild steps ("rebuild steps:" or "rebuild: nothing to rebuild"). */
 void vt_cli_rebuild_show(const vt_cli *cli, const vt_rebuild_plan *plan);
 

@@ -90,16 +90,6 @@ void vt_cli_ui(const vt_cli *cli, vt_op_ui *ui)
         };
 }
 
-int vt_cli_open(const vt_cli *cli, vt_engine *e, unsigned flags)
-{
-        vt_op_env env;
-        vt_op_ui ui;
-
-        vt_cli_env(cli, &env);
-        vt_cli_ui(cli, &ui);
-        return vt_op_open(e, &env, flags, &ui);
-}
-
 void vt_cli_rebuild_show(const vt_cli *cli, const vt_rebuild_plan *plan)
 {
         _cleanup_buf_ vt_buf text = VT_BUF_INIT;

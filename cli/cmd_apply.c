@@ -11,7 +11,6 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/op_apply.h"
-#include "journal/diff.h"
 
 static const char spec_help[] =
     "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf; without SPEC the profile is\n"
@@ -157,38 +156,32 @@ static void print_refusals(const vt_plan *plan, FILE *f, const char *lead)
                 fprintf(f, "%s%s\n", lead, plan->refusals.items[i]);
 }
 
-static int show_plan(const vt_cli *cli, const vt_snapshot *disk, const vt_plan *plan)
+static void show_plan(const vt_cli *cli, const vt_plan *plan, const char *diff)
 {
-        _cleanup_buf_ vt_buf diff = VT_BUF_INIT;
-        int r = vt_diff_snapshots(disk, &plan->target, &diff);
-
-        if (r < 0)
-                return r;
         if (cli->json) {
                 json_object *o = json_object_new_object(), *ref = json_object_new_array();
 
-                json_object_object_add(o, "changes", json_object_new_boolean(diff.len > 0));
+                json_object_object_add(o, "changes", json_object_new_boolean(*diff != '\0'));
                 json_object_object_add(o, "summary", json_object_new_string(plan->summary));
-                json_object_object_add(o, "diff", json_object_new_string(vt_buf_cstr(&diff)));
+                json_object_object_add(o, "diff", json_object_new_string(diff));
                 json_object_object_add(o, "why", json_object_new_string(vt_buf_cstr(&plan->why)));
                 for (size_t i = 0; i < plan->refusals.n; i++)
                         json_object_array_add(ref, json_object_new_string(plan->refusals.items[i]));
                 json_object_object_add(o, "refusals", ref);
                 printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
                 json_object_put(o);
-                return 0;
+                return;
         }
         if (plan->why.len)
                 vt_cli_info(cli, "%s", plan->why.ptr);
-        if (diff.len)
-                printf("%s", diff.ptr);
+        if (*diff)
+                printf("%s", diff);
         else
                 vt_cli_info(cli, "nothing to change: the host already matches the profile\n");
         if (plan->refusals.n) {
                 fprintf(stderr, "refused (apply needs --force):\n");
                 print_refusals(plan, stderr, "  ");
         }
-        return 0;
 }
 
 int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
@@ -205,12 +198,8 @@ int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
         }
         vt_cli_env(cli, &env);
         r = vt_op_plan(&env, &spec, &res);
-        if (res.computed) {
-                int k = show_plan(cli, &res.disk, &res.plan);
-
-                if (r >= 0)
-                        r = k;
-        }
+        if (res.computed)
+                show_plan(cli, &res.plan, vt_buf_cstr(&res.diff));
         if (r >= 0)
                 vt_cli_rebuild_show(cli, &res.rebuild.plan);
         vt_op_plan_result_free(&res);
@@ -219,12 +208,12 @@ int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
 }
 
 /* The plan, before apply carries it out (not with --json or -q). */
-static void ui_show_plan(void *userdata, const vt_snapshot *disk, const vt_plan *plan)
+static void ui_show_plan(void *userdata, const vt_plan *plan, const char *diff)
 {
         const vt_cli *cli = userdata;
 
         if (cli->verbosity >= 0 && !cli->json)
-                show_plan(cli, disk, plan);
+                show_plan(cli, plan, diff);
 }
 
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv)

@@ -11,8 +11,7 @@
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/macro.h"
-#include "engine/engine.h"
-#include "engine/snapshot_archive.h"
+#include "engine/op_export.h"
 
 static const char export_help[] =
     "Usage: vfiotx [--root DIR] export [TXN] -o FILE\n\n"
@@ -56,12 +55,10 @@ int vt_cmd_export(vt_cli *cli, int argc, char **argv)
             {"help", no_argument, NULL, 'h'},
             {0},
         };
-        _cleanup_snapshot_ vt_snapshot snap = {0};
-        _cleanup_buf_ vt_buf archive = VT_BUF_INIT;
+        vt_op_export_result res = {.archive = VT_BUF_INIT};
         const char *output = NULL, *which = NULL;
-        vt_txn_info info = {0};
-        vt_oid oid;
-        vt_engine e;
+        vt_op_env env;
+        vt_op_ui ui;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -84,29 +81,14 @@ int vt_cmd_export(vt_cli *cli, int argc, char **argv)
         if (!output)
                 return vt_cli_usage_error(cli, "export", "missing -o FILE");
 
-        r = vt_cli_open(cli, &e, VT_ENGINE_READ);
-        if (r >= 0 && (!e.have_journal || !e.state.exists))
-                r = vt_error_hint(vt_error_set(ENOENT,
-                                               "nothing to export: vfiotx has no journal "
-                                               "on %s",
-                                               cli->root),
-                                  "the journal starts with the first 'vfiotx apply'");
-        if (r >= 0) {
-                if (which)
-                        r = vt_journal_find(e.journal, which, &oid);
-                else
-                        oid = e.state.head;
-        }
+        vt_cli_env(cli, &env);
+        vt_cli_ui(cli, &ui);
+        r = vt_op_export(&env, &ui, which, &res);
         if (r >= 0)
-                r = vt_journal_load(e.journal, &oid, &snap, &info);
-        if (r >= 0)
-                r = vt_snapshot_archive_write(&snap, info.time, &archive);
-        if (r >= 0)
-                r = write_output(output, &archive);
+                r = write_output(output, &res.archive);
         if (r >= 0 && strcmp(output, "-") != 0)
-                vt_cli_info(cli, "exported transaction %ld (%zu files) to %s\n", info.id, snap.n,
-                            output);
-        vt_txn_info_free(&info);
-        vt_engine_close(&e);
+                vt_cli_info(cli, "exported transaction %ld (%zu files) to %s\n", res.txn,
+                            res.n_files, output);
+        vt_buf_free(&res.archive);
         return r < 0 ? vt_cli_fail(cli, r, "export") : VT_EXIT_OK;
 }

@@ -9,9 +9,7 @@
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/macro.h"
-#include "engine/engine.h"
-#include "engine/snapshot_archive.h"
-#include "journal/diff.h"
+#include "engine/op_import.h"
 
 static const char import_help[] =
     "Usage: vfiotx [--root DIR] import FILE [-y]\n\n"
@@ -32,15 +30,11 @@ int vt_cmd_import(vt_cli *cli, int argc, char **argv)
             {"help", no_argument, NULL, 'h'},
             {0},
         };
-        _cleanup_snapshot_ vt_snapshot target = {0};
-        _cleanup_buf_ vt_buf data = VT_BUF_INIT;
-        _cleanup_free_ char *summary = NULL;
         vt_op_restore_result res = {0};
         const char *file;
-        bool yes = false, no_rebuild = false, opened = false;
+        bool yes = false, no_rebuild = false;
         vt_op_env env;
         vt_op_ui ui;
-        vt_engine e;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
@@ -63,38 +57,15 @@ int vt_cmd_import(vt_cli *cli, int argc, char **argv)
                 return vt_cli_usage_error(cli, "import", "expected one archive file");
         file = argv[optind];
 
-        /* Everything about the archive is checked before the journal is even opened. */
-        r = vt_read_file(file, &data);
-        if (r >= 0)
-                r = vt_snapshot_archive_read(data.ptr, data.len, file, &target);
-        if (r >= 0 && target.n == 0)
-                r = vt_error_set(EBADMSG, "%s: the snapshot lists no files", file);
-        if (r < 0)
-                goto out;
-
-        if (asprintf(&summary, "import %s", file) < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
         vt_cli_env(cli, &env);
         vt_cli_ui(cli, &ui);
-        r = vt_op_open(&e, &env, VT_ENGINE_WRITE, &ui);
-        opened = true;
-        if (r >= 0) {
-                vt_op_restore_req req = {.kind = "import",
-                                         .summary = summary,
-                                         .question = "Import these changes?",
-                                         .yes = yes,
-                                         .no_rebuild = no_rebuild};
-
-                r = vt_op_restore(&e, &env, &ui, &target, &req, &res);
-        }
-        if (r >= 0)
-                vt_cli_restore_render(cli, file, &res);
-        if (r >= 0 && res.txn)
+        r = vt_op_import(&env, &ui,
+                         &(vt_op_import_req){.file = file, .yes = yes, .no_rebuild = no_rebuild},
+                         &res);
+        if (r < 0)
+                return vt_cli_fail(cli, r, "import");
+        vt_cli_restore_render(cli, file, &res);
+        if (res.txn)
                 vt_cli_info(cli, "imported as transaction %ld\n", res.txn);
-out:
-        if (opened)
-                vt_engine_close(&e);
-        return r < 0 ? vt_cli_fail(cli, r, "import") : VT_EXIT_OK;
+        return VT_EXIT_OK;
 }

@@ -9,8 +9,7 @@
 #include "cli/cli.h"
 #include "common/error.h"
 #include "common/macro.h"
-#include "engine/engine.h"
-#include "journal/diff.h"
+#include "engine/op_log.h"
 
 static const char log_help[] = "Usage: vfiotx [--root DIR] [--json] log [-p] [-n N]\n\n"
                                "List transactions, newest first: number, time, kind, outcome, "
@@ -22,29 +21,6 @@ static const char log_help[] = "Usage: vfiotx [--root DIR] [--json] log [-p] [-n
 static const char show_help[] = "Usage: vfiotx [--root DIR] [--json] show TXN\n\n"
                                 "Show one transaction (by number, or by 4+ hex digits of its "
                                 "commit) with its diff.\n";
-
-/* The diff a transaction made: against its first parent; for a failed or undone transaction,
- * what it attempted (its second parent) against the state before it. */
-static int entry_diff(vt_engine *e, const vt_oid *oid, const vt_txn_info *info, vt_buf *out)
-{
-        _cleanup_snapshot_ vt_snapshot from = {0}, to = {0};
-        vt_oid parents[2];
-        int np, r;
-
-        np = vt_journal_parents(e->journal, oid, parents);
-        if (np < 0)
-                return np;
-        if (np == 0)
-                return 0;
-        r = vt_journal_load(e->journal, &parents[0], &from, NULL);
-        if (r >= 0)
-                r = vt_journal_load(e->journal, np == 2 ? &parents[1] : oid, &to, NULL);
-        if (r >= 0 && np == 2 && info->attempted)
-                vt_buf_printf(out, "attempted changes (not in effect):\n");
-        if (r >= 0)
-                r = vt_diff_snapshots(&from, &to, out);
-        return r;
-}
 
 static json_object *entry_json(const vt_oid *oid, const vt_txn_info *t, const vt_buf *diff)
 {
@@ -83,14 +59,6 @@ static void print_entry(const vt_oid *oid, const vt_txn_info *t, bool full)
                 printf("      detail: %s\n", t->detail);
 }
 
-static int open_journal(vt_cli *cli, vt_engine *e, bool *empty)
-{
-        int r = vt_cli_open(cli, e, VT_ENGINE_READ);
-
-        *empty = r >= 0 && (!e->have_journal || !e->state.exists);
-        return r;
-}
-
 int vt_cmd_log(vt_cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -99,11 +67,12 @@ int vt_cmd_log(vt_cli *cli, int argc, char **argv)
             {"help", no_argument, NULL, 'h'},
             {0},
         };
+        _cleanup_(vt_op_log_result_free) vt_op_log_result res = {0};
         json_object *list = NULL;
-        bool patch = false, empty;
-        long max = -1, shown = 0;
-        vt_oid cur;
-        vt_engine e;
+        bool patch = false;
+        long max = -1;
+        vt_op_env env;
+        vt_op_ui ui;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "pn:h", opts, NULL)) != -1) {
@@ -129,62 +98,38 @@ int vt_cmd_log(vt_cli *cli, int argc, char **argv)
         }
         if (optind < argc)
                 return vt_cli_usage_error(cli, "log", "unexpected argument '%s'", argv[optind]);
-        r = open_journal(cli, &e, &empty);
-        if (r < 0)
-                goto out;
-        if (cli->json)
+        vt_cli_env(cli, &env);
+        vt_cli_ui(cli, &ui);
+        r = vt_op_log(&env, &ui, &(vt_op_log_req){.patch = patch, .max = max}, &res);
+        if (r >= 0 && res.empty && !cli->json)
+                vt_cli_info(cli, "no transactions yet\n");
+        if (cli->json) {
                 list = json_object_new_array();
-        if (empty) {
-                if (!cli->json)
-                        vt_cli_info(cli, "no transactions yet\n");
-                goto out;
+                for (size_t i = 0; i < res.n; i++)
+                        json_object_array_add(list,
+                                              entry_json(&res.items[i].commit, &res.items[i].info,
+                                                         patch ? &res.items[i].diff : NULL));
+                if (r >= 0)
+                        printf("%s\n",
+                               json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY));
+                json_object_put(list);
+        } else {
+                /* What was read before a failure is shown, then the failure. */
+                for (size_t i = 0; i < res.n; i++) {
+                        print_entry(&res.items[i].commit, &res.items[i].info, patch);
+                        if (patch && res.items[i].diff.len)
+                                printf("\n%s\n", res.items[i].diff.ptr);
+                }
         }
-        cur = e.state.head;
-        while (max < 0 || shown < max) {
-                _cleanup_buf_ vt_buf diff = VT_BUF_INIT;
-                vt_txn_info info = {0};
-                vt_oid parents[2];
-                int np;
-
-                r = vt_journal_load(e.journal, &cur, NULL, &info);
-                if (r >= 0 && patch)
-                        r = entry_diff(&e, &cur, &info, &diff);
-                if (r < 0) {
-                        vt_txn_info_free(&info);
-                        goto out;
-                }
-                if (list) {
-                        json_object_array_add(list, entry_json(&cur, &info, patch ? &diff : NULL));
-                } else {
-                        print_entry(&cur, &info, patch);
-                        if (patch && diff.len)
-                                printf("\n%s\n", diff.ptr);
-                }
-                vt_txn_info_free(&info);
-                shown++;
-                np = vt_journal_parents(e.journal, &cur, parents);
-                if (np <= 0) {
-                        r = np;
-                        break;
-                }
-                cur = parents[0];
-        }
-out:
-        if (r >= 0 && list)
-                printf("%s\n", json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY));
-        json_object_put(list);
-        vt_engine_close(&e);
         return r < 0 ? vt_cli_fail(cli, r, "log") : VT_EXIT_OK;
 }
 
 int vt_cmd_show(vt_cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        _cleanup_buf_ vt_buf diff = VT_BUF_INIT;
-        vt_txn_info info = {0};
-        bool empty;
-        vt_oid oid;
-        vt_engine e;
+        _cleanup_(vt_op_log_entry_free) vt_op_log_entry entry = {0};
+        vt_op_env env;
+        vt_op_ui ui;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -197,27 +142,19 @@ int vt_cmd_show(vt_cli *cli, int argc, char **argv)
         if (optind + 1 != argc)
                 return vt_cli_usage_error(cli, "show",
                                           "expected one transaction (see 'vfiotx log')");
-        r = open_journal(cli, &e, &empty);
-        if (r >= 0 && empty)
-                r = vt_error_set(ENOENT, "no transactions yet on %s", cli->root);
-        if (r >= 0)
-                r = vt_journal_find(e.journal, argv[optind], &oid);
-        if (r >= 0)
-                r = vt_journal_load(e.journal, &oid, NULL, &info);
-        if (r >= 0)
-                r = entry_diff(&e, &oid, &info, &diff);
-        if (r >= 0) {
-                if (cli->json) {
-                        json_object *o = entry_json(&oid, &info, &diff);
+        vt_cli_env(cli, &env);
+        vt_cli_ui(cli, &ui);
+        r = vt_op_show(&env, &ui, argv[optind], &entry);
+        if (r < 0)
+                return vt_cli_fail(cli, r, "show");
+        if (cli->json) {
+                json_object *o = entry_json(&entry.commit, &entry.info, &entry.diff);
 
-                        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-                        json_object_put(o);
-                } else {
-                        print_entry(&oid, &info, true);
-                        printf("\n%s", diff.len ? diff.ptr : "(no file changes)\n");
-                }
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+                json_object_put(o);
+        } else {
+                print_entry(&entry.commit, &entry.info, true);
+                printf("\n%s", entry.diff.len ? entry.diff.ptr : "(no file changes)\n");
         }
-        vt_txn_info_free(&info);
-        vt_engine_close(&e);
-        return r < 0 ? vt_cli_fail(cli, r, "show") : VT_EXIT_OK;
+        return VT_EXIT_OK;
 }

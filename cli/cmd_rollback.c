@@ -8,8 +8,7 @@
 #include "cli/cli.h"
 #include "common/error.h"
 #include "common/macro.h"
-#include "engine/engine.h"
-#include "journal/diff.h"
+#include "engine/op_rollback.h"
 
 static const char rollback_help[] =
     "Usage: vfiotx [--root DIR] rollback [TXN] [-y] [--no-rebuild]\n\n"
@@ -24,22 +23,6 @@ static const char rollback_help[] =
     "               without a working chroot); the next apply completes it\n"
     "  -h, --help   this help\n";
 
-static int rescue(vt_cli *cli, bool yes)
-{
-        _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
-        int r;
-
-        vt_cli_warn(cli, "%s\n", vt_error_message() ? vt_error_message() : "journal damaged");
-        vt_cli_warn(cli, "restoring the last good snapshot from its plain copy instead\n");
-        if (!yes && !vt_cli_confirm(cli, "Restore the last good snapshot from its plain copy?"))
-                return vt_error_hint(vt_error_set(ECANCELED, "not rolled back: no confirmation"),
-                                     "pass -y to roll back without asking");
-        vt_error_clear();
-        r = vt_engine_rescue_from_copy(cli->root, cli->cmdline, &notes);
-        vt_cli_notes(cli, notes.ptr);
-        return r;
-}
-
 int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -48,17 +31,12 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
             {"help", no_argument, NULL, 'h'},
             {0},
         };
-        _cleanup_snapshot_ vt_snapshot target = {0};
-        char summary[256], what[64];
-        vt_op_restore_req req = {.kind = "rollback", .question = "Roll back these changes?"};
-        vt_op_restore_result res = {0};
-        vt_txn_info info = {0};
+        vt_op_rollback_result res;
         const char *which = NULL;
         bool yes = false, no_rebuild = false;
-        vt_oid oid;
+        char what[64];
         vt_op_env env;
         vt_op_ui ui;
-        vt_engine e;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
@@ -85,40 +63,16 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
 
         vt_cli_env(cli, &env);
         vt_cli_ui(cli, &ui);
-        r = vt_op_open(&e, &env, VT_ENGINE_WRITE, &ui);
-        if (r == -EBADMSG && !which) {
-                vt_engine_close(&e);
-                r = rescue(cli, yes);
-                return r < 0 ? vt_cli_fail(cli, r, "rollback") : VT_EXIT_OK;
-        }
+        r = vt_op_rollback(
+            &env, &ui, &(vt_op_rollback_req){.which = which, .yes = yes, .no_rebuild = no_rebuild},
+            &res);
         if (r < 0)
-                goto out;
-        if (!e.state.exists) {
-                r = vt_error_set(ENOENT, "nothing to roll back: vfiotx has not changed %s",
-                                 cli->root);
-                goto out;
-        }
-        if (which)
-                r = vt_journal_find(e.journal, which, &oid);
-        else
-                oid = e.state.good;
-        if (r >= 0)
-                r = vt_journal_load(e.journal, &oid, &target, &info);
-        if (r < 0)
-                goto out;
-        snprintf(summary, sizeof(summary), "roll back to %stransaction %ld (%s)",
-                 which ? "" : "the last good ", info.id, info.summary ? info.summary : "");
-        snprintf(what, sizeof(what), "transaction %ld", info.id);
-        req.summary = summary;
-        req.yes = yes;
-        req.no_rebuild = no_rebuild;
-        r = vt_op_restore(&e, &env, &ui, &target, &req, &res);
-        if (r >= 0)
-                vt_cli_restore_render(cli, what, &res);
-        if (r >= 0 && res.txn)
-                vt_cli_info(cli, "rolled back as transaction %ld\n", res.txn);
-out:
-        vt_txn_info_free(&info);
-        vt_engine_close(&e);
-        return r < 0 ? vt_cli_fail(cli, r, "rollback") : VT_EXIT_OK;
+                return vt_cli_fail(cli, r, "rollback");
+        if (res.rescued)
+                return VT_EXIT_OK;
+        snprintf(what, sizeof(what), "transaction %ld", res.target_txn);
+        vt_cli_restore_render(cli, what, &res.restore);
+        if (res.restore.txn)
+                vt_cli_info(cli, "rolled back as transaction %ld\n", res.restore.txn);
+        return VT_EXIT_OK;
 }

@@ -42,8 +42,9 @@ typedef struct vt_op_ui {
         void (*notes)(void *userdata, const char *text);
         /* A warning the user must see even with -q (a fallback boot). */
         void (*warning)(void *userdata, const char *text);
-        /* The plan apply is about to carry out, with the disk it changes (engine/plan.h). */
-        void (*show_plan)(void *userdata, const vt_snapshot *disk, const struct vt_plan *plan);
+        /* The plan apply is about to carry out (engine/plan.h), with the unified diff of the
+         * files it changes ("" when none). */
+        void (*show_plan)(void *userdata, const struct vt_plan *plan, const char *diff);
         /* The unified diff of the files about to change (only when something changes). */
         void (*show_diff)(void *userdata, const char *diff);
         /* The rebuild steps about to run (plan->n may be 0: nothing to rebuild). */

@@ -10,6 +10,7 @@
 #include "common/macro.h"
 #include "engine/boot_state.h"
 #include "engine/trial.h"
+#include "journal/diff.h"
 
 /* The plan, and the disk content of every file it touches. */
 static int compute(const vt_op_env *env, const vt_root *root, const vt_spec *spec, bool trial_args,
@@ -40,6 +41,8 @@ int vt_op_plan(const vt_op_env *env, const vt_spec *spec, vt_op_plan_result *res
         r = vt_root_open(&root, env->root);
         if (r >= 0)
                 r = compute(env, &root, spec, false, &res->plan, &res->disk);
+        if (r >= 0)
+                r = vt_diff_snapshots(&res->disk, &res->plan.target, &res->diff);
         if (r < 0)
                 goto out;
         res->computed = true;
@@ -58,6 +61,7 @@ void vt_op_plan_result_free(vt_op_plan_result *res)
         vt_op_rebuild_free(&res->rebuild);
         vt_plan_free(&res->plan);
         vt_snapshot_free(&res->disk);
+        vt_buf_free(&res->diff);
 }
 
 /* Does the disk already hold every file of the target? */
@@ -111,7 +115,7 @@ int vt_op_apply(const vt_op_env *env, const vt_op_ui *ui, const vt_op_apply_req 
                 vt_op_apply_result *res)
 {
         _cleanup_snapshot_ vt_snapshot disk = {0}, all = {0};
-        _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
+        _cleanup_buf_ vt_buf notes = VT_BUF_INIT, diff = VT_BUF_INIT;
         _cleanup_free_ char *extra = NULL;
         vt_op_rebuild rb = {0};
         vt_txn_request req = {.kind = "apply"};
@@ -137,8 +141,12 @@ int vt_op_apply(const vt_op_env *env, const vt_op_ui *ui, const vt_op_apply_req 
         }
         if (r < 0)
                 goto out;
-        if (ui && ui->show_plan)
-                ui->show_plan(ui->userdata, &disk, plan);
+        if (ui && ui->show_plan) {
+                r = vt_diff_snapshots(&disk, &plan->target, &diff);
+                if (r < 0)
+                        goto out;
+                ui->show_plan(ui->userdata, plan, vt_buf_cstr(&diff));
+        }
         if (!o->no_rebuild) {
                 /* A pending rebuild covers every managed file, not only this plan's. */
                 if (e.boot.pending_rebuild)

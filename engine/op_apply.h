@@ -28,9 +28,10 @@
 #include "engine/plan.h"
 
 typedef struct vt_op_plan_result {
-        bool computed;    /* plan and disk are set */
+        bool computed;    /* plan, disk and diff are set */
         vt_plan plan;     /* the target, why, refusals, summary */
         vt_snapshot disk; /* the disk content of the plan's files */
+        vt_buf diff;      /* the unified diff from disk to the plan's target ("": none) */
         vt_op_rebuild rebuild;
 } vt_op_plan_result;
 

@@ -12,6 +12,7 @@
 #include "backends/early_modules.h"
 #include "backends/grub_default.h"
 #include "backends/hostinfo.h"
+#include "backends/iommu.h"
 #include "backends/kernel_cmdline.h"
 #include "backends/kernels.h"
 #include "backends/modprobe.h"
@@ -537,6 +538,7 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
 {
         _cleanup_free_ vt_cmdline_kernel_facts *kf = NULL;
         vt_cmdline_facts facts = {0};
+        vt_iommu_maker maker;
         vt_strv builtin = {0};
         int r = 0;
 
@@ -547,16 +549,12 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
                 r = vt_cmdline_kernel_facts_from(&s->kernels.items[i], &kf[i]);
         if (r < 0)
                 return r;
-        /* The IOMMU's maker is the ACPI table that describes it (DMAR: Intel VT-d, IVRS: AMD-Vi),
-         * which a virtual machine may pair with the other vendor's CPU; the CPU vendor only when
-         * the firmware has neither. */
-        if (sysfs_has(s->ctx->sysfs, "firmware/acpi/tables/DMAR"))
-                facts.cpu = VT_CPU_INTEL;
-        else if (sysfs_has(s->ctx->sysfs, "firmware/acpi/tables/IVRS"))
-                facts.cpu = VT_CPU_AMD;
-        else
-                facts.cpu = vt_cpu_vendor_probe(s->ctx->proc);
-        facts.amd_ivrs = sysfs_has(s->ctx->sysfs, "firmware/acpi/tables/IVRS");
+        /* Whose IOMMU: the rule of backends/iommu.h (the ACPI table, else the CPU vendor). */
+        r = vt_iommu_maker_probe(s->ctx->sysfs, s->ctx->proc, &maker);
+        if (r < 0)
+                return r;
+        facts.cpu = maker.vendor;
+        facts.amd_ivrs = maker.tables.ivrs;
         facts.kernels = kf;
         facts.n_kernels = s->kernels.n;
         facts.boot_mode =

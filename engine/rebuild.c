@@ -147,11 +147,13 @@ int vt_rebuild_run(const vt_rebuild_ctx *ctx, const vt_rebuild_plan *plan, vt_bu
 static const char *const own_files[] = {VT_MODPROBE_CONF_PATH, VT_MODPROBE_BLACKLIST_PATH,
                                         VT_OVERRIDE_CONF_PATH};
 
+/* `kernels` is scanned on the first initramfs step and kept for the others: one scan of the
+ * installed kernels per verification, however many initramfs images it reads. */
 static int verify_initramfs(const vt_root *root, const vt_rebuild_step *s,
-                            const vt_rebuild_expect *x, vt_buf *report)
+                            const vt_rebuild_expect *x, vt_kernel_list *kernels, bool *scanned,
+                            vt_buf *report)
 {
         vt_expect_file files[ARRAY_SIZE(own_files)];
-        vt_kernel_list kernels = {0};
         const vt_kernel *k = NULL;
         vt_initramfs_expect e = {.kver = s->kver};
         vt_initramfs_report rep = {0};
@@ -167,10 +169,11 @@ static int verify_initramfs(const vt_root *root, const vt_rebuild_step *s,
                 files[nf++] = (vt_expect_file){own_files[i] + 1, vt_buf_cstr(&f->data), f->data.len,
                                                !f->present};
         }
-        r = vt_kernels_scan(root, &kernels);
-        for (size_t i = 0; r >= 0 && i < kernels.n; i++)
-                if (s->kver && strcmp(kernels.items[i].version, s->kver) == 0)
-                        k = &kernels.items[i];
+        r = *scanned ? 0 : vt_kernels_scan(root, kernels);
+        *scanned = r >= 0;
+        for (size_t i = 0; r >= 0 && i < kernels->n; i++)
+                if (s->kver && strcmp(kernels->items[i].version, s->kver) == 0)
+                        k = &kernels->items[i];
         if (r >= 0 && x->vfio_modules && k)
                 r = vt_early_modules(k, 1, &mods);
         if (r < 0)
@@ -188,7 +191,6 @@ static int verify_initramfs(const vt_root *root, const vt_rebuild_step *s,
 done:
         vt_initramfs_report_free(&rep);
         vt_strv_free(&mods);
-        vt_kernels_free(&kernels);
         return r;
 }
 
@@ -222,13 +224,15 @@ static int verify_cmdline(const vt_root *root, const vt_rebuild_step *s, const v
 int vt_rebuild_verify(const vt_root *root, const vt_rebuild_plan *plan,
                       const vt_rebuild_expect *expect, vt_buf *report)
 {
+        vt_kernel_list kernels = {0};
+        bool scanned = false;
         int r = 0, bad = 0;
 
         for (size_t i = 0; i < plan->n; i++) {
                 const vt_rebuild_step *s = &plan->steps[i];
 
                 if (s->artifact_kind == VT_ARTIFACT_INITRAMFS)
-                        r = verify_initramfs(root, s, expect, report);
+                        r = verify_initramfs(root, s, expect, &kernels, &scanned, report);
                 else if (s->artifact_kind == VT_ARTIFACT_GRUB_CFG ||
                          s->artifact_kind == VT_ARTIFACT_LOADER_ENTRIES)
                         r = verify_cmdline(root, s, expect, report);
@@ -236,9 +240,12 @@ int vt_rebuild_verify(const vt_root *root, const vt_rebuild_plan *plan,
                         r = 0;
                 if (r == -EBADMSG)
                         bad++;
-                else if (r < 0)
+                else if (r < 0) {
+                        vt_kernels_free(&kernels);
                         return vt_error_wrap(r, "verifying %s", s->artifact);
+                }
         }
+        vt_kernels_free(&kernels);
         if (bad)
                 return vt_error_hint(vt_error_set(EBADMSG,
                                                   "what the rebuild built is not what "

@@ -170,12 +170,79 @@ static void test_missing_modules(void **state)
         free(proc);
 }
 
+/* The IOMMU's maker: the ACPI table decides, DMAR before IVRS; the CPU vendor only without
+ * either, Hygon read as AMD; cpuinfo is not even read when a table decides. */
+static void test_maker(void **state)
+{
+        static const struct {
+                bool dmar, ivrs;
+                const char *cpuinfo; /* NULL: no cpuinfo */
+                vt_cpu_vendor vendor;
+                vt_iommu_source source;
+        } cases[] = {
+            {true, false, "vendor_id\t: AuthenticAMD\n", VT_CPU_INTEL, VT_IOMMU_FROM_DMAR},
+            {false, true, "vendor_id\t: GenuineIntel\n", VT_CPU_AMD, VT_IOMMU_FROM_IVRS},
+            {true, true, "vendor_id\t: AuthenticAMD\n", VT_CPU_INTEL, VT_IOMMU_FROM_DMAR},
+            {true, false, NULL, VT_CPU_INTEL, VT_IOMMU_FROM_DMAR},
+            {false, true, NULL, VT_CPU_AMD, VT_IOMMU_FROM_IVRS},
+            {false, false, "vendor_id\t: GenuineIntel\n", VT_CPU_INTEL, VT_IOMMU_FROM_CPU},
+            {false, false, "vendor_id\t: AuthenticAMD\n", VT_CPU_AMD, VT_IOMMU_FROM_CPU},
+            {false, false, "vendor_id\t: HygonGenuine\n", VT_CPU_AMD, VT_IOMMU_FROM_CPU},
+            {false, false, "vendor_id\t: CentaurHauls\n", VT_CPU_UNKNOWN, VT_IOMMU_FROM_NOTHING},
+            {false, false, NULL, VT_CPU_UNKNOWN, VT_IOMMU_FROM_NOTHING},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *sys = make_tmpdir(), *proc = make_tmpdir();
+                vt_iommu_maker m;
+
+                write_file(sys, "firmware/acpi/tables/FACP", "");
+                if (cases[i].dmar)
+                        write_file(sys, "firmware/acpi/tables/DMAR", "");
+                if (cases[i].ivrs)
+                        write_file(sys, "firmware/acpi/tables/IVRS", "");
+                if (cases[i].cpuinfo)
+                        write_file(proc, "cpuinfo", cases[i].cpuinfo);
+                vt_error_clear();
+                assert_int_equal(vt_iommu_maker_probe(sys, proc, &m), 0);
+                assert_null(vt_error_message());
+                if (m.vendor != cases[i].vendor || m.source != cases[i].source)
+                        fail_msg("case %zu: vendor %d source %d", i, m.vendor, m.source);
+                assert_true(m.tables.listed);
+                assert_int_equal(m.tables.dmar, cases[i].dmar);
+                assert_int_equal(m.tables.ivrs, cases[i].ivrs);
+                rm_rf(sys);
+                rm_rf(proc);
+        }
+}
+
+/* No tables directory (a fixture /sys, or not root): unknown tables, the CPU decides. */
+static void test_maker_unlisted(void **state)
+{
+        char *sys = make_tmpdir(), *proc = make_tmpdir();
+        vt_iommu_maker m;
+
+        (void)state;
+        write_file(proc, "cpuinfo", "vendor_id\t: HygonGenuine\n");
+        assert_int_equal(vt_iommu_maker_probe(sys, proc, &m), 0);
+        assert_false(m.tables.listed);
+        assert_int_equal(m.vendor, VT_CPU_AMD);
+        assert_int_equal(m.source, VT_IOMMU_FROM_CPU);
+        /* The pure rule: the CPU is not consulted when a table decides. */
+        vt_iommu_maker_of(&(vt_acpi_iommu){.listed = true, .ivrs = true}, VT_CPU_INTEL, &m);
+        assert_int_equal(m.vendor, VT_CPU_AMD);
+        assert_int_equal(m.source, VT_IOMMU_FROM_IVRS);
+        rm_rf(sys);
+        rm_rf(proc);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_fixture_verdicts),
-            cmocka_unit_test(test_proc_variants),
-            cmocka_unit_test(test_missing_modules),
+            cmocka_unit_test(test_fixture_verdicts), cmocka_unit_test(test_proc_variants),
+            cmocka_unit_test(test_missing_modules),  cmocka_unit_test(test_maker),
+            cmocka_unit_test(test_maker_unlisted),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

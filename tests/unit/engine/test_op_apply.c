@@ -15,11 +15,15 @@ typedef struct recorder {
         int plans, questions;
 } recorder;
 
-static void show_plan(void *userdata, const vt_snapshot *disk, const vt_plan *plan)
+static void show_plan(void *userdata, const vt_plan *plan, const char *diff)
 {
         recorder *rec = userdata;
 
-        assert_non_null(vt_snapshot_find(disk, "/etc/modules"));
+        /* The first apply appends the modules; the second finds nothing to change. */
+        if (rec->plans == 0)
+                assert_non_null(strstr(diff, "+++ b/etc/modules\n"));
+        else
+                assert_string_equal(diff, "");
         assert_non_null(vt_snapshot_find(&plan->target, "/etc/modules"));
         assert_int_equal(plan->refusals.n, 0);
         rec->plans++;
@@ -56,6 +60,7 @@ static void test_apply(void **state)
         assert_int_equal(vt_op_plan(&env, &spec, &plan), 0);
         assert_true(plan.computed);
         assert_true(vt_snapshot_find(&plan.plan.target, "/etc/modules")->present);
+        assert_non_null(strstr(vt_buf_cstr(&plan.diff), "+++ b/etc/modules\n"));
         vt_op_plan_result_free(&plan);
         assert_true(snprintf(path, sizeof(path), "%s/var/lib/vfiotx", dir) > 0);
         assert_int_not_equal(access(path, F_OK), 0);
@@ -86,6 +91,7 @@ static void test_apply(void **state)
         /* again: nothing to do, no transaction */
         assert_int_equal(vt_op_apply(&env, &ui, &req, &res), 0);
         assert_int_equal(res.txn, 0);
+        assert_int_equal(rec.plans, 2);
         assert_false(res.rebuilt_pending);
         vt_op_apply_result_free(&res);
 

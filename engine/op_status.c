@@ -1,0 +1,107 @@
+#include "engine/op_status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/macro.h"
+#include "engine/trial.h"
+
+static const char *state_name(const vt_engine *e)
+{
+        if (e->state.phase == VT_PHASE_APPLYING)
+                return "interrupted";
+        switch (e->boot.trial) {
+        case VT_TRIAL_ARMED:
+                return "armed";
+        case VT_TRIAL_TRYING:
+                return "trying";
+        case VT_TRIAL_MARKED_BAD:
+                return "marked bad";
+        case VT_TRIAL_ROLLED_BACK:
+                return "rolled back";
+        case VT_TRIAL_NONE:
+                break;
+        }
+        if (e->state.has_good && vt_oid_equal(&e->state.good, &e->state.head))
+                return "good";
+        return "applied";
+}
+
+/* The devices come from the profile on disk; an unreadable or hand-broken profile only hides
+ * the device list (apply reports it with its line). */
+static void read_profile(vt_engine *e, const vt_op_ui *ui, vt_profile *p)
+{
+        _cleanup_buf_ vt_buf text = VT_BUF_INIT, warning = VT_BUF_INIT;
+
+        if (vt_root_read(&e->root, VT_PROFILE_PATH, &text) >= 0 &&
+            vt_profile_parse(VT_PROFILE_PATH, vt_buf_cstr(&text), text.len, p) < 0 && ui &&
+            ui->warning &&
+            vt_buf_printf(&warning, "profile %s cannot be read: %s\n", VT_PROFILE_PATH,
+                          vt_error_message() ? vt_error_message() : "error") >= 0)
+                ui->warning(ui->userdata, vt_buf_cstr(&warning));
+        vt_error_clear();
+}
+
+static int read_journal(vt_engine *e, const vt_op_ui *ui, vt_op_status_result *res)
+{
+        int r;
+
+        r = vt_journal_load(e->journal, &e->state.head, NULL, &res->applied);
+        if (r >= 0 && e->state.has_good)
+                r = vt_journal_load(e->journal, &e->state.good, NULL, &res->good);
+        /* While a transaction is interrupted its own files differ from the head: that is not
+         * drift, and the next command sorts it out. */
+        if (r >= 0 && e->state.phase != VT_PHASE_APPLYING)
+                r = vt_engine_drift(e, &res->drift);
+        if (r < 0)
+                return r;
+        read_profile(e, ui, &res->profile);
+        res->state = state_name(e);
+        res->has_good = e->state.has_good;
+        return 0;
+}
+
+int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *res)
+{
+        vt_engine e;
+        int r;
+
+        *res = (vt_op_status_result){.state = "none", .drift = VT_BUF_INIT};
+        r = vt_op_open(&e, env, VT_ENGINE_READ, ui);
+        if (r >= 0 && e.have_journal && e.state.exists)
+                r = read_journal(&e, ui, res);
+        if (r < 0)
+                goto out;
+        /* As the state file says, also when there is no journal to go with it. */
+        res->boot = e.boot;
+        res->interrupted = e.state.phase == VT_PHASE_APPLYING;
+        if (res->interrupted) {
+                res->interrupted_txn = e.state.intent_txn;
+                snprintf(res->interrupted_kind, sizeof(res->interrupted_kind), "%s",
+                         e.state.intent_kind);
+        }
+        /* Can the next apply arm a trial here (GRUB, its script, a grubenv GRUB can write and
+         * see after a power cut)? Said only when it cannot. */
+        res->counter_ok = vt_trial_check(&e.root, env->sysfs, env->proc, NULL) >= 0;
+        if (!res->counter_ok && asprintf(&res->counter_why, "%s%s%s",
+                                         vt_error_message() ? vt_error_message() : "unknown",
+                                         vt_error_hint_text() ? "; " : "",
+                                         vt_error_hint_text() ? vt_error_hint_text() : "") < 0)
+                res->counter_why = NULL;
+        vt_error_clear();
+out:
+        vt_engine_close(&e);
+        return r;
+}
+
+void vt_op_status_result_free(vt_op_status_result *res)
+{
+        vt_txn_info_free(&res->applied);
+        vt_txn_info_free(&res->good);
+        vt_buf_free(&res->drift);
+        vt_profile_free(&res->profile);
+        free(res->counter_why);
+        res->counter_why = NULL;
+}

@@ -1,0 +1,38 @@
+/* The status operation (`vfiotx status`): the state of the journal as one read-only view.
+ *
+ * The state is, in this order of precedence: "none" (vfiotx never changed the host: no journal
+ * or no state file), "interrupted" (the state file says a transaction is applying),
+ * the trial's "armed", "trying", "marked bad", "rolled back", then "good" (the applied snapshot
+ * is the last good one) or "applied" (it awaits confirmation). With a journal, the result also
+ * holds the applied and the good transactions, the files changed outside vfiotx (drift; not
+ * while a transaction is interrupted: its own files differ from the head, and the next command
+ * sorts that out) and the devices of the profile on disk. A profile that cannot be parsed only
+ * leaves the device list empty, announced through ui->warning (apply reports it with its line).
+ * Whatever the state, whether the next apply could arm a boot-counted trial
+ * (vt_trial_check()) and, when not, why.
+ *
+ * Contract: 0 or negative errno with a message; never prints; the engine is opened for reading
+ * (no lock, no recovery). vt_op_status_result_free() also on failure. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "backends/profile.h"
+#include "engine/op.h"
+
+typedef struct vt_op_status_result {
+        const char *state;         /* static: "none", "interrupted", ... (above) */
+        vt_txn_info applied, good; /* the head and the good transaction (id 0: none) */
+        bool has_good;             /* there is a good snapshot */
+        vt_boot_state boot;        /* the trial and the pending rebuild */
+        bool interrupted;          /* a transaction is applying: */
+        long interrupted_txn;      /*   its number */
+        char interrupted_kind[32]; /*   its kind */
+        vt_buf drift;              /* paths changed outside vfiotx, one a line */
+        vt_profile profile;        /* the devices passed through (none: empty) */
+        bool counter_ok;           /* the next apply can arm a trial */
+        char *counter_why;         /* when not: why, with the hint */
+} vt_op_status_result;
+
+int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *res);
+void vt_op_status_result_free(vt_op_status_result *res);
