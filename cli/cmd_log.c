@@ -12,16 +12,34 @@
 #include "engine/engine.h"
 #include "journal/diff.h"
 
-static const char log_help[] = "Usage: vfiotx [--root DIR] [--json] log [-p] [-n N]\n\n"
-                               "List transactions, newest first: number, time, kind, outcome, "
-                               "summary.\n\n"
-                               "  -p, --patch     show each transaction's diff\n"
-                               "  -n, --max N     show at most N transactions\n"
-                               "  -h, --help      this help\n";
+static const vt_option log_options[] = {
+    {'p', "patch", NULL, "show each transaction's diff"},
+    {'n', "max", "N", "show at most N transactions"},
+    {0},
+};
 
-static const char show_help[] = "Usage: vfiotx [--root DIR] [--json] show TXN\n\n"
-                                "Show one transaction (by number, or by 4+ hex digits of its "
-                                "commit) with its diff.\n";
+static const vt_option_group log_groups[] = {
+    {NULL, "Options", log_options},
+    {0},
+};
+
+const vt_command vt_command_log = {
+    .name = "log",
+    .run = vt_cmd_log,
+    .summary = "list transactions, newest first",
+    .description = "List transactions, newest first: number, time, kind, outcome, summary.\n",
+    .groups = log_groups,
+};
+
+const vt_command vt_command_show = {
+    .name = "show",
+    .run = vt_cmd_show,
+    .summary = "show one transaction with its diff",
+    .operands = "TXN",
+    .operand_kind = "txn",
+    .description = "Show one transaction (by number, or by 4+ hex digits of its commit) with its\n"
+                   "command line, any error, and its diff.\n",
+};
 
 /* The diff a transaction made: against its first parent; for a failed or undone transaction,
  * what it attempted (its second parent) against the state before it. */
@@ -93,42 +111,31 @@ static int open_journal(vt_cli *cli, vt_engine *e, bool *empty)
 
 int vt_cmd_log(vt_cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"patch", no_argument, NULL, 'p'},
-            {"max", required_argument, NULL, 'n'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         json_object *list = NULL;
         bool patch = false, empty;
         long max = -1, shown = 0;
         vt_oid cur;
         vt_engine e;
+        vt_opts p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "pn:h", opts, NULL)) != -1) {
+        vt_opts_init(&p, cli, &vt_command_log, argc, argv);
+        while ((c = vt_opts_next(&p)) > 0) {
                 char *end;
 
-                switch (c) {
-                case 'p':
+                if (c == 'p') {
                         patch = true;
-                        break;
-                case 'n':
-                        max = strtol(optarg, &end, 10);
-                        if (*end || max < 0)
+                } else if (c == 'n') {
+                        max = strtol(p.arg, &end, 10);
+                        if (!*p.arg || *end || max < 0)
                                 return vt_cli_usage_error(cli, "log", "-n takes a number, not '%s'",
-                                                          optarg);
-                        break;
-                case 'h':
-                        fputs(log_help, stdout);
-                        return VT_EXIT_OK;
-                default:
-                        return vt_cli_usage_error(cli, "log", "unknown or incomplete option '%s'",
-                                                  argv[optind - 1]);
+                                                          p.arg);
                 }
         }
-        if (optind < argc)
-                return vt_cli_usage_error(cli, "log", "unexpected argument '%s'", argv[optind]);
+        if (c < 0)
+                return p.exit;
+        if (p.next < argc)
+                return vt_cli_usage_error(cli, "log", "unexpected argument '%s'", argv[p.next]);
         r = open_journal(cli, &e, &empty);
         if (r < 0)
                 goto out;
@@ -179,29 +186,27 @@ out:
 
 int vt_cmd_show(vt_cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
         _cleanup_buf_ vt_buf diff = VT_BUF_INIT;
         vt_txn_info info = {0};
         bool empty;
         vt_oid oid;
         vt_engine e;
+        vt_opts p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        fputs(show_help, stdout);
-                        return VT_EXIT_OK;
-                }
-                return vt_cli_usage_error(cli, "show", "unknown option '%s'", argv[optind - 1]);
-        }
-        if (optind + 1 != argc)
+        vt_opts_init(&p, cli, &vt_command_show, argc, argv);
+        while ((c = vt_opts_next(&p)) > 0)
+                ;
+        if (c < 0)
+                return p.exit;
+        if (p.next + 1 != argc)
                 return vt_cli_usage_error(cli, "show",
                                           "expected one transaction (see 'vfiotx log')");
         r = open_journal(cli, &e, &empty);
         if (r >= 0 && empty)
                 r = vt_error_set(ENOENT, "no transactions yet on %s", cli->root);
         if (r >= 0)
-                r = vt_journal_find(e.journal, argv[optind], &oid);
+                r = vt_journal_find(e.journal, argv[p.next], &oid);
         if (r >= 0)
                 r = vt_journal_load(e.journal, &oid, NULL, &info);
         if (r >= 0)
