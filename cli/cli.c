@@ -88,19 +88,3 @@ void vt_cli_time(long long epoch, char out[32])
                 snprintf(out, 32, "%lld", epoch);
 }
 
-int vt_cli_no_args(const vt_cli *cli, const char *cmd, const char *help, int argc, char **argv)
-{
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        fputs(help, stdout);
-                        return VT_EXIT_OK;
-                }
-                return vt_cli_usage_error(cli, cmd, "unknown option '%s'", argv[optind - 1]);
-        }
-        if (optind < argc)
-                return vt_cli_usage_error(cli, cmd, "unexpected argument '%s'", argv[optind]);
-        return -1;
-}

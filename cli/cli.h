@@ -1,13 +1,14 @@
 /* The command-line layer: global options, the command table and the only code that prints.
  *
  * Each command is `int vt_cmd_<name>(vt_cli *cli, int argc, char **argv)`: argv[0] is the
- * command's name, the rest its own arguments (parse them with getopt_long, resetting optind to
- * 0 first). It returns the process exit code: VT_EXIT_OK (done, or nothing to do),
+ * command's name, the rest its own arguments, parsed with vt_opts_next() over the command's
+ * table `vt_command_<name>` (options.h), defined next to it in cli/cmd_<name>.c. It returns the process exit code: VT_EXIT_OK (done, or nothing to do),
  * VT_EXIT_FAIL (failed or refused) or VT_EXIT_USAGE (bad command line). */
 #pragma once
 
 #include <stdbool.h>
 
+#include "cli/options.h"
 #include "engine/engine.h"
 #include "engine/op.h"
 #include "engine/op_restore.h"
@@ -31,14 +32,21 @@ typedef struct vt_cli {
         int rebuild_timeout_s; /* --rebuild-timeout: time limit of one rebuild step */
 } vt_cli;
 
-typedef int (*vt_command_fn)(vt_cli *cli, int argc, char **argv);
+/* The global options' ids (cli/global_options.c). */
+enum {
+        VT_GLOBAL_ROOT = VT_OPT_LONG + 100,
+        VT_GLOBAL_SYSFS,
+        VT_GLOBAL_PROC,
+        VT_GLOBAL_NO_CHROOT,
+        VT_GLOBAL_LOCK_TIMEOUT,
+        VT_GLOBAL_REBUILD_TIMEOUT,
+        VT_GLOBAL_JSON,
+        VT_GLOBAL_VERSION,
+};
 
-typedef struct vt_command {
-        const char *name;
-        vt_command_fn run;
-        const char *summary;
-        bool no_git; /* the command never touches the journal or diffs: skip libgit2 */
-} vt_command;
+/* Carry out global option `id` with its value: -1 to go on, else the exit code (--version
+ * printed: VT_EXIT_OK; a bad value: a usage error). */
+int vt_cli_global_option(vt_cli *cli, int id, const char *value);
 
 /* Print the current error (vt_error_message() and hint) for a failure r, to stderr, and return
  * VT_EXIT_FAIL. When no message was set, strerror(-r) is printed with `what`. */
@@ -54,9 +62,6 @@ void vt_cli_warn(const vt_cli *cli, const char *fmt, ...) __attribute__((format(
  * yes. Commands that change the host accept -y to skip the question. */
 bool vt_cli_confirm(const vt_cli *cli, const char *question);
 
-/* Options of a command that takes none but -h: -1 to go on, else the exit code (help printed:
- * VT_EXIT_OK; anything else: a usage error). */
-int vt_cli_no_args(const vt_cli *cli, const char *cmd, const char *help, int argc, char **argv);
 /* Print the notes the engine gathered (recovery, drift) as informational lines. */
 void vt_cli_notes(const vt_cli *cli, const char *notes);
 /* A transaction time as "2026-11-27 05:07:18" (local time). */
@@ -75,7 +80,10 @@ void vt_cli_rebuild_show(const vt_cli *cli, const vt_rebuild_plan *plan);
  * "nothing to do: the files already match ...". */
 void vt_cli_restore_render(const vt_cli *cli, const char *what, const vt_op_restore_result *res);
 
-/* The commands (cli/cmd_<name>.c). */
+/* The commands (cli/cmd_<name>.c) and their tables. */
+extern const vt_command vt_command_apply, vt_command_plan, vt_command_status, vt_command_confirm,
+    vt_command_log, vt_command_show, vt_command_rollback, vt_command_export, vt_command_import,
+    vt_command_devices, vt_command_check, vt_command_boot, vt_command_completion;
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv);
 int vt_cmd_plan(vt_cli *cli, int argc, char **argv);
 int vt_cmd_status(vt_cli *cli, int argc, char **argv);
@@ -88,3 +96,4 @@ int vt_cmd_import(vt_cli *cli, int argc, char **argv);
 int vt_cmd_devices(vt_cli *cli, int argc, char **argv);
 int vt_cmd_check(vt_cli *cli, int argc, char **argv);
 int vt_cmd_boot(vt_cli *cli, int argc, char **argv);
+int vt_cmd_completion(vt_cli *cli, int argc, char **argv);

@@ -12,38 +12,8 @@
 #include "common/macro.h"
 #include "engine/op_apply.h"
 
-static const char spec_help[] =
-    "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf; without SPEC the profile is\n"
-    "re-applied):\n"
-    "  --device BDF|VVVV:DDDD     pass this device through (repeatable); VVVV:DDDD names\n"
-    "                             every device with that vendor:device id\n"
-    "  --release BDF|VVVV:DDDD    stop passing it through (repeatable)\n"
-    "  --method ids|alias|blacklist|override\n"
-    "                             how vfio-pci claims the devices (default ids)\n"
-    "  --cmdline-add ARG          add a kernel parameter (repeatable)\n"
-    "  --cmdline-remove ARG       remove a kernel parameter (repeatable)\n"
-    "  --no-iommu-params          leave out the IOMMU parameters vfiotx would derive\n";
-
-static const char apply_help[] =
-    "Usage: vfiotx [--root DIR] [--sysfs DIR] [--proc DIR] apply [SPEC] [-y] [--no-rebuild]\n"
-    "                                                       [--force]\n\n"
-    "Apply the profile as one transaction: the vfio modules load at boot (/etc/modules);\n"
-    "with devices, vfio-pci claims them (modprobe.d, initramfs module list) and the kernel\n"
-    "command line gets the IOMMU parameters they need. Files edited by hand since the last\n"
-    "transaction are recorded first. Applying twice is a no-op that writes no transaction.\n\n"
-    "  -y, --yes       do not ask for confirmation (needed when stdin is not a terminal)\n"
-    "  --no-rebuild    change the files only; the initramfs and boot configuration are not\n"
-    "                  rebuilt (status shows a pending rebuild until you run it)\n"
-    "  --force         go ahead although a safety check refuses the plan (recorded)\n"
-    "  -h, --help      this help\n\n";
-
-static const char plan_help[] =
-    "Usage: vfiotx [--root DIR] [--sysfs DIR] [--proc DIR] [--json] plan [SPEC]\n\n"
-    "Show what apply would change, as a unified diff of every file, why, and what a safety\n"
-    "check refuses. Writes nothing.\n\n";
-
 enum {
-        OPT_NO_REBUILD = 256,
+        OPT_NO_REBUILD = VT_OPT_LONG,
         OPT_FORCE,
         OPT_DEVICE,
         OPT_RELEASE,
@@ -55,6 +25,80 @@ enum {
         OPT_TRIES,
 };
 
+static const vt_option spec_options[] = {
+    {OPT_DEVICE, "device", "BDF|VVVV:DDDD",
+     "pass this device through (repeatable); VVVV:DDDD names\n"
+     "every device with that vendor:device id"},
+    {OPT_RELEASE, "release", "BDF|VVVV:DDDD", "stop passing it through (repeatable)"},
+    {OPT_METHOD, "method", "ids|alias|blacklist|override",
+     "how vfio-pci claims the devices (default ids)"},
+    {OPT_CMDLINE_ADD, "cmdline-add", "ARG", "add a kernel parameter (repeatable)"},
+    {OPT_CMDLINE_REMOVE, "cmdline-remove", "ARG", "remove a kernel parameter (repeatable)"},
+    {OPT_NO_IOMMU_PARAMS, "no-iommu-params", NULL,
+     "leave out the IOMMU parameters vfiotx would derive"},
+    {0},
+};
+
+#define SPEC_GROUP                                                                                 \
+        {"[SPEC]",                                                                                 \
+         "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf;\n"                              \
+         "without SPEC the profile is re-applied)",                                                                            \
+         spec_options}
+
+static const vt_option apply_options[] = {
+    {'y', "yes", NULL, "do not ask for confirmation (needed when stdin is not a terminal)"},
+    {OPT_NO_REBUILD, "no-rebuild", NULL,
+     "change the files only; the initramfs and boot configuration are not\n"
+     "rebuilt (status shows a pending rebuild until you run it); no trial"},
+    {OPT_FORCE, "force", NULL, "go ahead although a safety check refuses the plan (recorded)"},
+    {OPT_NO_ARM, "no-arm", NULL,
+     "do not arm a boot-counted trial: the next boot is a normal one"},
+    {OPT_TRIES, "tries", "N",
+     "boots the trial gets before GRUB falls back to the last good entry\n"
+     "(1-9, default 3)"},
+    {0},
+};
+
+static const vt_option_group apply_groups[] = {
+    SPEC_GROUP,
+    {NULL, "Options", apply_options},
+    {0},
+};
+
+static const vt_option_group plan_groups[] = {
+    SPEC_GROUP,
+    {0},
+};
+
+static const char apply_epilog[] = "Exit status: 0 applied or nothing to change, 1 failed or "
+                                   "refused\n(every file as before), 2 usage error.\n";
+
+const vt_command vt_command_apply = {
+    .name = "apply",
+    .run = vt_cmd_apply,
+    .summary = "apply the profile as one transaction",
+    .description =
+        "Apply the profile as one transaction: the vfio modules load at boot (/etc/modules);\n"
+        "with devices, vfio-pci claims them (modprobe.d, initramfs module list) and the kernel\n"
+        "command line gets the IOMMU parameters they need. Files edited by hand since the last\n"
+        "transaction are recorded first. Applying twice is a no-op that writes no transaction.\n"
+        "The initramfs and boot configuration are rebuilt inside the transaction, and the next\n"
+        "boot is a boot-counted trial: unless it is confirmed healthy, GRUB boots the last\n"
+        "good entry by itself.\n",
+    .groups = apply_groups,
+    .epilog = apply_epilog,
+};
+
+const vt_command vt_command_plan = {
+    .name = "plan",
+    .run = vt_cmd_plan,
+    .summary = "show what apply would change, as diffs; writes nothing",
+    .description =
+        "Show what apply would change, as a unified diff of every file, why, and what a safety\n"
+        "check refuses, then the rebuild steps apply would run. Writes nothing.\n",
+    .groups = plan_groups,
+};
+
 typedef struct apply_flags {
         bool yes, no_rebuild, force, no_arm;
         unsigned tries;
@@ -64,30 +108,13 @@ typedef struct apply_flags {
 static int parse_args(vt_cli *cli, const char *cmd, int argc, char **argv, vt_spec *spec,
                       apply_flags *flags)
 {
-        static const struct option opts[] = {
-            {"yes", no_argument, NULL, 'y'},
-            {"no-rebuild", no_argument, NULL, OPT_NO_REBUILD},
-            {"force", no_argument, NULL, OPT_FORCE},
-            {"device", required_argument, NULL, OPT_DEVICE},
-            {"release", required_argument, NULL, OPT_RELEASE},
-            {"method", required_argument, NULL, OPT_METHOD},
-            {"cmdline-add", required_argument, NULL, OPT_CMDLINE_ADD},
-            {"cmdline-remove", required_argument, NULL, OPT_CMDLINE_REMOVE},
-            {"no-iommu-params", no_argument, NULL, OPT_NO_IOMMU_PARAMS},
-            {"no-arm", no_argument, NULL, OPT_NO_ARM},
-            {"tries", required_argument, NULL, OPT_TRIES},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
+        vt_opts p;
         int c;
 
-        while ((c = getopt_long(argc, argv, flags ? "yh" : "h", opts, NULL)) != -1) {
+        vt_opts_init(&p, cli, flags ? &vt_command_apply : &vt_command_plan, argc, argv);
+        while ((c = vt_opts_next(&p)) > 0) {
                 int r = 0;
 
-                if (!flags && (c == 'y' || c == OPT_NO_REBUILD || c == OPT_FORCE ||
-                               c == OPT_NO_ARM || c == OPT_TRIES))
-                        return vt_cli_usage_error(cli, cmd, "'%s' is an option of apply",
-                                                  argv[optind - 1]);
                 switch (c) {
                 case 'y':
                         flags->yes = true;
@@ -103,50 +130,45 @@ static int parse_args(vt_cli *cli, const char *cmd, int argc, char **argv, vt_sp
                         break;
                 case OPT_TRIES: {
                         char *end;
-                        long n = strtol(optarg, &end, 10);
+                        long n = strtol(p.arg, &end, 10);
 
                         if (*end || n < 1 || n > 9)
                                 return vt_cli_usage_error(cli, cmd,
-                                                          "--tries takes 1 to 9, not '%s'", optarg);
+                                                          "--tries takes 1 to 9, not '%s'", p.arg);
                         flags->tries = (unsigned)n;
                         break;
                 }
                 case OPT_DEVICE:
-                        r = vt_strv_push(&spec->devices, optarg);
+                        r = vt_strv_push(&spec->devices, p.arg);
                         break;
                 case OPT_RELEASE:
-                        r = vt_strv_push(&spec->releases, optarg);
+                        r = vt_strv_push(&spec->releases, p.arg);
                         break;
                 case OPT_METHOD:
-                        if (vt_bind_method_parse(optarg, &spec->method) < 0)
+                        if (vt_bind_method_parse(p.arg, &spec->method) < 0)
                                 return vt_cli_usage_error(cli, cmd,
                                                           "--method takes ids, alias, blacklist "
                                                           "or override, not '%s'",
-                                                          optarg);
+                                                          p.arg);
                         spec->method_set = true;
                         break;
                 case OPT_CMDLINE_ADD:
-                        r = vt_strv_push(&spec->cmdline_add, optarg);
+                        r = vt_strv_push(&spec->cmdline_add, p.arg);
                         break;
                 case OPT_CMDLINE_REMOVE:
-                        r = vt_strv_push(&spec->cmdline_remove, optarg);
+                        r = vt_strv_push(&spec->cmdline_remove, p.arg);
                         break;
                 case OPT_NO_IOMMU_PARAMS:
                         spec->no_iommu_params = true;
                         break;
-                case 'h':
-                        fputs(flags ? apply_help : plan_help, stdout);
-                        fputs(spec_help, stdout);
-                        return VT_EXIT_OK;
-                default:
-                        return vt_cli_usage_error(cli, cmd, "unknown or incomplete option '%s'",
-                                                  argv[optind - 1]);
                 }
                 if (r < 0)
                         return vt_cli_fail(cli, r, cmd);
         }
-        if (optind < argc)
-                return vt_cli_usage_error(cli, cmd, "unexpected argument '%s'", argv[optind]);
+        if (c < 0)
+                return p.exit;
+        if (p.next < argc)
+                return vt_cli_usage_error(cli, cmd, "unexpected argument '%s'", argv[p.next]);
         return -1;
 }
 

@@ -4,11 +4,15 @@
 #include "cli/cli.h"
 #include "engine/op_boot.h"
 
-static const char boot_help[] =
-    "Usage: vfiotx [--root DIR] [--proc DIR] boot\n\n"
-    "Run by vfiotx-boot.service early at boot: reads the markers on the kernel command line\n"
-    "(vfiotx.trial=TXN, vfiotx.fallback=1) and grubenv. A trial boot is recorded; a fallback\n"
-    "boot restores the last good snapshot's files and rebuilds; a pending rebuild is done.\n";
+const vt_command vt_command_boot = {
+    .name = "boot",
+    .run = vt_cmd_boot,
+    .summary = "run at boot: record a trial, restore after a fallback boot",
+    .description =
+        "Run by vfiotx-boot.service early at boot: reads the markers on the kernel command line\n"
+        "(vfiotx.trial=TXN, vfiotx.fallback=1) and grubenv. A trial boot is recorded; a fallback\n"
+        "boot restores the last good snapshot's files and rebuilds; a pending rebuild is done.\n",
+};
 
 int vt_cmd_boot(vt_cli *cli, int argc, char **argv)
 {
@@ -17,7 +21,7 @@ int vt_cmd_boot(vt_cli *cli, int argc, char **argv)
         vt_op_ui ui;
         int c, r;
 
-        c = vt_cli_no_args(cli, "boot", boot_help, argc, argv);
+        c = vt_opts_parse_none(cli, &vt_command_boot, argc, argv);
         if (c >= 0)
                 return c;
         vt_cli_env(cli, &env);

@@ -12,20 +12,18 @@
 #include "engine/trial.h"
 #include "fs/root.h"
 
-static void help(FILE *f, const char *prog)
-{
-        fprintf(f,
-                "Usage: %s check [--json]\n\n"
-                "Check IOMMU readiness: CPU virtualization flags, the firmware's DMAR/IVRS "
-                "tables, the IOMMU\nactive with groups, interrupt remapping, the IOMMU "
-                "parameters each installed kernel needs,\nthe vfio modules of each kernel, and "
-                "whether apply can arm a boot-counted trial. "
-                "Each finding says what to do.\n\n"
-                "  --json     findings as JSON\n"
-                "  -h, --help this help\n\n"
-                "Exit status: 0 ready (warnings allowed), 1 not ready, 2 usage error.\n",
-                prog);
-}
+const vt_command vt_command_check = {
+    .name = "check",
+    .run = vt_cmd_check,
+    .summary = "check IOMMU readiness of the host and its kernels",
+    .description =
+        "Check IOMMU readiness: CPU virtualization flags, the firmware's DMAR/IVRS tables, the\n"
+        "IOMMU active with groups, interrupt remapping, the IOMMU parameters each installed\n"
+        "kernel needs, the vfio modules of each kernel, and whether apply can arm a\n"
+        "boot-counted trial. Each finding says what to do; --json gives them as JSON.\n",
+    .epilog = "Exit status: 0 ready (warnings allowed), 1 not ready, 2 usage error.\n",
+    .no_git = true,
+};
 
 static const char *tag(vt_check_status s)
 {
@@ -55,35 +53,15 @@ static int boot_counter_finding(vt_cli *cli, const vt_root *root, vt_findings *f
 
 int vt_cmd_check(vt_cli *cli, int argc, char **argv)
 {
-        enum { OPT_JSON = 256 };
-        static const struct option opts[] = {
-            {"json", no_argument, NULL, OPT_JSON},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0},
-        };
         vt_root root = VT_ROOT_INIT;
         vt_pci_list devs = {0};
         vt_findings findings = {0};
         bool ready, have_devs;
         int c, r;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-                switch (c) {
-                case OPT_JSON:
-                        cli->json = true;
-                        break;
-                case 'h':
-                        help(stdout, cli->prog);
-                        return VT_EXIT_OK;
-                default:
-                        return vt_cli_usage_error(cli, "check", "unknown option '%s'",
-                                                  argv[optind - 1]);
-                }
-        }
-        if (optind < argc)
-                return vt_cli_usage_error(cli, "check", "unexpected argument '%s'", argv[optind]);
+        c = vt_opts_parse_none(cli, &vt_command_check, argc, argv);
+        if (c >= 0)
+                return c;
 
         r = vt_root_open(&root, cli->root);
         if (r < 0)

@@ -12,25 +12,23 @@
 #include "common/error.h"
 #include "engine/safety.h"
 
-static void help(FILE *f, const char *prog)
-{
-        fprintf(f,
-                "Usage: %s devices [--json] [-v]\n\n"
-                "List every PCI device sorted by address: class, vendor:device, driver in use, "
-                "IOMMU group\nand whether it can be passed through on its own (ok) or why not:\n"
-                "  root-disk, boot-disk  controls the disk of / or /boot\n"
-                "  default-route         carries the default route\n"
-                "  only-display          the boot display, with no other display or serial "
-                "console\n"
-                "  group                 its IOMMU group holds devices that stay on the host\n"
-                "  no-iommu              no IOMMU group (the IOMMU is off)\n"
-                "  bridge                a bridge the host needs\n\n"
-                "  --json     every field as JSON (names, subsystem, modalias, group members, "
-                "reasons)\n"
-                "  -v         print each reason in full under its device\n"
-                "  -h, --help this help\n",
-                prog);
-}
+const vt_command vt_command_devices = {
+    .name = "devices",
+    .run = vt_cmd_devices,
+    .summary = "list PCI devices, IOMMU groups and a passthrough verdict",
+    .description =
+        "List every PCI device sorted by address: class, vendor:device, driver in use, IOMMU\n"
+        "group and whether it can be passed through on its own (ok) or why not:\n"
+        "  root-disk, boot-disk  controls the disk of / or /boot\n"
+        "  default-route         carries the default route\n"
+        "  only-display          the boot display, with no other display or serial console\n"
+        "  group                 its IOMMU group holds devices that stay on the host\n"
+        "  no-iommu              no IOMMU group (the IOMMU is off)\n"
+        "  bridge                a bridge the host needs\n"
+        "With --json every field (names, subsystem, modalias, group members, reasons); with -v\n"
+        "each reason in full under its device.\n",
+    .no_git = true,
+};
 
 static json_object *jstr(const char *s)
 {
@@ -139,39 +137,15 @@ static json_object *host_json(const vt_hostinfo *host)
 
 int vt_cmd_devices(vt_cli *cli, int argc, char **argv)
 {
-        enum { OPT_JSON = 256 };
-        static const struct option opts[] = {
-            {"json", no_argument, NULL, OPT_JSON},
-            {"verbose", no_argument, NULL, 'v'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0},
-        };
         vt_pci_list devs = {0};
         vt_hostinfo host = {0};
         json_object *root = NULL, *arr = NULL;
         vt_buf codes = VT_BUF_INIT;
         int c, r, rc = VT_EXIT_OK;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
-                switch (c) {
-                case OPT_JSON:
-                        cli->json = true;
-                        break;
-                case 'v':
-                        cli->verbosity++;
-                        break;
-                case 'h':
-                        help(stdout, cli->prog);
-                        return VT_EXIT_OK;
-                default:
-                        return vt_cli_usage_error(cli, "devices", "unknown option '%s'",
-                                                  argv[optind - 1]);
-                }
-        }
-        if (optind < argc)
-                return vt_cli_usage_error(cli, "devices", "unexpected argument '%s'", argv[optind]);
+        c = vt_opts_parse_none(cli, &vt_command_devices, argc, argv);
+        if (c >= 0)
+                return c;
 
         r = vt_pci_scan(cli->sysfs, &devs);
         if (r < 0)

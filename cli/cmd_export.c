@@ -13,14 +13,29 @@
 #include "common/macro.h"
 #include "engine/op_export.h"
 
-static const char export_help[] =
-    "Usage: vfiotx [--root DIR] export [TXN] -o FILE\n\n"
-    "Write the files of a snapshot (default: the applied one; TXN: that transaction's, see\n"
-    "'vfiotx log') as a zstd-compressed tar archive with owners, modes and xattrs, plus the\n"
-    "snapshot's manifest.json. For bug reports and rescue media; 'vfiotx import' applies it.\n"
-    "List it with: tar --xattrs -tvf FILE\n\n"
-    "  -o, --output FILE   where to write the archive ('-': standard output)\n"
-    "  -h, --help          this help\n";
+static const vt_option export_options[] = {
+    {'o', "output", "FILE", "where to write the archive ('-': standard output)"},
+    {0},
+};
+
+static const vt_option_group export_groups[] = {
+    {NULL, "Options", export_options},
+    {0},
+};
+
+const vt_command vt_command_export = {
+    .name = "export",
+    .run = vt_cmd_export,
+    .summary = "write a snapshot as a tar archive (with owners, xattrs)",
+    .operands = "[TXN]",
+    .operand_kind = "txn",
+    .description =
+        "Write the files of a snapshot (default: the applied one; TXN: that transaction's, see\n"
+        "'vfiotx log') as a zstd-compressed tar archive with owners, modes and xattrs, plus the\n"
+        "snapshot's manifest.json. For bug reports and rescue media; 'vfiotx import' applies it.\n"
+        "List it with: tar --xattrs -tvf FILE\n",
+    .groups = export_groups,
+};
 
 /* Write the archive next to its final name, then rename: a failed export leaves no torn file. */
 static int write_output(const char *path, const vt_buf *data)
@@ -50,34 +65,23 @@ static int write_output(const char *path, const vt_buf *data)
 
 int vt_cmd_export(vt_cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"output", required_argument, NULL, 'o'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         vt_op_export_result res = {.archive = VT_BUF_INIT};
         const char *output = NULL, *which = NULL;
         vt_op_env env;
         vt_op_ui ui;
+        vt_opts p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'o':
-                        output = optarg;
-                        break;
-                case 'h':
-                        fputs(export_help, stdout);
-                        return VT_EXIT_OK;
-                default:
-                        return vt_cli_usage_error(
-                            cli, "export", "unknown or incomplete option '%s'", argv[optind - 1]);
-                }
-        }
-        if (optind < argc)
-                which = argv[optind++];
-        if (optind < argc)
-                return vt_cli_usage_error(cli, "export", "unexpected argument '%s'", argv[optind]);
+        vt_opts_init(&p, cli, &vt_command_export, argc, argv);
+        while ((c = vt_opts_next(&p)) > 0)
+                if (c == 'o')
+                        output = p.arg;
+        if (c < 0)
+                return p.exit;
+        if (p.next < argc)
+                which = argv[p.next++];
+        if (p.next < argc)
+                return vt_cli_usage_error(cli, "export", "unexpected argument '%s'", argv[p.next]);
         if (!output)
                 return vt_cli_usage_error(cli, "export", "missing -o FILE");
 

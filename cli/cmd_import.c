@@ -11,51 +11,57 @@
 #include "common/macro.h"
 #include "engine/op_import.h"
 
-static const char import_help[] =
-    "Usage: vfiotx [--root DIR] import FILE [-y]\n\n"
-    "Restore the files of a snapshot archive made by 'vfiotx export' (bytes, mode, owner,\n"
-    "xattrs) as a new transaction, the way 'vfiotx rollback' restores a snapshot: files the\n"
-    "journal manages that did not exist in the snapshot are removed. The archive is checked\n"
-    "completely before anything is written: links, devices, paths outside the files vfiotx\n"
-    "manages, or headers that disagree with the manifest refuse it.\n\n"
-    "  -y, --yes    do not ask for confirmation (needed when stdin is not a terminal)\n"
-    "  --no-rebuild restore the files only; the rebuild stays pending for the next apply\n"
-    "  -h, --help   this help\n";
+enum { OPT_NO_REBUILD = VT_OPT_LONG };
+
+static const vt_option import_options[] = {
+    {'y', "yes", NULL, "do not ask for confirmation (needed when stdin is not a terminal)"},
+    {OPT_NO_REBUILD, "no-rebuild", NULL,
+     "restore the files only; the rebuild stays pending for the next apply"},
+    {0},
+};
+
+static const vt_option_group import_groups[] = {
+    {NULL, "Options", import_options},
+    {0},
+};
+
+const vt_command vt_command_import = {
+    .name = "import",
+    .run = vt_cmd_import,
+    .summary = "apply a snapshot archive made by export, as a transaction",
+    .operands = "FILE",
+    .operand_kind = "file",
+    .description =
+        "Restore the files of a snapshot archive made by 'vfiotx export' (bytes, mode, owner,\n"
+        "xattrs) as a new transaction, the way 'vfiotx rollback' restores a snapshot: files the\n"
+        "journal manages that did not exist in the snapshot are removed. The archive is checked\n"
+        "completely before anything is written: links, devices, paths outside the files vfiotx\n"
+        "manages, or headers that disagree with the manifest refuse it.\n",
+    .groups = import_groups,
+};
 
 int vt_cmd_import(vt_cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"yes", no_argument, NULL, 'y'},
-            {"no-rebuild", no_argument, NULL, 'R'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         vt_op_restore_result res = {0};
         const char *file;
         bool yes = false, no_rebuild = false;
         vt_op_env env;
         vt_op_ui ui;
+        vt_opts p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'y':
+        vt_opts_init(&p, cli, &vt_command_import, argc, argv);
+        while ((c = vt_opts_next(&p)) > 0) {
+                if (c == 'y')
                         yes = true;
-                        break;
-                case 'R':
+                else if (c == OPT_NO_REBUILD)
                         no_rebuild = true;
-                        break;
-                case 'h':
-                        fputs(import_help, stdout);
-                        return VT_EXIT_OK;
-                default:
-                        return vt_cli_usage_error(
-                            cli, "import", "unknown or incomplete option '%s'", argv[optind - 1]);
-                }
         }
-        if (optind + 1 != argc)
+        if (c < 0)
+                return p.exit;
+        if (p.next + 1 != argc)
                 return vt_cli_usage_error(cli, "import", "expected one archive file");
-        file = argv[optind];
+        file = argv[p.next];
 
         vt_cli_env(cli, &env);
         vt_cli_ui(cli, &ui);

@@ -11,16 +11,34 @@
 #include "common/macro.h"
 #include "engine/op_log.h"
 
-static const char log_help[] = "Usage: vfiotx [--root DIR] [--json] log [-p] [-n N]\n\n"
-                               "List transactions, newest first: number, time, kind, outcome, "
-                               "summary.\n\n"
-                               "  -p, --patch     show each transaction's diff\n"
-                               "  -n, --max N     show at most N transactions\n"
-                               "  -h, --help      this help\n";
+static const vt_option log_options[] = {
+    {'p', "patch", NULL, "show each transaction's diff"},
+    {'n', "max", "N", "show at most N transactions"},
+    {0},
+};
 
-static const char show_help[] = "Usage: vfiotx [--root DIR] [--json] show TXN\n\n"
-                                "Show one transaction (by number, or by 4+ hex digits of its "
-                                "commit) with its diff.\n";
+static const vt_option_group log_groups[] = {
+    {NULL, "Options", log_options},
+    {0},
+};
+
+const vt_command vt_command_log = {
+    .name = "log",
+    .run = vt_cmd_log,
+    .summary = "list transactions, newest first",
+    .description = "List transactions, newest first: number, time, kind, outcome, summary.\n",
+    .groups = log_groups,
+};
+
+const vt_command vt_command_show = {
+    .name = "show",
+    .run = vt_cmd_show,
+    .summary = "show one transaction with its diff",
+    .operands = "TXN",
+    .operand_kind = "txn",
+    .description = "Show one transaction (by number, or by 4+ hex digits of its commit) with its\n"
+                   "command line, any error, and its diff.\n",
+};
 
 static json_object *entry_json(const vt_oid *oid, const vt_txn_info *t, const vt_buf *diff)
 {
@@ -61,43 +79,32 @@ static void print_entry(const vt_oid *oid, const vt_txn_info *t, bool full)
 
 int vt_cmd_log(vt_cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"patch", no_argument, NULL, 'p'},
-            {"max", required_argument, NULL, 'n'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         _cleanup_(vt_op_log_result_free) vt_op_log_result res = {0};
         json_object *list = NULL;
         bool patch = false;
         long max = -1;
         vt_op_env env;
         vt_op_ui ui;
+        vt_opts p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "pn:h", opts, NULL)) != -1) {
+        vt_opts_init(&p, cli, &vt_command_log, argc, argv);
+        while ((c = vt_opts_next(&p)) > 0) {
                 char *end;
 
-                switch (c) {
-                case 'p':
+                if (c == 'p') {
                         patch = true;
-                        break;
-                case 'n':
-                        max = strtol(optarg, &end, 10);
-                        if (*end || max < 0)
+                } else if (c == 'n') {
+                        max = strtol(p.arg, &end, 10);
+                        if (!*p.arg || *end || max < 0)
                                 return vt_cli_usage_error(cli, "log", "-n takes a number, not '%s'",
-                                                          optarg);
-                        break;
-                case 'h':
-                        fputs(log_help, stdout);
-                        return VT_EXIT_OK;
-                default:
-                        return vt_cli_usage_error(cli, "log", "unknown or incomplete option '%s'",
-                                                  argv[optind - 1]);
+                                                          p.arg);
                 }
         }
-        if (optind < argc)
-                return vt_cli_usage_error(cli, "log", "unexpected argument '%s'", argv[optind]);
+        if (c < 0)
+                return p.exit;
+        if (p.next < argc)
+                return vt_cli_usage_error(cli, "log", "unexpected argument '%s'", argv[p.next]);
         vt_cli_env(cli, &env);
         vt_cli_ui(cli, &ui);
         r = vt_op_log(&env, &ui, &(vt_op_log_req){.patch = patch, .max = max}, &res);
@@ -126,25 +133,23 @@ int vt_cmd_log(vt_cli *cli, int argc, char **argv)
 
 int vt_cmd_show(vt_cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
         _cleanup_(vt_op_log_entry_free) vt_op_log_entry entry = {0};
         vt_op_env env;
         vt_op_ui ui;
+        vt_opts p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        fputs(show_help, stdout);
-                        return VT_EXIT_OK;
-                }
-                return vt_cli_usage_error(cli, "show", "unknown option '%s'", argv[optind - 1]);
-        }
-        if (optind + 1 != argc)
+        vt_opts_init(&p, cli, &vt_command_show, argc, argv);
+        while ((c = vt_opts_next(&p)) > 0)
+                ;
+        if (c < 0)
+                return p.exit;
+        if (p.next + 1 != argc)
                 return vt_cli_usage_error(cli, "show",
                                           "expected one transaction (see 'vfiotx log')");
         vt_cli_env(cli, &env);
         vt_cli_ui(cli, &ui);
-        r = vt_op_show(&env, &ui, argv[optind], &entry);
+        r = vt_op_show(&env, &ui, argv[p.next], &entry);
         if (r < 0)
                 return vt_cli_fail(cli, r, "show");
         if (cli->json) {

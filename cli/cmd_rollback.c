@@ -10,56 +10,62 @@
 #include "common/macro.h"
 #include "engine/op_rollback.h"
 
-static const char rollback_help[] =
-    "Usage: vfiotx [--root DIR] rollback [TXN] [-y] [--no-rebuild]\n\n"
-    "Restore the files of the last good snapshot, or of transaction TXN (see 'vfiotx log'),\n"
-    "as a new transaction: bytes, mode, owner and xattrs; files that did not exist then are\n"
-    "removed. Works from a rescue system with --root pointing at the mounted host, and\n"
-    "from the plain copy of the good snapshot when the journal is damaged.\n\n"
-    "The initramfs and boot configuration are rebuilt for the restored files inside the\n"
-    "transaction, as apply does (chrooted into --root).\n\n"
-    "  -y, --yes    do not ask for confirmation (needed when stdin is not a terminal)\n"
-    "  --no-rebuild restore the files only and leave the rebuild pending (a rescue shell\n"
-    "               without a working chroot); the next apply completes it\n"
-    "  -h, --help   this help\n";
+enum { OPT_NO_REBUILD = VT_OPT_LONG };
+
+static const vt_option rollback_options[] = {
+    {'y', "yes", NULL, "do not ask for confirmation (needed when stdin is not a terminal)"},
+    {OPT_NO_REBUILD, "no-rebuild", NULL,
+     "restore the files only and leave the rebuild pending (a rescue shell\n"
+     "without a working chroot); the next apply completes it"},
+    {0},
+};
+
+static const vt_option_group rollback_groups[] = {
+    {NULL, "Options", rollback_options},
+    {0},
+};
+
+const vt_command vt_command_rollback = {
+    .name = "rollback",
+    .run = vt_cmd_rollback,
+    .summary = "restore the last good snapshot (or TXN)",
+    .operands = "[TXN]",
+    .operand_kind = "txn",
+    .description =
+        "Restore the files of the last good snapshot, or of transaction TXN (see 'vfiotx log'),\n"
+        "as a new transaction: bytes, mode, owner and xattrs; files that did not exist then are\n"
+        "removed. Works from a rescue system with --root pointing at the mounted host, and\n"
+        "from the plain copy of the good snapshot when the journal is damaged.\n"
+        "The initramfs and boot configuration are rebuilt for the restored files inside the\n"
+        "transaction, as apply does (chrooted into --root).\n",
+    .groups = rollback_groups,
+};
 
 int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"yes", no_argument, NULL, 'y'},
-            {"no-rebuild", no_argument, NULL, 'R'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         vt_op_rollback_result res;
         const char *which = NULL;
         bool yes = false, no_rebuild = false;
         char what[64];
         vt_op_env env;
         vt_op_ui ui;
+        vt_opts p;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'y':
+        vt_opts_init(&p, cli, &vt_command_rollback, argc, argv);
+        while ((c = vt_opts_next(&p)) > 0) {
+                if (c == 'y')
                         yes = true;
-                        break;
-                case 'R':
+                else if (c == OPT_NO_REBUILD)
                         no_rebuild = true;
-                        break;
-                case 'h':
-                        fputs(rollback_help, stdout);
-                        return VT_EXIT_OK;
-                default:
-                        return vt_cli_usage_error(
-                            cli, "rollback", "unknown or incomplete option '%s'", argv[optind - 1]);
-                }
         }
-        if (optind < argc)
-                which = argv[optind++];
-        if (optind < argc)
+        if (c < 0)
+                return p.exit;
+        if (p.next < argc)
+                which = argv[p.next++];
+        if (p.next < argc)
                 return vt_cli_usage_error(cli, "rollback", "unexpected argument '%s'",
-                                          argv[optind]);
+                                          argv[p.next]);
 
         vt_cli_env(cli, &env);
         vt_cli_ui(cli, &ui);

@@ -10,11 +10,16 @@
 #include "common/macro.h"
 #include "engine/op_status.h"
 
-static const char status_help[] =
-    "Usage: vfiotx [--root DIR] [--json] status\n\n"
-    "Show the state of the journal: the applied transaction, the last good one, whether\n"
-    "they are the same (good) or the applied one awaits confirmation, a pending rebuild,\n"
-    "an interrupted transaction, and files changed outside vfiotx (drift).\n";
+const vt_command vt_command_status = {
+    .name = "status",
+    .run = vt_cmd_status,
+    .summary = "show the state of the journal",
+    .description =
+        "Show the state of the journal: the applied transaction, the last good one, whether\n"
+        "they are the same (good) or the applied one awaits confirmation, a pending rebuild,\n"
+        "an interrupted transaction, files changed outside vfiotx (drift), and whether apply\n"
+        "can arm a boot-counted trial here.\n",
+};
 
 int vt_cmd_status(vt_cli *cli, int argc, char **argv)
 {
@@ -25,7 +30,7 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
         vt_op_ui ui;
         int r, c;
 
-        c = vt_cli_no_args(cli, "status", status_help, argc, argv);
+        c = vt_opts_parse_none(cli, &vt_command_status, argc, argv);
         if (c >= 0)
                 return c;
         vt_cli_env(cli, &env);

@@ -9,6 +9,8 @@ pkgs=(
 	pci.ids pciutils kmod
 	# used by the tests as oracles and tools
 	attr util-linux python3 bc cpio zstd xz-utils lz4 gzip grub2-common
+	# the man page check (lint/options-docs): groff, col
+	groff-base bsdextrautils
 )
 if [ "${1:-}" = --vm ]; then
 	pkgs+=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs fdisk socat)

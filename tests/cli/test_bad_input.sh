@@ -4,10 +4,19 @@
 
 # Usage errors: exit 2 with a pointer to --help.
 run 2 vt --bogus status
-assert_contains "$ERR" "unknown or incomplete option '--bogus'"
+assert_contains "$ERR" "unknown option '--bogus'"
 assert_contains "$ERR" "Try 'vfiotx --help'"
+run 2 vt --root
+assert_contains "$ERR" "a value is missing for option '--root'"
 run 2 vt status --bogus
+assert_contains "$ERR" "unknown option '--bogus'"
 assert_contains "$ERR" "Try 'vfiotx status --help'"
+run 2 vt log -n
+assert_contains "$ERR" "option '-n' needs a value"
+run 2 vt plan -y
+assert_contains "$ERR" "vfiotx plan: unknown option '-y'"
+run 2 vt completion zsh
+assert_contains "$ERR" "expected 'bash'"
 run 2 vt frobnicate
 assert_contains "$ERR" "unknown command 'frobnicate'"
 run 2 vt
