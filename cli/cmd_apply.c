@@ -40,10 +40,12 @@ static const vt_option spec_options[] = {
 };
 
 #define SPEC_GROUP                                                                                 \
-        {"[SPEC]",                                                                                 \
-         "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf;\n"                              \
-         "without SPEC the profile is re-applied)",                                                                            \
-         spec_options}
+        {                                                                                          \
+                "[SPEC]",                                                                          \
+                    "SPEC (remembered in the profile /etc/vfiotx/vfiotx.conf;\n"                   \
+                    "without SPEC the profile is re-applied)",                                     \
+                    spec_options                                                                   \
+        }
 
 static const vt_option apply_options[] = {
     {'y', "yes", NULL, "do not ask for confirmation (needed when stdin is not a terminal)"},
@@ -51,8 +53,7 @@ static const vt_option apply_options[] = {
      "change the files only; the initramfs and boot configuration are not\n"
      "rebuilt (status shows a pending rebuild until you run it); no trial"},
     {OPT_FORCE, "force", NULL, "go ahead although a safety check refuses the plan (recorded)"},
-    {OPT_NO_ARM, "no-arm", NULL,
-     "do not arm a boot-counted trial: the next boot is a normal one"},
+    {OPT_NO_ARM, "no-arm", NULL, "do not arm a boot-counted trial: the next boot is a normal one"},
     {OPT_TRIES, "tries", "N",
      "boots the trial gets before GRUB falls back to the last good entry\n"
      "(1-9, default 3)"},

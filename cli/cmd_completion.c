@@ -26,8 +26,9 @@ int vt_cmd_completion(vt_cli *cli, int argc, char **argv)
         if (c < 0)
                 return p.exit;
         if (p.next + 1 != argc || strcmp(argv[p.next], "bash") != 0)
-                return vt_cli_usage_error(cli, "completion", "expected 'bash' (the one shell "
-                                                             "supported)");
+                return vt_cli_usage_error(cli, "completion",
+                                          "expected 'bash' (the one shell "
+                                          "supported)");
         vt_completion_bash(stdout);
         return VT_EXIT_OK;
 }

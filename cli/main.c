@@ -83,8 +83,8 @@ int main(int argc, char **argv)
 
         for (const vt_option_group *g = vt_global_options; g->options; g++)
                 for (const vt_option *o = g->options; o->name; o++)
-                        opts[n++] = (struct option){o->name, o->arg ? required_argument : no_argument,
-                                                    NULL, o->id};
+                        opts[n++] = (struct option){
+                            o->name, o->arg ? required_argument : no_argument, NULL, o->id};
         opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
         opts[n] = (struct option){0};
         opterr = 0;

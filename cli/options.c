@@ -36,9 +36,8 @@ void vt_opts_init(vt_opts *p, vt_cli *cli, const vt_command *cmd, int argc, char
         p->shorts[ns++] = ':';
         for (const vt_option_group *g = cmd->groups; g && g->options; g++)
                 for (const vt_option *o = g->options; o->name && n < MAX_OPTIONS - 1; o++) {
-                        longopts[n++] = (struct option){o->name,
-                                                        o->arg ? required_argument : no_argument,
-                                                        NULL, o->id};
+                        longopts[n++] = (struct option){
+                            o->name, o->arg ? required_argument : no_argument, NULL, o->id};
                         if (is_short(o->id) && ns + 3 < sizeof(p->shorts)) {
                                 p->shorts[ns++] = (char)o->id;
                                 if (o->arg)
@@ -383,7 +382,6 @@ int vt_opts_parse_none(vt_cli *cli, const vt_command *cmd, int argc, char **argv
         if (c < 0)
                 return p.exit;
         if (p.next < argc)
-                return vt_cli_usage_error(cli, cmd->name, "unexpected argument '%s'",
-                                          argv[p.next]);
+                return vt_cli_usage_error(cli, cmd->name, "unexpected argument '%s'", argv[p.next]);
         return -1;
 }

@@ -39,7 +39,7 @@ typedef struct vt_option_group {
         /* Shown as the synopsis of the whole group ("[SPEC]") instead of each option; NULL:
          * each option appears in the synopsis by itself. */
         const char *synopsis;
-        const char *title; /* the heading of the group in --help and the man page */
+        const char *title;        /* the heading of the group in --help and the man page */
         const vt_option *options; /* ends with an entry whose name is NULL */
 } vt_option_group;
 
@@ -53,7 +53,7 @@ typedef struct vt_command {
         const char *operands;
         /* What the operands name, for the completion: "file" (paths), "txn" or NULL. */
         const char *operand_kind;
-        const char *description; /* the paragraphs of --help, each line ending in "\n" */
+        const char *description;       /* the paragraphs of --help, each line ending in "\n" */
         const vt_option_group *groups; /* ends with an entry whose options are NULL */
         const char *epilog; /* after the options in --help ("Exit status: ..."), or NULL */
         bool no_git;        /* the command never touches the journal or diffs: skip libgit2 */

@@ -27,8 +27,7 @@ int main(int argc, char **argv)
         in = fopen(argv[1], "re");
         out = fopen(argv[2], "we");
         if (!in || !out) {
-                fprintf(stderr, "vfiotx-mkdoc: %s: %s\n", !in ? argv[1] : argv[2],
-                        strerror(errno));
+                fprintf(stderr, "vfiotx-mkdoc: %s: %s\n", !in ? argv[1] : argv[2], strerror(errno));
                 return 1;
         }
         for (unsigned ln = 1; fgets(line, sizeof(line), in); ln++) {
@@ -69,8 +68,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; vt_commands[i] && i < 64; i++)
                 for (int k = 0; k < 2; k++)
                         if (seen[i][k] != 1) {
-                                fprintf(stderr, "%s: @%s %s@ appears %u times, not once\n",
-                                        argv[1], k ? "OPTIONS" : "COMMAND", vt_commands[i]->name,
+                                fprintf(stderr, "%s: @%s %s@ appears %u times, not once\n", argv[1],
+                                        k ? "OPTIONS" : "COMMAND", vt_commands[i]->name,
                                         seen[i][k]);
                                 bad = 1;
                         }
