@@ -120,27 +120,11 @@ static void help_options(FILE *f, const vt_option *opts, bool with_help)
         }
 }
 
+static void synopsis(FILE *f, const vt_command *cmd, bool man);
+
 void vt_command_synopsis(FILE *f, const vt_command *cmd)
 {
-        fprintf(f, "%s", cmd->name);
-        if (cmd->operands)
-                fprintf(f, " %s", cmd->operands);
-        for (const vt_option_group *g = cmd->groups; g && g->options; g++) {
-                if (g->synopsis) {
-                        fprintf(f, " %s", g->synopsis);
-                        continue;
-                }
-                for (const vt_option *o = g->options; o->name; o++) {
-                        if (!o->help)
-                                continue;
-                        if (is_short(o->id))
-                                fprintf(f, " [-%c%s%s]", o->id, o->arg ? " " : "",
-                                        o->arg ? o->arg : "");
-                        else
-                                fprintf(f, " [--%s%s%s]", o->name, o->arg ? " " : "",
-                                        o->arg ? o->arg : "");
-                }
-        }
+        synopsis(f, cmd, false);
 }
 
 void vt_command_help(FILE *f, const vt_command *cmd)
@@ -200,6 +184,53 @@ static void roff(FILE *f, const char *s)
         }
 }
 
+/* A piece of the synopsis: in roff, bold (a name as typed) or italic (a placeholder). */
+static void piece(FILE *f, bool man, bool italic, const char *text)
+{
+        if (!man) {
+                fputs(text, f);
+                return;
+        }
+        fputs(italic ? "\\fI" : "\\fB", f);
+        roff(f, text);
+        fputs("\\fR", f);
+}
+
+/* "apply [SPEC] [-y] [--tries N]": the command, its operands, then each group's synopsis or
+ * each of its shown options. */
+static void synopsis(FILE *f, const vt_command *cmd, bool man)
+{
+        piece(f, man, false, cmd->name);
+        if (cmd->operands) {
+                fputc(' ', f);
+                piece(f, man, true, cmd->operands);
+        }
+        for (const vt_option_group *g = cmd->groups; g && g->options; g++) {
+                if (g->synopsis) {
+                        fputc(' ', f);
+                        piece(f, man, true, g->synopsis);
+                        continue;
+                }
+                for (const vt_option *o = g->options; o->name; o++) {
+                        char name[64];
+
+                        if (!o->help)
+                                continue;
+                        if (is_short(o->id))
+                                snprintf(name, sizeof(name), "-%c", o->id);
+                        else
+                                snprintf(name, sizeof(name), "--%s", o->name);
+                        fputs(" [", f);
+                        piece(f, man, false, name);
+                        if (o->arg) {
+                                fputc(' ', f);
+                                piece(f, man, true, o->arg);
+                        }
+                        fputc(']', f);
+                }
+        }
+}
+
 static void man_option(FILE *f, const vt_option *o)
 {
         fputs(".TP\n", f);
@@ -220,40 +251,8 @@ static void man_option(FILE *f, const vt_option *o)
 
 void vt_command_man_heading(FILE *f, const vt_command *cmd)
 {
-        fputs(".TP\n\\fB", f);
-        roff(f, cmd->name);
-        fputs("\\fR", f);
-        if (cmd->operands) {
-                fputs(" \\fI", f);
-                roff(f, cmd->operands);
-                fputs("\\fR", f);
-        }
-        for (const vt_option_group *g = cmd->groups; g && g->options; g++) {
-                if (g->synopsis) {
-                        fputs(" \\fI", f);
-                        roff(f, g->synopsis);
-                        fputs("\\fR", f);
-                        continue;
-                }
-                for (const vt_option *o = g->options; o->name; o++) {
-                        if (!o->help)
-                                continue;
-                        fputs(" [\\fB", f);
-                        if (is_short(o->id))
-                                fprintf(f, "\\-%c", o->id);
-                        else {
-                                fputs("\\-\\-", f);
-                                roff(f, o->name);
-                        }
-                        fputs("\\fR", f);
-                        if (o->arg) {
-                                fputs(" \\fI", f);
-                                roff(f, o->arg);
-                                fputs("\\fR", f);
-                        }
-                        fputs("]", f);
-                }
-        }
+        fputs(".TP\n", f);
+        synopsis(f, cmd, true);
         fputc('\n', f);
 }
 
