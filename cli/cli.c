@@ -87,4 +87,3 @@ void vt_cli_time(long long epoch, char out[32])
         else
                 snprintf(out, 32, "%lld", epoch);
 }
-

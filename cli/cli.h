@@ -2,8 +2,9 @@
  *
  * Each command is `int vt_cmd_<name>(vt_cli *cli, int argc, char **argv)`: argv[0] is the
  * command's name, the rest its own arguments, parsed with vt_opts_next() over the command's
- * table `vt_command_<name>` (options.h), defined next to it in cli/cmd_<name>.c. It returns the process exit code: VT_EXIT_OK (done, or nothing to do),
- * VT_EXIT_FAIL (failed or refused) or VT_EXIT_USAGE (bad command line). */
+ * table `vt_command_<name>` (options.h), defined next to it in cli/cmd_<name>.c. It returns the
+ * process exit code: VT_EXIT_OK (done, or nothing to do), VT_EXIT_FAIL (failed or refused) or
+ * VT_EXIT_USAGE (bad command line). */
 #pragma once
 
 #include <stdbool.h>

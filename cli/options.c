@@ -159,8 +159,7 @@ void vt_main_help(FILE *f)
                    "Prepare a host for VFIO PCI passthrough as one transaction with rollback.\n\n"
                    "Commands:\n");
         for (size_t i = 0; vt_commands[i]; i++)
-                if (!vt_commands[i]->hidden)
-                        fprintf(f, "  %-10s  %s\n", vt_commands[i]->name, vt_commands[i]->summary);
+                fprintf(f, "  %-10s  %s\n", vt_commands[i]->name, vt_commands[i]->summary);
         for (const vt_option_group *g = vt_global_options; g->options; g++) {
                 fprintf(f, "\n%s:\n", g->title);
                 help_options(f, g->options, g[1].options == NULL);
@@ -328,8 +327,7 @@ void vt_completion_bash(FILE *f)
                    "    local cmd= i\n"
                    "    local commands=\"");
         for (size_t i = 0; vt_commands[i]; i++)
-                if (!vt_commands[i]->hidden)
-                        fprintf(f, "%s%s", i ? " " : "", vt_commands[i]->name);
+                fprintf(f, "%s%s", i ? " " : "", vt_commands[i]->name);
         fprintf(f, "\"\n    local global=\"");
         completion_words(f, vt_global_options);
         fprintf(f, " --help --version\"\n"

@@ -57,7 +57,6 @@ typedef struct vt_command {
         const vt_option_group *groups; /* ends with an entry whose options are NULL */
         const char *epilog; /* after the options in --help ("Exit status: ..."), or NULL */
         bool no_git;        /* the command never touches the journal or diffs: skip libgit2 */
-        bool hidden;        /* not in the command list (none yet) */
 } vt_command;
 
 /* The command table (cli/commands.c), in the order of `vfiotx --help`, ending with a NULL
