@@ -110,25 +110,16 @@ int vt_health_parse_failed_units(const char *text, char ***units, size_t *n)
         return 0;
 }
 
-int vt_health_check(const char *sysfs, const char *proc, const char *const *bdfs, size_t n_bdfs,
-                    const char *failed_units, vt_health *out)
+int vt_health_check(const vt_pci_list *pci, const vt_hostinfo *host, const char *const *bdfs,
+                    size_t n_bdfs, const char *failed_units, vt_health *out)
 {
-        vt_pci_list pci = {0};
-        vt_hostinfo host = {0};
         vt_health h = {0};
         char **units = NULL;
         size_t n_units = 0;
-        int r;
-
-        r = vt_pci_scan(sysfs, &pci);
-        if (r < 0)
-                return r;
-        r = vt_hostinfo_probe(sysfs, proc, &host);
-        if (r < 0)
-                goto out;
+        int r = 0;
 
         for (size_t i = 0; i < n_bdfs && r >= 0; i++) {
-                const vt_pci_device *d = vt_pci_find(&pci, bdfs[i]);
+                const vt_pci_device *d = vt_pci_find(pci, bdfs[i]);
 
                 if (!d)
                         r = add_finding(&h, VT_HEALTH_VFIO_BOUND, bdfs[i],
@@ -138,9 +129,9 @@ int vt_health_check(const char *sysfs, const char *proc, const char *const *bdfs
                                         "%s is bound to %s, not vfio-pci", d->bdf,
                                         d->driver ? d->driver : "no driver");
         }
-        for (size_t i = 0; i < host.n && r >= 0; i++) {
-                const vt_host_dep *dep = &host.deps[i];
-                const vt_pci_device *d = vt_pci_find(&pci, dep->bdf);
+        for (size_t i = 0; i < host->n && r >= 0; i++) {
+                const vt_host_dep *dep = &host->deps[i];
+                const vt_pci_device *d = vt_pci_find(pci, dep->bdf);
                 bool seen = false;
 
                 /* One finding per device, even when it serves several roles. */
@@ -164,10 +155,7 @@ int vt_health_check(const char *sysfs, const char *proc, const char *const *bdfs
                         r = add_finding(&h, VT_HEALTH_FAILED_UNITS, NULL, "unit %s failed",
                                         units[i]);
         }
-out:
         vt_health_units_free(units, n_units);
-        vt_hostinfo_free(&host);
-        vt_pci_list_free(&pci);
         if (r < 0) {
                 vt_health_free(&h);
                 return r;

@@ -8,17 +8,21 @@
  *   - no systemd unit has failed (the output of `systemctl --failed --plain --no-legend`, given
  *     as text so tests and the engine decide where it comes from; NULL skips the check). The
  *     engine runs systemctl (engine/systemctl.h): this module only reads.
- * Drivers are read with libpci from the sysfs tree (backends/pci.h), so the fixture hosts and a
- * live /sys are read the same way.
+ * The facts come in already read: the PCI devices with their drivers (backends/pci.h, libpci
+ * on the sysfs tree, so the fixture hosts and a live /sys are read the same way) and the
+ * devices the host needs (backends/hostinfo.h). The engine reads them once (engine/facts.h);
+ * reading them can fail, which is not a verdict: the caller must not confirm then, nor mark
+ * the trial bad without saying the check itself failed.
  *
- * Contract: vt_health_check() returns 0 when the checks ran (the host is healthy when the
- * result has no findings) and a negative errno with a message when the facts could not be read
- * (a probe failure is not a verdict: the caller must not confirm, and should not mark the trial
- * bad either without saying the check itself failed). */
+ * Contract: vt_health_check() returns 0 (the host is healthy when the result has no findings)
+ * or -ENOMEM; it reads nothing. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "backends/hostinfo.h"
+#include "backends/pci.h"
 
 #define VT_HEALTH_VFIO_BOUND   "vfio-bound"   /* a profile device is not on vfio-pci */
 #define VT_HEALTH_HOST_DRIVER  "host-driver"  /* a device the host needs lost its driver */
@@ -35,8 +39,8 @@ typedef struct vt_health {
         size_t n;
 } vt_health;
 
-int vt_health_check(const char *sysfs, const char *proc, const char *const *bdfs, size_t n_bdfs,
-                    const char *failed_units, vt_health *out);
+int vt_health_check(const vt_pci_list *pci, const vt_hostinfo *host, const char *const *bdfs,
+                    size_t n_bdfs, const char *failed_units, vt_health *out);
 void vt_health_free(vt_health *h);
 
 /* The failed units named in `systemctl --failed --plain --no-legend` output (the first word of

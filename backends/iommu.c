@@ -357,17 +357,13 @@ static int check_modules(vt_findings *f, const vt_kernel_list *kernels, const ch
 }
 
 int vt_iommu_check(const char *sysfs, const char *proc, const vt_root *root,
-                   const vt_pci_list *devs, vt_findings *out)
+                   const vt_kernel_list *kernels, const vt_pci_list *devs, vt_findings *out)
 {
-        vt_kernel_list kernels = {0};
         vt_cpu_vendor vendor = VT_CPU_UNKNOWN;
         bool active = false;
         int r;
 
         *out = (vt_findings){0};
-        r = vt_kernels_scan(root, &kernels);
-        if (r < 0)
-                return r;
         r = check_cpu(out, proc, &vendor);
         if (r == 0)
                 r = check_acpi(out, sysfs, &vendor);
@@ -376,10 +372,9 @@ int vt_iommu_check(const char *sysfs, const char *proc, const vt_root *root,
         if (r == 0)
                 r = check_irq_remap(out, proc, active);
         if (r == 0)
-                r = check_params(out, proc, &kernels, vendor, devs);
+                r = check_params(out, proc, kernels, vendor, devs);
         if (r == 0)
-                r = check_modules(out, &kernels, root->path ? root->path : "/");
-        vt_kernels_free(&kernels);
+                r = check_modules(out, kernels, root->path ? root->path : "/");
         if (r < 0)
                 vt_findings_free(out);
         return r;

@@ -32,6 +32,7 @@
 #include <stddef.h>
 
 #include "backends/cpu.h"
+#include "backends/kernels.h"
 #include "backends/pci.h"
 #include "fs/root.h"
 
@@ -81,10 +82,11 @@ typedef struct vt_findings {
         size_t n;
 } vt_findings;
 
-/* Run every check. `devs` (may be NULL) lets the kernel-params finding name the integrated GPU
- * that an INTGPU_OFF kernel leaves out. */
+/* Run every check, the per-kernel ones on `kernels` (the root's, backends/kernels.h). `devs`
+ * (may be NULL) lets the kernel-params finding name the integrated GPU that an INTGPU_OFF
+ * kernel leaves out. */
 int vt_iommu_check(const char *sysfs, const char *proc, const vt_root *root,
-                   const vt_pci_list *devs, vt_findings *out);
+                   const vt_kernel_list *kernels, const vt_pci_list *devs, vt_findings *out);
 /* Append a finding (`id` static; `subject` and `advice` may be NULL, and are copied). */
 int vt_findings_add(vt_findings *f, const char *id, const char *subject, vt_check_status status,
                     const char *advice, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

@@ -187,7 +187,7 @@ static int fill_kernel(const vt_root *root, vt_initramfs_gen gen, const char *kv
         return 0;
 }
 
-int vt_rebuild_host_detect(const vt_root *root, vt_rebuild_host *out)
+int vt_rebuild_host_detect(const vt_root *root, const vt_kernel_list *kl, vt_rebuild_host *out)
 {
         static const struct {
                 const char *path;
@@ -197,7 +197,6 @@ int vt_rebuild_host_detect(const vt_root *root, vt_rebuild_host *out)
             {"/etc/initramfs/post-update.d/proxmox-boot-sync", VT_HOOK_PROXMOX},
             {"/etc/initramfs/post-update.d/zz-kernelstub", VT_HOOK_KERNELSTUB},
         };
-        vt_kernel_list kl = {0};
         vt_rebuild_host h = {0};
         int r;
 
@@ -212,21 +211,15 @@ int vt_rebuild_host_detect(const vt_root *root, vt_rebuild_host *out)
                 if (r > 0)
                         h.post_update_hooks |= hooks[i].flag;
         }
-        r = vt_kernels_scan(root, &kl);
-        if (r < 0)
-                return r;
-        h.kernels = calloc(kl.n ? kl.n : 1, sizeof(*h.kernels));
-        if (!h.kernels) {
-                vt_kernels_free(&kl);
+        h.kernels = calloc(kl->n ? kl->n : 1, sizeof(*h.kernels));
+        if (!h.kernels)
                 return -ENOMEM;
-        }
-        for (size_t i = 0; i < kl.n; i++) {
+        for (size_t i = 0; i < kl->n; i++) {
                 h.n_kernels++;
-                r = fill_kernel(root, h.gen, kl.items[i].version, &h.kernels[i]);
+                r = fill_kernel(root, h.gen, kl->items[i].version, &h.kernels[i]);
                 if (r < 0)
                         break;
         }
-        vt_kernels_free(&kl);
         if (r < 0) {
                 vt_rebuild_host_free(&h);
                 return r;

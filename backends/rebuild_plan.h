@@ -6,10 +6,11 @@
  *        initramfs-tools  /usr/sbin/update-initramfs and /etc/initramfs-tools
  *        dracut           /usr/bin/dracut and /etc/dracut.conf.d (or /etc/dracut.conf)
  *        mkinitcpio       /usr/bin/mkinitcpio
- *    * the installed kernels (backends/kernels.h) with their image and the initramfs path the
- *      generator writes: /boot/initrd.img-<kver> (initramfs-tools; also dracut on Debian, when
- *      that file exists), /boot/initramfs-<kver>.img (dracut), /boot/initramfs-<pkgbase>.img
- *      (mkinitcpio; pkgbase from /lib/modules/<kver>/pkgbase, the preset of the same name);
+ *    * for the installed kernels it is given (backends/kernels.h), each one's image and the
+ *      initramfs path the generator writes: /boot/initrd.img-<kver> (initramfs-tools; also
+ *      dracut on Debian, when that file exists), /boot/initramfs-<kver>.img (dracut),
+ *      /boot/initramfs-<pkgbase>.img (mkinitcpio; pkgbase from /lib/modules/<kver>/pkgbase,
+ *      the preset of the same name);
  *    * initramfs-tools post-update hooks that copy a rebuilt initramfs to the boot partition by
  *      themselves (/etc/initramfs/post-update.d/: systemd-boot, proxmox-boot-sync,
  *      zz-kernelstub), so that work is not done twice.
@@ -47,6 +48,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "backends/kernels.h"
 #include "common/buf.h"
 #include "fs/root.h"
 
@@ -81,7 +83,8 @@ typedef struct vt_rebuild_host {
         unsigned post_update_hooks; /* VT_HOOK_*, initramfs-tools only */
 } vt_rebuild_host;
 
-int vt_rebuild_host_detect(const vt_root *root, vt_rebuild_host *out);
+int vt_rebuild_host_detect(const vt_root *root, const vt_kernel_list *kernels,
+                           vt_rebuild_host *out);
 void vt_rebuild_host_free(vt_rebuild_host *h);
 
 typedef enum vt_bootcfg {

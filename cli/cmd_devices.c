@@ -5,12 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/hostinfo.h"
-#include "backends/pci.h"
 #include "cli/cli.h"
 #include "common/buf.h"
-#include "common/error.h"
-#include "engine/safety.h"
+#include "engine/op_devices.h"
 
 const vt_command vt_command_devices = {
     .name = "devices",
@@ -137,26 +134,24 @@ static json_object *host_json(const vt_hostinfo *host)
 
 int vt_cmd_devices(vt_cli *cli, int argc, char **argv)
 {
-        vt_pci_list devs = {0};
-        vt_hostinfo host = {0};
+        vt_op_devices_result res = {0};
         json_object *root = NULL, *arr = NULL;
         vt_buf codes = VT_BUF_INIT;
+        vt_op_env env;
         int c, r, rc = VT_EXIT_OK;
 
         c = vt_opts_parse_none(cli, &vt_command_devices, argc, argv);
         if (c >= 0)
                 return c;
 
-        r = vt_pci_scan(cli->sysfs, &devs);
-        if (r < 0)
-                return vt_cli_fail(cli, r, "scanning PCI devices");
-        r = vt_hostinfo_probe(cli->sysfs, cli->proc, &host);
+        vt_cli_env(cli, &env);
+        r = vt_op_devices(&env, &res);
         if (r < 0) {
-                rc = vt_cli_fail(cli, r, "probing the host");
+                rc = vt_cli_fail(cli, r, "listing PCI devices");
                 goto out;
         }
-        for (size_t i = 0; i < host.n_notes; i++)
-                vt_cli_warn(cli, "%s\n", host.notes[i]);
+        for (size_t i = 0; i < res.host->n_notes; i++)
+                vt_cli_warn(cli, "%s\n", res.host->notes[i]);
 
         if (cli->json) {
                 root = json_object_new_object();
@@ -165,42 +160,35 @@ int vt_cmd_devices(vt_cli *cli, int argc, char **argv)
                 printf("%-12s  %-5s %-9s  %-14s %-5s  %-22s %s\n", "BDF", "CLASS", "ID", "DRIVER",
                        "GROUP", "VERDICT", "NAME");
         }
-        for (size_t i = 0; i < devs.n; i++) {
-                const vt_pci_device *d = &devs.items[i];
-                vt_refusal_list why = {0};
+        for (size_t i = 0; i < res.devs->n; i++) {
+                const vt_pci_device *d = &res.devs->items[i];
+                const vt_refusal_list *why = &res.verdicts[i];
                 char group[16];
 
-                r = vt_safety_verdict(&devs, &host, d, &why);
-                if (r < 0) {
-                        rc = vt_cli_fail(cli, r, "computing verdicts");
-                        goto out;
-                }
                 if (cli->json) {
-                        json_object_array_add(arr, device_json(&devs, d, &why));
-                        vt_refusal_list_free(&why);
+                        json_object_array_add(arr, device_json(res.devs, d, why));
                         continue;
                 }
-                verdict_codes(&why, &codes);
+                verdict_codes(why, &codes);
                 snprintf(group, sizeof(group), d->iommu_group >= 0 ? "%d" : "-", d->iommu_group);
                 printf("%-12s  %04x  %04x:%04x  %-14s %-5s  %-22s %s %s\n", d->bdf,
                        (unsigned)(d->class_code >> 8), d->vendor, d->device,
                        d->driver ? d->driver : "-", group, vt_buf_cstr(&codes),
                        d->vendor_name ? d->vendor_name : "[unknown vendor]",
                        d->device_name ? d->device_name : "[unknown device]");
-                for (size_t j = 0; cli->verbosity > 0 && j < why.n; j++)
-                        printf("    %s\n      -> %s\n", why.items[j].message, why.items[j].advice);
-                vt_refusal_list_free(&why);
+                for (size_t j = 0; cli->verbosity > 0 && j < why->n; j++)
+                        printf("    %s\n      -> %s\n", why->items[j].message,
+                               why->items[j].advice);
         }
         if (cli->json) {
                 json_object_object_add(root, "devices", arr);
-                json_object_object_add(root, "host", host_json(&host));
+                json_object_object_add(root, "host", host_json(res.host));
                 printf("%s\n", json_object_to_json_string_ext(
                                    root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         }
 out:
         json_object_put(root);
         vt_buf_free(&codes);
-        vt_hostinfo_free(&host);
-        vt_pci_list_free(&devs);
+        vt_op_devices_result_free(&res);
         return rc;
 }

@@ -34,7 +34,7 @@ static int run(void *userdata, vt_buf *record)
         if (r < 0)
                 return r;
         vt_buf_clear(&rb->report);
-        return vt_rebuild_verify(rb->ctx.root, &rb->plan, &rb->expect, &rb->report);
+        return vt_rebuild_verify(rb->facts, &rb->plan, &rb->expect, &rb->report);
 }
 
 static int undo(void *userdata, vt_buf *record)
@@ -46,14 +46,14 @@ static int undo(void *userdata, vt_buf *record)
         return vt_rebuild_run(&rb->ctx, &rb->plan, record);
 }
 
-int vt_op_rebuild_prepare(const vt_op_env *env, const vt_op_ui *ui, const vt_root *root,
+int vt_op_rebuild_prepare(const vt_op_env *env, const vt_op_ui *ui, vt_facts *facts,
                           const vt_snapshot *disk, const vt_snapshot *target, bool everything,
                           vt_op_rebuild *rb)
 {
         _cleanup_free_ const char **changed = calloc(disk->n + target->n + 1, sizeof(char *));
         size_t n = 0;
 
-        *rb = (vt_op_rebuild){.ui = ui};
+        *rb = (vt_op_rebuild){.ui = ui, .facts = facts};
         if (!changed)
                 return -ENOMEM;
         /* The paths whose bytes change; with a pending rebuild, every managed path. */
@@ -66,13 +66,13 @@ int vt_op_rebuild_prepare(const vt_op_env *env, const vt_op_ui *ui, const vt_roo
         for (size_t i = 0; everything && i < disk->n; i++)
                 if (!vt_snapshot_find(target, disk->files[i].path))
                         changed[n++] = disk->files[i].path;
-        rb->ctx.root = root;
-        rb->ctx.chroot = !env->no_chroot && strcmp(root->path, "/") != 0;
+        rb->ctx.root = facts->root;
+        rb->ctx.chroot = !env->no_chroot && strcmp(facts->root->path, "/") != 0;
         rb->ctx.timeout_ms = env->rebuild_timeout_s * 1000;
         rb->ctx.progress = ui ? ui->progress : NULL;
         rb->ctx.userdata = ui ? ui->userdata : NULL;
         rb->expect.files = target;
-        return vt_rebuild_make(root, changed, n, &rb->plan);
+        return vt_rebuild_make(facts, changed, n, &rb->plan);
 }
 
 void vt_op_rebuild_attach(vt_op_rebuild *rb, vt_txn_request *req)
@@ -95,7 +95,7 @@ int vt_op_complete_rebuild(vt_engine *e, vt_op_rebuild *rb)
         int r = vt_rebuild_run(&rb->ctx, &rb->plan, NULL);
 
         if (r >= 0)
-                r = vt_rebuild_verify(&e->root, &rb->plan, &rb->expect, &rb->report);
+                r = vt_rebuild_verify(rb->facts, &rb->plan, &rb->expect, &rb->report);
         if (r >= 0)
                 r = vt_engine_set_pending_rebuild(e, false);
         return r;

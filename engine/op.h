@@ -8,6 +8,10 @@
  * the journal and the recovery of an interrupted transaction; the recovery notes go to
  * ui->notes.
  *
+ * Facts: an operation reads the host once (engine/facts.h): it makes one vt_facts after opening
+ * the engine and hands it to the plan, the trial check and the rebuild, which keeps a pointer
+ * to it (the facts must outlive the vt_op_rebuild).
+ *
  * The rebuild of one transaction (vt_op_rebuild): planned from the paths whose bytes change
  * between `disk` and `target` (every path with `everything`, for a pending rebuild), run and
  * verified inside the transaction through the hooks vt_op_rebuild_attach() sets, progress
@@ -22,6 +26,7 @@
 
 #include "backends/rebuild_plan.h"
 #include "engine/engine.h"
+#include "engine/facts.h"
 #include "engine/rebuild.h"
 
 struct vt_plan;
@@ -66,13 +71,14 @@ int vt_op_open(vt_engine *e, const vt_op_env *env, unsigned flags, const vt_op_u
 
 typedef struct vt_op_rebuild {
         const vt_op_ui *ui;
+        vt_facts *facts; /* the operation's, kept for verification */
         vt_rebuild_ctx ctx;
         vt_rebuild_plan plan;
         vt_rebuild_expect expect;
         vt_buf report;
 } vt_op_rebuild;
 
-int vt_op_rebuild_prepare(const vt_op_env *env, const vt_op_ui *ui, const vt_root *root,
+int vt_op_rebuild_prepare(const vt_op_env *env, const vt_op_ui *ui, vt_facts *facts,
                           const vt_snapshot *disk, const vt_snapshot *target, bool everything,
                           vt_op_rebuild *rb);
 /* Set the transaction's rebuild hooks (none when the plan is empty). */

@@ -13,11 +13,11 @@
 #include "journal/diff.h"
 
 /* The plan, and the disk content of every file it touches. */
-static int compute(const vt_op_env *env, const vt_root *root, const vt_spec *spec, bool trial_args,
-                   vt_plan *plan, vt_snapshot *disk)
+static int compute(vt_facts *facts, const vt_spec *spec, bool trial_args, vt_plan *plan,
+                   vt_snapshot *disk)
 {
         _cleanup_free_ const char **paths = NULL;
-        vt_plan_ctx ctx = {root, env->sysfs, env->proc, spec, trial_args};
+        vt_plan_ctx ctx = {facts, spec, trial_args};
         int r = vt_plan_compute(&ctx, plan);
 
         if (r < 0)
@@ -27,7 +27,7 @@ static int compute(const vt_op_env *env, const vt_root *root, const vt_spec *spe
                 return -ENOMEM;
         for (size_t i = 0; i < plan->target.n; i++)
                 paths[i] = plan->target.files[i].path;
-        return vt_snapshot_capture(root, paths, plan->target.n, disk);
+        return vt_snapshot_capture(facts->root, paths, plan->target.n, disk);
 }
 
 int vt_op_plan(const vt_op_env *env, const vt_spec *spec, vt_op_plan_result *res)
@@ -35,12 +35,14 @@ int vt_op_plan(const vt_op_env *env, const vt_spec *spec, vt_op_plan_result *res
         vt_root root = VT_ROOT_INIT;
         vt_boot_state boot = {0};
         vt_state st = {0};
+        vt_facts facts;
         int r;
 
         *res = (vt_op_plan_result){0};
+        vt_facts_init(&facts, &root, env->sysfs, env->proc);
         r = vt_root_open(&root, env->root);
         if (r >= 0)
-                r = compute(env, &root, spec, false, &res->plan, &res->disk);
+                r = compute(&facts, spec, false, &res->plan, &res->disk);
         if (r >= 0)
                 r = vt_diff_snapshots(&res->disk, &res->plan.target, &res->diff);
         if (r < 0)
@@ -49,9 +51,11 @@ int vt_op_plan(const vt_op_env *env, const vt_spec *spec, vt_op_plan_result *res
         /* a pending rebuild (from --no-rebuild) makes apply rebuild everything */
         if (vt_boot_state_read(&root, &st, &boot) < 0)
                 vt_error_clear();
-        r = vt_op_rebuild_prepare(env, NULL, &root, &res->disk, &res->plan.target,
+        r = vt_op_rebuild_prepare(env, NULL, &facts, &res->disk, &res->plan.target,
                                   boot.pending_rebuild, &res->rebuild);
+        res->rebuild.facts = NULL; /* the steps are shown, never run or verified from here */
 out:
+        vt_facts_free(&facts);
         vt_root_close(&root);
         return r;
 }
@@ -120,6 +124,7 @@ int vt_op_apply(const vt_op_env *env, const vt_op_ui *ui, const vt_op_apply_req 
         vt_op_rebuild rb = {0};
         vt_txn_request req = {.kind = "apply"};
         vt_plan *plan = &res->plan;
+        vt_facts facts;
         vt_engine e;
         long txn = 0;
         int r;
@@ -127,6 +132,8 @@ int vt_op_apply(const vt_op_env *env, const vt_op_ui *ui, const vt_op_apply_req 
         *res = (vt_op_apply_result){0};
         res->tries = o->tries ? o->tries : VT_TRIAL_DEFAULT_TRIES;
         r = vt_op_open(&e, env, VT_ENGINE_WRITE, ui);
+        /* The host is read once, after the engine is open; every step below uses it. */
+        vt_facts_init(&facts, &e.root, env->sysfs, env->proc);
         /* A trial is armed after every apply that rebuilds, unless asked not to; where it
          * cannot be, apply refuses before changing anything. */
         res->armed = !o->no_rebuild && !o->no_arm;
@@ -134,9 +141,9 @@ int vt_op_apply(const vt_op_env *env, const vt_op_ui *ui, const vt_op_apply_req 
                 r = vt_trial_recover(&e, &notes);
         vt_op_notes(ui, &notes);
         if (r >= 0 && res->armed)
-                r = vt_trial_check(&e.root, env->sysfs, env->proc, NULL);
+                r = vt_trial_check(&facts, NULL);
         if (r >= 0) {
-                r = compute(env, &e.root, o->spec, res->armed, plan, &disk);
+                r = compute(&facts, o->spec, res->armed, plan, &disk);
                 res->computed = r >= 0;
         }
         if (r < 0)
@@ -152,7 +159,7 @@ int vt_op_apply(const vt_op_env *env, const vt_op_ui *ui, const vt_op_apply_req 
                 if (e.boot.pending_rebuild)
                         r = vt_engine_capture(&e, NULL, &all);
                 if (r >= 0)
-                        r = vt_op_rebuild_prepare(env, ui, &e.root,
+                        r = vt_op_rebuild_prepare(env, ui, &facts,
                                                   e.boot.pending_rebuild ? &all : &disk,
                                                   &plan->target, e.boot.pending_rebuild, &rb);
                 if (r < 0)
@@ -231,6 +238,7 @@ int vt_op_apply(const vt_op_env *env, const vt_op_ui *ui, const vt_op_apply_req 
         res->rebuild_steps = rb.plan.n;
 out:
         vt_op_rebuild_free(&rb);
+        vt_facts_free(&facts);
         vt_engine_close(&e);
         return r;
 }

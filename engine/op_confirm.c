@@ -8,6 +8,7 @@
 #include "backends/profile.h"
 #include "common/error.h"
 #include "common/macro.h"
+#include "engine/facts.h"
 #include "engine/runner.h"
 #include "engine/systemctl.h"
 #include "engine/trial.h"
@@ -32,10 +33,14 @@ static int health(const vt_op_env *env, vt_engine *e, vt_buf *why)
 {
         _cleanup_buf_ vt_buf units = VT_BUF_INIT;
         _cleanup_free_ const char **bdfs = NULL;
+        const vt_pci_list *pci = NULL;
+        const vt_hostinfo *host = NULL;
         vt_profile p = {0};
         vt_health h = {0};
+        vt_facts facts;
         int r;
 
+        vt_facts_init(&facts, &e->root, env->sysfs, env->proc);
         r = profile_bdfs(e, &p);
         if (r >= 0 && !(bdfs = calloc(p.n_devices + 1, sizeof(*bdfs))))
                 r = -ENOMEM;
@@ -44,14 +49,18 @@ static int health(const vt_op_env *env, vt_engine *e, vt_buf *why)
         if (r >= 0)
                 r = vt_systemctl_failed(&units);
         if (r >= 0)
-                r = vt_health_check(env->sysfs, env->proc, bdfs, p.n_devices, vt_buf_cstr(&units),
-                                    &h);
+                r = vt_facts_pci(&facts, &pci);
+        if (r >= 0)
+                r = vt_facts_host(&facts, &host);
+        if (r >= 0)
+                r = vt_health_check(pci, host, bdfs, p.n_devices, vt_buf_cstr(&units), &h);
         for (size_t i = 0; r >= 0 && i < h.n; i++)
                 vt_buf_printf(why, "%s%s", i ? "; " : "", h.items[i].message);
         if (r >= 0)
                 r = (int)h.n;
         vt_health_free(&h);
         vt_profile_free(&p);
+        vt_facts_free(&facts);
         return r;
 }
 

@@ -15,9 +15,11 @@ int vt_op_restore(vt_engine *e, const vt_op_env *env, const vt_op_ui *ui, vt_sna
         _cleanup_free_ const char **paths = NULL;
         vt_txn_request req = {.kind = o->kind, .summary = o->summary};
         vt_op_rebuild rb = {0};
+        vt_facts facts;
         int r;
 
         *res = (vt_op_restore_result){0};
+        vt_facts_init(&facts, &e->root, env->sysfs, env->proc);
         r = vt_engine_head(e, &head, NULL);
         for (size_t i = 0; r >= 0 && i < head.n; i++)
                 if (!vt_snapshot_find(target, head.files[i].path))
@@ -33,7 +35,7 @@ int vt_op_restore(vt_engine *e, const vt_op_env *env, const vt_op_ui *ui, vt_sna
         if (r < 0)
                 return r;
         if (!o->no_rebuild) {
-                r = vt_op_rebuild_prepare(env, ui, &e->root, &disk, target, e->boot.pending_rebuild,
+                r = vt_op_rebuild_prepare(env, ui, &facts, &disk, target, e->boot.pending_rebuild,
                                           &rb);
                 if (r < 0)
                         goto out;
@@ -69,5 +71,6 @@ int vt_op_restore(vt_engine *e, const vt_op_env *env, const vt_op_ui *ui, vt_sna
         }
 out:
         vt_op_rebuild_free(&rb);
+        vt_facts_free(&facts);
         return r;
 }

@@ -65,6 +65,7 @@ static int read_journal(vt_engine *e, const vt_op_ui *ui, vt_op_status_result *r
 
 int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *res)
 {
+        vt_facts facts;
         vt_engine e;
         int r;
 
@@ -84,7 +85,9 @@ int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *
         }
         /* Can the next apply arm a trial here (GRUB, its script, a grubenv GRUB can write and
          * see after a power cut)? Said only when it cannot. */
-        res->counter_ok = vt_trial_check(&e.root, env->sysfs, env->proc, NULL) >= 0;
+        vt_facts_init(&facts, &e.root, env->sysfs, env->proc);
+        res->counter_ok = vt_trial_check(&facts, NULL) >= 0;
+        vt_facts_free(&facts);
         if (!res->counter_ok && asprintf(&res->counter_why, "%s%s%s",
                                          vt_error_message() ? vt_error_message() : "unknown",
                                          vt_error_hint_text() ? "; " : "",

@@ -59,11 +59,11 @@ typedef struct plan_state {
         vt_plan *out;
         vt_profile old, next;
         vt_strv once_remove; /* --cmdline-remove of a parameter added by --cmdline-add */
-        vt_kernel_list kernels;
-        vt_pci_list pci;
-        bool have_pci;
-        vt_hostinfo host;
-        bool have_host;
+        /* the host's facts (engine/facts.h); pci and host are read only when devices are
+         * involved (NULL until then) */
+        const vt_kernel_list *kernels;
+        const vt_pci_list *pci;
+        const vt_hostinfo *host;
         vt_pci_device *devs; /* the profile's devices: scanned facts, recorded host driver */
         const vt_pci_device **devp;
         size_t n_devs;
@@ -75,11 +75,6 @@ static void state_free(plan_state *s)
         vt_profile_free(&s->old);
         vt_profile_free(&s->next);
         vt_strv_free(&s->once_remove);
-        vt_kernels_free(&s->kernels);
-        if (s->have_pci)
-                vt_pci_list_free(&s->pci);
-        if (s->have_host)
-                vt_hostinfo_free(&s->host);
         free(s->devs);
         free(s->devp);
         vt_buf_free(&s->summary);
@@ -90,7 +85,7 @@ static void state_free(plan_state *s)
 static int put_file(plan_state *s, const char *path, const vt_buf *data)
 {
         vt_file_meta meta = VT_FILE_META_DEFAULT;
-        int r = vt_atomic_stat(s->ctx->root, path, &meta);
+        int r = vt_atomic_stat(s->ctx->facts->root, path, &meta);
 
         if (r < 0 && r != -ENOENT)
                 return r;
@@ -126,7 +121,7 @@ static int load_profile(plan_state *s)
 {
         _cleanup_buf_ vt_buf b = VT_BUF_INIT;
         bool exists;
-        int r = read_opt(s->ctx->root, VT_PROFILE_PATH, &b, &exists);
+        int r = read_opt(s->ctx->facts->root, VT_PROFILE_PATH, &b, &exists);
 
         if (r < 0)
                 return r;
@@ -141,16 +136,16 @@ static int scan_pci(plan_state *s)
 {
         int r;
 
-        if (s->have_pci)
+        if (s->pci)
                 return 0;
-        r = vt_pci_scan(s->ctx->sysfs, &s->pci);
+        r = vt_facts_pci(s->ctx->facts, &s->pci);
         if (r < 0)
                 return vt_error_wrap(r, "reading the PCI devices");
-        s->have_pci = true;
-        r = vt_hostinfo_probe(s->ctx->sysfs, s->ctx->proc, &s->host);
-        if (r < 0)
+        r = vt_facts_host(s->ctx->facts, &s->host);
+        if (r < 0) {
+                s->pci = NULL;
                 return vt_error_wrap(r, "reading which devices the host needs");
-        s->have_host = true;
+        }
         return 0;
 }
 
@@ -207,7 +202,7 @@ static int apply_devices(plan_state *s)
                 return 0;
         r = scan_pci(s);
         for (size_t i = 0; r >= 0 && i < sp->devices.n; i++)
-                r = vt_selection_add(&sel, &s->pci, sp->devices.items[i]);
+                r = vt_selection_add(&sel, s->pci, sp->devices.items[i]);
         for (size_t i = 0; r >= 0 && i < sel.n; i++) {
                 const vt_pci_device *d = sel.items[i];
                 const vt_profile_device *known = vt_profile_find(&s->old, d->bdf);
@@ -274,7 +269,7 @@ static int resolve_profile_devices(plan_state *s)
                 return -ENOMEM;
         for (size_t i = 0; i < s->next.n_devices; i++) {
                 const vt_profile_device *pd = &s->next.devices[i];
-                const vt_pci_device *d = vt_pci_find(&s->pci, pd->bdf);
+                const vt_pci_device *d = vt_pci_find(s->pci, pd->bdf);
 
                 if (!d)
                         return vt_error_hint(
@@ -331,14 +326,14 @@ static int check_safety(plan_state *s)
         /* The host's devices as scanned, but each named one with its host driver (s->devs):
          * a device already on vfio-pci would otherwise be judged by vfio-pci. A shallow copy:
          * the strings stay owned by s->pci and the profile. */
-        items = calloc(s->pci.n, sizeof(*items));
+        items = calloc(s->pci->n, sizeof(*items));
         sel.items = calloc(s->n_devs, sizeof(*sel.items));
         if (!items || !sel.items) {
                 free(sel.items);
                 return -ENOMEM;
         }
-        memcpy(items, s->pci.items, s->pci.n * sizeof(*items));
-        view = (vt_pci_list){items, s->pci.n};
+        memcpy(items, s->pci->items, s->pci->n * sizeof(*items));
+        view = (vt_pci_list){items, s->pci->n};
         for (size_t i = 0; i < s->n_devs; i++) {
                 vt_pci_device *d = &items[vt_pci_find(&view, s->devs[i].bdf) - items];
 
@@ -346,7 +341,7 @@ static int check_safety(plan_state *s)
                 d->module = s->devs[i].module;
                 sel.items[sel.n++] = d;
         }
-        r = vt_safety_check(&view, &s->host, &sel, s->next.method, &refusals);
+        r = vt_safety_check(&view, s->host, &sel, s->next.method, &refusals);
         for (size_t i = 0; r >= 0 && i < refusals.n; i++) {
                 _cleanup_free_ char *line = NULL;
 
@@ -379,9 +374,9 @@ static int check_modprobe_conflicts(plan_state *s)
                 struct dirent *de;
                 DIR *dir;
 
-                if (vt_root_exists(s->ctx->root, vt_modprobe_dirs[d]) != 1)
+                if (vt_root_exists(s->ctx->facts->root, vt_modprobe_dirs[d]) != 1)
                         continue;
-                r = vt_root_opendir(s->ctx->root, vt_modprobe_dirs[d], &dfd);
+                r = vt_root_opendir(s->ctx->facts->root, vt_modprobe_dirs[d], &dfd);
                 if (r < 0)
                         break;
                 dir = fdopendir(TAKE_FD(dfd));
@@ -410,7 +405,7 @@ static int check_modprobe_conflicts(plan_state *s)
                         }
                         bufs[n] = (vt_buf)VT_BUF_INIT;
                         /* A link to /dev/null (a masked file) reads as empty. */
-                        if (vt_root_read(s->ctx->root, p, &bufs[n]) < 0)
+                        if (vt_root_read(s->ctx->facts->root, p, &bufs[n]) < 0)
                                 vt_buf_clear(&bufs[n]);
                         paths[n++] = p;
                 }
@@ -455,9 +450,9 @@ static int plan_modules(plan_state *s)
         bool exists;
         int r;
 
-        r = vt_modules_wanted(&s->kernels, wanted, &s->out->why);
+        r = vt_modules_wanted(s->kernels, wanted, &s->out->why);
         if (r >= 0)
-                r = read_opt(s->ctx->root, VT_MODULES_PATH, &cur, &exists);
+                r = read_opt(s->ctx->facts->root, VT_MODULES_PATH, &cur, &exists);
         if (r >= 0)
                 r = vt_modules_edit(exists ? &cur : NULL, wanted, &out);
         if (r >= 0)
@@ -489,20 +484,20 @@ static int plan_early_modules(plan_state *s)
         int r = 0;
 
         if (s->n_devs)
-                r = vt_early_modules(s->kernels.items, s->kernels.n, &mods);
+                r = vt_early_modules(s->kernels->items, s->kernels->n, &mods);
         if (r < 0)
                 goto done;
-        if (vt_root_exists(s->ctx->root, "/etc/initramfs-tools") == 1) {
-                r = read_opt(s->ctx->root, VT_INITRAMFS_TOOLS_MODULES_PATH, &cur, &exists);
+        if (vt_root_exists(s->ctx->facts->root, "/etc/initramfs-tools") == 1) {
+                r = read_opt(s->ctx->facts->root, VT_INITRAMFS_TOOLS_MODULES_PATH, &cur, &exists);
                 if (r >= 0)
                         r = vt_initramfs_tools_modules_edit(
                             exists ? &cur : NULL, (const char *const *)mods.items, mods.n, &out);
-        } else if (vt_root_exists(s->ctx->root, "/etc/dracut.conf.d") == 1) {
+        } else if (vt_root_exists(s->ctx->facts->root, "/etc/dracut.conf.d") == 1) {
                 r = vt_dracut_conf_generate((const char *const *)mods.items, mods.n, &out);
-        } else if (vt_root_exists(s->ctx->root, "/etc/mkinitcpio.conf.d") == 1) {
+        } else if (vt_root_exists(s->ctx->facts->root, "/etc/mkinitcpio.conf.d") == 1) {
                 r = vt_mkinitcpio_dropin_generate((const char *const *)mods.items, mods.n, &out);
-        } else if (vt_root_exists(s->ctx->root, VT_MKINITCPIO_CONF_PATH) == 1) {
-                r = read_opt(s->ctx->root, VT_MKINITCPIO_CONF_PATH, &cur, &exists);
+        } else if (vt_root_exists(s->ctx->facts->root, VT_MKINITCPIO_CONF_PATH) == 1) {
+                r = read_opt(s->ctx->facts->root, VT_MKINITCPIO_CONF_PATH, &cur, &exists);
                 if (r >= 0)
                         r = vt_mkinitcpio_conf_edit(exists ? &cur : NULL,
                                                     (const char *const *)mods.items, mods.n, &out);
@@ -538,27 +533,27 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
 {
         _cleanup_free_ vt_cmdline_kernel_facts *kf = NULL;
         vt_cmdline_facts facts = {0};
-        vt_iommu_maker maker;
+        const vt_iommu_maker *maker;
         vt_strv builtin = {0};
         int r = 0;
 
-        kf = calloc(s->kernels.n + 1, sizeof(*kf));
+        kf = calloc(s->kernels->n + 1, sizeof(*kf));
         if (!kf)
                 return -ENOMEM;
-        for (size_t i = 0; r >= 0 && i < s->kernels.n; i++)
-                r = vt_cmdline_kernel_facts_from(&s->kernels.items[i], &kf[i]);
+        for (size_t i = 0; r >= 0 && i < s->kernels->n; i++)
+                r = vt_cmdline_kernel_facts_from(&s->kernels->items[i], &kf[i]);
         if (r < 0)
                 return r;
         /* Whose IOMMU: the rule of backends/iommu.h (the ACPI table, else the CPU vendor). */
-        r = vt_iommu_maker_probe(s->ctx->sysfs, s->ctx->proc, &maker);
+        r = vt_facts_iommu_maker(s->ctx->facts, &maker);
         if (r < 0)
                 return r;
-        facts.cpu = maker.vendor;
-        facts.amd_ivrs = maker.tables.ivrs;
+        facts.cpu = maker->vendor;
+        facts.amd_ivrs = maker->tables.ivrs;
         facts.kernels = kf;
-        facts.n_kernels = s->kernels.n;
+        facts.n_kernels = s->kernels->n;
         facts.boot_mode =
-            sysfs_has(s->ctx->sysfs, "firmware/efi") ? VT_BOOT_MODE_EFI : VT_BOOT_MODE_BIOS;
+            sysfs_has(s->ctx->facts->sysfs, "firmware/efi") ? VT_BOOT_MODE_EFI : VT_BOOT_MODE_BIOS;
         facts.user_add = (const char *const *)s->next.cmdline_add.items;
         facts.n_user_add = s->next.cmdline_add.n;
         facts.user_remove = (const char *const *)s->next.cmdline_remove.items;
@@ -566,9 +561,9 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
         /* Device-derived parameters only while devices are passed through: releasing the last
          * one takes them off again. */
         facts.no_iommu_params = s->next.no_iommu_params || !s->n_devs;
-        if (s->have_pci) {
-                for (size_t i = 0; i < s->pci.n; i++) {
-                        const vt_pci_device *d = &s->pci.items[i];
+        if (s->pci) {
+                for (size_t i = 0; i < s->pci->n; i++) {
+                        const vt_pci_device *d = &s->pci->items[i];
                         bool passed = false;
 
                         for (size_t k = 0; k < s->n_devs; k++)
@@ -584,7 +579,7 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
         }
         r = vt_cmdline_params_derive(&facts, cp);
         if (r >= 0 && s->n_devs && !s->next.no_iommu_params)
-                r = vt_builtin_cmdline_args(s->kernels.items, s->kernels.n, s->devp, s->n_devs,
+                r = vt_builtin_cmdline_args(s->kernels->items, s->kernels->n, s->devp, s->n_devs,
                                             s->next.method, &builtin);
         for (size_t i = 0; r >= 0 && i < builtin.n; i++) {
                 r = vt_cmdline_change_add(&cp->change, builtin.items[i]);
@@ -625,7 +620,7 @@ static bool replaced_by_add(const vt_cmdline_change *c, const char *word)
 static int plan_cmdline(plan_state *s)
 {
         vt_cmdline_plan cp = {0};
-        vt_boot_info boot = {0};
+        const vt_boot_info *boot;
         char **paths = NULL;
         size_t n_paths = 0;
         vt_buf *cur = NULL, *out = NULL;
@@ -662,19 +657,19 @@ static int plan_cmdline(plan_state *s)
         if (r < 0 || (cp.change.n_add == 0 && cp.change.n_remove == 0))
                 goto done;
 
-        r = vt_boot_detect(s->ctx->root, &boot);
+        r = vt_facts_boot(s->ctx->facts, &boot);
         if (r < 0)
                 goto done;
-        if (boot.refusal) {
+        if (boot->refusal) {
                 r = vt_error_hint(vt_error_set(ENOTSUP, "cannot change the kernel command line: %s",
-                                               boot.refusal),
+                                               boot->refusal),
                                   "apply without the command-line changes "
                                   "(--no-iommu-params) and set them the way this boot setup "
                                   "expects");
                 goto done;
         }
-        if (boot.edit_grub_default) {
-                r = vt_grub_default_paths(s->ctx->root, &paths, &n_paths);
+        if (boot->edit_grub_default) {
+                r = vt_grub_default_paths(s->ctx->facts->root, &paths, &n_paths);
                 if (r < 0)
                         goto done;
                 cur = calloc(n_paths, sizeof(*cur));
@@ -688,7 +683,7 @@ static int plan_cmdline(plan_state *s)
                 for (size_t i = 0; r >= 0 && i < n_paths; i++) {
                         bool exists;
 
-                        r = read_opt(s->ctx->root, paths[i], &cur[i], &exists);
+                        r = read_opt(s->ctx->facts->root, paths[i], &cur[i], &exists);
                         files[i] = (vt_grub_file){paths[i], vt_buf_cstr(&cur[i]), cur[i].len};
                 }
                 if (r >= 0)
@@ -698,11 +693,11 @@ static int plan_cmdline(plan_state *s)
                         if (changed[i])
                                 r = put_file(s, paths[i], &out[i]);
         }
-        if (r >= 0 && boot.edit_kernel_cmdline) {
+        if (r >= 0 && boot->edit_kernel_cmdline) {
                 _cleanup_buf_ vt_buf kc = VT_BUF_INIT, ko = VT_BUF_INIT;
                 bool exists, kchanged = false;
 
-                r = read_opt(s->ctx->root, KERNEL_CMDLINE_PATH, &kc, &exists);
+                r = read_opt(s->ctx->facts->root, KERNEL_CMDLINE_PATH, &kc, &exists);
                 if (r >= 0)
                         r = vt_kernel_cmdline_edit(KERNEL_CMDLINE_PATH, vt_buf_cstr(&kc), kc.len,
                                                    &cp.change, &ko, &kchanged);
@@ -722,7 +717,6 @@ done:
         free(changed);
         if (paths)
                 vt_paths_free(paths, n_paths);
-        vt_boot_info_free(&boot);
         vt_cmdline_plan_free(&cp);
         return r;
 }
@@ -741,7 +735,7 @@ int vt_plan_compute(const vt_plan_ctx *ctx, vt_plan *out)
         int r;
 
         *out = (vt_plan){0};
-        r = vt_kernels_scan(ctx->root, &s.kernels);
+        r = vt_facts_kernels(ctx->facts, &s.kernels);
         if (r >= 0)
                 r = load_profile(&s);
         if (r >= 0)

@@ -19,6 +19,7 @@
 #include "backends/bind_method.h"
 #include "backends/edit.h"
 #include "common/buf.h"
+#include "engine/facts.h"
 #include "fs/root.h"
 #include "journal/snapshot.h"
 
@@ -38,9 +39,7 @@ void vt_spec_free(vt_spec *s);
 bool vt_spec_empty(const vt_spec *s);
 
 typedef struct vt_plan_ctx {
-        const vt_root *root;
-        const char *sysfs; /* /sys or a fixture */
-        const char *proc;  /* /proc or a fixture */
+        vt_facts *facts; /* the host: its root, /sys and /proc trees, and what was read there */
         const vt_spec *spec;
         bool trial_args; /* a trial will be armed: the GRUB command line carries the word
                           * $vfiotx_trial_args, which GRUB fills on trial boots */

@@ -36,45 +36,42 @@ static const char *first_existing_v(const vt_root *root, const char *dir, const 
 #define first_existing(root, dir, fallback, ...)                                                   \
         first_existing_v(root, dir, fallback, (const char *const[]){__VA_ARGS__, NULL})
 
-int vt_rebuild_make(const vt_root *root, const char *const *changed, size_t n_changed,
+int vt_rebuild_make(vt_facts *facts, const char *const *changed, size_t n_changed,
                     vt_rebuild_plan *out)
 {
-        vt_rebuild_host host = {0};
-        vt_boot_info boot = {0};
+        const vt_root *root = facts->root;
+        const vt_rebuild_host *host;
+        const vt_boot_info *boot;
         vt_boot_path path = {0};
         int r;
 
         *out = (vt_rebuild_plan){0};
-        r = vt_rebuild_host_detect(root, &host);
+        r = vt_facts_rebuild(facts, &host);
         if (r >= 0)
-                r = vt_boot_detect(root, &boot);
+                r = vt_facts_boot(facts, &boot);
         if (r < 0)
-                goto done;
+                return r;
         /* The boot path as the rebuild planner needs it, from the bootloader probe. */
-        if (boot.flags & VT_BOOT_PROXMOX) {
+        if (boot->flags & VT_BOOT_PROXMOX) {
                 path.kind = VT_BOOTCFG_PROXMOX;
                 /* pve-efiboot-tool is its name before Proxmox VE 6.4 */
                 path.proxmox_tool = first_existing(root, "/usr/sbin/", "proxmox-boot-tool",
                                                    "proxmox-boot-tool", "pve-efiboot-tool");
-        } else if (boot.flags & VT_BOOT_SYSTEMD_BOOT) {
+        } else if (boot->flags & VT_BOOT_SYSTEMD_BOOT) {
                 path.kind = VT_BOOTCFG_SYSTEMD_BOOT;
                 path.entries_dir =
                     first_existing(root, "", "/boot/loader/entries", "/boot/efi/loader/entries",
                                    "/efi/loader/entries");
-        } else if (boot.flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) {
+        } else if (boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) {
                 path.kind = VT_BOOTCFG_GRUB;
                 path.grub_cfg = "/boot/grub/grub.cfg";
                 path.have_update_grub = vt_root_exists(root, "/usr/sbin/update-grub") == 1;
                 path.grub_mkconfig = "grub-mkconfig";
-        } else if (boot.flags & VT_BOOT_KERNELSTUB) {
+        } else if (boot->flags & VT_BOOT_KERNELSTUB) {
                 path.kind = VT_BOOTCFG_KERNELSTUB;
         }
         vt_error_clear();
-        r = vt_rebuild_plan_make(&host, &path, changed, n_changed, out);
-done:
-        vt_boot_info_free(&boot);
-        vt_rebuild_host_free(&host);
-        return r;
+        return vt_rebuild_plan_make(host, &path, changed, n_changed, out);
 }
 
 typedef struct line_ctx {
@@ -147,13 +144,11 @@ int vt_rebuild_run(const vt_rebuild_ctx *ctx, const vt_rebuild_plan *plan, vt_bu
 static const char *const own_files[] = {VT_MODPROBE_CONF_PATH, VT_MODPROBE_BLACKLIST_PATH,
                                         VT_OVERRIDE_CONF_PATH};
 
-/* `kernels` is scanned on the first initramfs step and kept for the others: one scan of the
- * installed kernels per verification, however many initramfs images it reads. */
-static int verify_initramfs(const vt_root *root, const vt_rebuild_step *s,
-                            const vt_rebuild_expect *x, vt_kernel_list *kernels, bool *scanned,
+static int verify_initramfs(vt_facts *facts, const vt_rebuild_step *s, const vt_rebuild_expect *x,
                             vt_buf *report)
 {
         vt_expect_file files[ARRAY_SIZE(own_files)];
+        const vt_kernel_list *kernels;
         const vt_kernel *k = NULL;
         vt_initramfs_expect e = {.kver = s->kver};
         vt_initramfs_report rep = {0};
@@ -169,8 +164,7 @@ static int verify_initramfs(const vt_root *root, const vt_rebuild_step *s,
                 files[nf++] = (vt_expect_file){own_files[i] + 1, vt_buf_cstr(&f->data), f->data.len,
                                                !f->present};
         }
-        r = *scanned ? 0 : vt_kernels_scan(root, kernels);
-        *scanned = r >= 0;
+        r = vt_facts_kernels(facts, &kernels);
         for (size_t i = 0; r >= 0 && i < kernels->n; i++)
                 if (s->kver && strcmp(kernels->items[i].version, s->kver) == 0)
                         k = &kernels->items[i];
@@ -183,7 +177,7 @@ static int verify_initramfs(const vt_root *root, const vt_rebuild_step *s,
         e.builtin = k ? k->builtin : NULL;
         e.files = files;
         e.n_files = nf;
-        r = vt_initramfs_verify(root, s->artifact, &e, &rep);
+        r = vt_initramfs_verify(facts->root, s->artifact, &e, &rep);
         if (r >= 0 && rep.findings.n) {
                 vt_verify_findings_format(&rep.findings, report);
                 r = -EBADMSG;
@@ -221,31 +215,26 @@ static int verify_cmdline(const vt_root *root, const vt_rebuild_step *s, const v
         return r;
 }
 
-int vt_rebuild_verify(const vt_root *root, const vt_rebuild_plan *plan,
-                      const vt_rebuild_expect *expect, vt_buf *report)
+int vt_rebuild_verify(vt_facts *facts, const vt_rebuild_plan *plan, const vt_rebuild_expect *expect,
+                      vt_buf *report)
 {
-        vt_kernel_list kernels = {0};
-        bool scanned = false;
         int r = 0, bad = 0;
 
         for (size_t i = 0; i < plan->n; i++) {
                 const vt_rebuild_step *s = &plan->steps[i];
 
                 if (s->artifact_kind == VT_ARTIFACT_INITRAMFS)
-                        r = verify_initramfs(root, s, expect, &kernels, &scanned, report);
+                        r = verify_initramfs(facts, s, expect, report);
                 else if (s->artifact_kind == VT_ARTIFACT_GRUB_CFG ||
                          s->artifact_kind == VT_ARTIFACT_LOADER_ENTRIES)
-                        r = verify_cmdline(root, s, expect, report);
+                        r = verify_cmdline(facts->root, s, expect, report);
                 else
                         r = 0;
                 if (r == -EBADMSG)
                         bad++;
-                else if (r < 0) {
-                        vt_kernels_free(&kernels);
+                else if (r < 0)
                         return vt_error_wrap(r, "verifying %s", s->artifact);
-                }
         }
-        vt_kernels_free(&kernels);
         if (bad)
                 return vt_error_hint(vt_error_set(EBADMSG,
                                                   "what the rebuild built is not what "

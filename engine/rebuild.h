@@ -1,8 +1,9 @@
 /* The rebuild steps of a transaction (issue: rebuild inside the transaction): plan them from
  * the paths whose bytes change, run them, and verify what they built.
  *
- * vt_rebuild_make(): detects the initramfs generator, the kernels and the boot path
- * (backends/rebuild_plan.h, backends/bootloader.h) and derives the minimum set of steps.
+ * vt_rebuild_make(): takes the initramfs generator, the kernels and the boot path from the
+ * operation's facts (engine/facts.h: backends/rebuild_plan.h, backends/bootloader.h) and derives
+ * the minimum set of steps.
  *
  * vt_rebuild_run(): runs the steps in order (engine/runner.h: argv, never a shell; chrooted
  * into the root when asked, with /proc, /sys, /dev bind-mounted in a private mount namespace
@@ -11,7 +12,8 @@
  * Stops at the first failing step: -EPROTO / -ETIMEDOUT / -ENOENT with a message that names the
  * step and ends with its output.
  *
- * vt_rebuild_verify(): reads back what the steps built: each initramfs (libarchive) must hold the
+ * vt_rebuild_verify(): reads back what the steps built (the kernels' module lists from the same
+ * facts, which a rebuild does not change): each initramfs (libarchive) must hold the
  * vfio modules (or have them built in) and vfiotx's modprobe.d files byte-equal to the target
  * snapshot (absent ones must be absent); grub.cfg / loader entries must carry the wanted words
  * and none of the unwanted. Findings make it fail with -EBADMSG and a message listing them.
@@ -24,6 +26,7 @@
 #include "backends/edit.h"
 #include "backends/rebuild_plan.h"
 #include "common/buf.h"
+#include "engine/facts.h"
 #include "fs/root.h"
 #include "journal/snapshot.h"
 
@@ -37,7 +40,7 @@ typedef struct vt_rebuild_ctx {
         void *userdata;
 } vt_rebuild_ctx;
 
-int vt_rebuild_make(const vt_root *root, const char *const *changed, size_t n_changed,
+int vt_rebuild_make(vt_facts *facts, const char *const *changed, size_t n_changed,
                     vt_rebuild_plan *out);
 
 int vt_rebuild_run(const vt_rebuild_ctx *ctx, const vt_rebuild_plan *plan, vt_buf *record);
@@ -52,5 +55,5 @@ typedef struct vt_rebuild_expect {
         bool grub_counter; /* grub.cfg must hold vfiotx's boot counter (a trial is armed) */
 } vt_rebuild_expect;
 
-int vt_rebuild_verify(const vt_root *root, const vt_rebuild_plan *plan,
-                      const vt_rebuild_expect *expect, vt_buf *report);
+int vt_rebuild_verify(vt_facts *facts, const vt_rebuild_plan *plan, const vt_rebuild_expect *expect,
+                      vt_buf *report);

@@ -97,21 +97,20 @@ int vt_trial_recover(vt_engine *e, vt_buf *notes)
         return r;
 }
 
-int vt_trial_check(const vt_root *root, const char *sysfs, const char *proc, vt_flush_report *flush)
+int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
 {
+        const vt_root *root = facts->root;
+        const vt_boot_info *boot;
         vt_flush_report rep;
-        vt_boot_info boot = {0};
         int r;
 
         if (!flush)
                 flush = &rep;
         *flush = (vt_flush_report){0};
-        r = vt_boot_detect(root, &boot);
+        r = vt_facts_boot(facts, &boot);
         if (r < 0)
                 return r;
-        r = boot.flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI);
-        vt_boot_info_free(&boot);
-        if (!r)
+        if (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)))
                 return not_supported("the host does not boot through GRUB (boot counting for "
                                      "systemd-boot and Proxmox is not built yet)");
         r = vt_root_exists(root, GRUB_SCRIPT);
@@ -120,7 +119,7 @@ int vt_trial_check(const vt_root *root, const char *sysfs, const char *proc, vt_
         if (!r)
                 return not_supported("vfiotx's GRUB script " GRUB_SCRIPT " is not installed "
                                      "(cmake --install puts it there)");
-        r = vt_grubenv_check(root, sysfs, proc);
+        r = vt_grubenv_check(root, facts->sysfs, facts->proc);
         if (r < 0)
                 return r;
         /* Arming is only as good as GRUB's view of grubenv after a power cut: the flush that

@@ -23,6 +23,7 @@
 #include "common/buf.h"
 #include "engine/boot_fs.h"
 #include "engine/engine.h"
+#include "engine/facts.h"
 
 #define VT_TRIAL_DEFAULT_TRIES 3
 #define VT_TRIAL_PANIC_S       10
@@ -32,8 +33,7 @@
  * writes cannot be put in place for GRUB (engine/boot_fs.h: -EPERM without CAP_SYS_ADMIN, a
  * file system that can be neither checkpointed nor frozen). `flush` (may be NULL) gets how
  * /boot/grub is flushed there. Reads only (the flush is a dry run). */
-int vt_trial_check(const vt_root *root, const char *sysfs, const char *proc,
-                   vt_flush_report *flush);
+int vt_trial_check(vt_facts *facts, vt_flush_report *flush);
 /* Is a trial armed, running or marked bad? A change of the files must wait for its end. */
 bool vt_trial_in_progress(const vt_engine *e);
 /* -EBUSY with what to do, for a change asked while a trial is in progress. */

@@ -26,10 +26,13 @@ static void run(const char *host, const char *proc, vt_findings *out)
              *myproc = fixture_path(host, "proc");
         vt_root root = VT_ROOT_INIT;
         vt_pci_list devs = {0};
+        vt_kernel_list kernels = {0};
 
         assert_int_equal(vt_root_open(&root, rootdir), 0);
         assert_int_equal(vt_pci_scan(sys, &devs), 0);
-        assert_int_equal(vt_iommu_check(sys, proc ? proc : myproc, &root, &devs, out), 0);
+        assert_int_equal(vt_kernels_scan(&root, &kernels), 0);
+        assert_int_equal(vt_iommu_check(sys, proc ? proc : myproc, &root, &kernels, &devs, out), 0);
+        vt_kernels_free(&kernels);
         vt_pci_list_free(&devs);
         vt_root_close(&root);
         free(sys);
@@ -151,6 +154,7 @@ static void test_missing_modules(void **state)
         char tmpl[] = "/tmp/vfiotx-iommu-" TMP_SUFFIX, *dir = mkdtemp(tmpl);
         char *sys = fixture_path("amd-desktop", "sys"), *proc = fixture_path("amd-desktop", "proc");
         vt_root root = VT_ROOT_INIT;
+        vt_kernel_list kernels = {0};
         vt_findings f;
 
         (void)state;
@@ -159,7 +163,9 @@ static void test_missing_modules(void **state)
         write_file(dir, "lib/modules/6.9.0-custom/modules.builtin",
                    "kernel/drivers/vfio/vfio_iommu_type1.ko\n");
         assert_int_equal(vt_root_open(&root, dir), 0);
-        assert_int_equal(vt_iommu_check(sys, proc, &root, NULL, &f), 0);
+        assert_int_equal(vt_kernels_scan(&root, &kernels), 0);
+        assert_int_equal(vt_iommu_check(sys, proc, &root, &kernels, NULL, &f), 0);
+        vt_kernels_free(&kernels);
         assert_string_equal(statuses(&f, "vfio-modules", "6.9.0-custom"), "fail");
         assert_non_null(strstr(first(&f, "vfio-modules")->message, "lacks vfio_pci"));
         assert_false(vt_findings_ready(&f));

@@ -50,12 +50,24 @@ struct fixture {
         vt_rebuild_plan plan;
 };
 
+/* The generator and kernels as an operation gathers them: the kernel scan, then detection. */
+static int host_detect(const vt_root *root, vt_rebuild_host *h)
+{
+        vt_kernel_list kl = {0};
+        int r = vt_kernels_scan(root, &kl);
+
+        if (r >= 0)
+                r = vt_rebuild_host_detect(root, &kl, h);
+        vt_kernels_free(&kl);
+        return r;
+}
+
 static void detect(struct fixture *f, char *dir)
 {
         f->dir = dir;
         f->root = (vt_root)VT_ROOT_INIT;
         assert_int_equal(vt_root_open(&f->root, dir), 0);
-        assert_int_equal(vt_rebuild_host_detect(&f->root, &f->host), 0);
+        assert_int_equal(host_detect(&f->root, &f->host), 0);
         f->plan = (vt_rebuild_plan){0};
 }
 
@@ -194,7 +206,7 @@ static void test_debian_systemd_boot(void **state)
 
         /* With Debian's systemd-boot hook, update-initramfs already ran kernel-install. */
         write_file(dir, "etc/initramfs/post-update.d/systemd-boot", "#!/bin/sh\n");
-        assert_int_equal(vt_rebuild_host_detect(&f.root, &f.host), 0);
+        assert_int_equal(host_detect(&f.root, &f.host), 0);
         assert_int_equal(f.host.post_update_hooks, VT_HOOK_SYSTEMD_BOOT);
         plan_expect(&f, &sdb, both_kernel, 2,
                     "update-initramfs -u -k 6.1.0-25-amd64 -> /boot/initrd.img-6.1.0-25-amd64\n"
@@ -285,7 +297,7 @@ static void test_mkinitcpio(void **state)
 
         /* A kernel whose preset is unknown: every preset, once. */
         write_file(dir, "lib/modules/6.10.0-custom/modules.dep", "");
-        assert_int_equal(vt_rebuild_host_detect(&f.root, &f.host), 0);
+        assert_int_equal(host_detect(&f.root, &f.host), 0);
         plan_expect(&f, &none, change, 1,
                     "mkinitcpio -p linux-lts -> /boot/initramfs-linux-lts.img\n"
                     "mkinitcpio -p linux -> /boot/initramfs-linux.img\n"

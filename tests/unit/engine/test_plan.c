@@ -56,9 +56,14 @@ static void host_free(host *h)
 
 static int plan(host *h, const vt_spec *spec, vt_plan *out)
 {
-        vt_plan_ctx ctx = {.root = &h->root, .sysfs = h->sys, .proc = h->proc, .spec = spec};
+        vt_facts facts;
+        vt_plan_ctx ctx = {.facts = &facts, .spec = spec};
+        int r;
 
-        return vt_plan_compute(&ctx, out);
+        vt_facts_init(&facts, &h->root, h->sys, h->proc);
+        r = vt_plan_compute(&ctx, out);
+        vt_facts_free(&facts);
+        return r;
 }
 
 static const char *target_bytes(const vt_plan *p, const char *path)

@@ -1,0 +1,101 @@
+#include "engine/facts.h"
+
+#include "common/error.h"
+
+enum {
+        HAVE_BOOT = 1 << 0,
+        HAVE_KERNELS = 1 << 1,
+        HAVE_REBUILD = 1 << 2,
+        HAVE_PCI = 1 << 3,
+        HAVE_HOST = 1 << 4,
+        HAVE_MAKER = 1 << 5,
+};
+
+void vt_facts_init(vt_facts *f, const vt_root *root, const char *sysfs, const char *proc)
+{
+        *f = (vt_facts){.root = root, .sysfs = sysfs, .proc = proc};
+}
+
+void vt_facts_free(vt_facts *f)
+{
+        if (f->have & HAVE_BOOT)
+                vt_boot_info_free(&f->boot);
+        if (f->have & HAVE_KERNELS)
+                vt_kernels_free(&f->kernels);
+        if (f->have & HAVE_REBUILD)
+                vt_rebuild_host_free(&f->rebuild);
+        if (f->have & HAVE_PCI)
+                vt_pci_list_free(&f->pci);
+        if (f->have & HAVE_HOST)
+                vt_hostinfo_free(&f->host);
+        f->have = 0;
+}
+
+int vt_facts_boot(vt_facts *f, const vt_boot_info **out)
+{
+        int r = 0;
+
+        if (!(f->have & HAVE_BOOT) && (r = vt_boot_detect(f->root, &f->boot)) >= 0)
+                f->have |= HAVE_BOOT;
+        *out = r < 0 ? NULL : &f->boot;
+        return r < 0 ? r : 0;
+}
+
+int vt_facts_kernels(vt_facts *f, const vt_kernel_list **out)
+{
+        int r = 0;
+
+        if (!(f->have & HAVE_KERNELS) && (r = vt_kernels_scan(f->root, &f->kernels)) >= 0)
+                f->have |= HAVE_KERNELS;
+        *out = r < 0 ? NULL : &f->kernels;
+        return r < 0 ? r : 0;
+}
+
+int vt_facts_rebuild(vt_facts *f, const vt_rebuild_host **out)
+{
+        const vt_kernel_list *kernels;
+        int r = 0;
+
+        *out = NULL;
+        if (!(f->have & HAVE_REBUILD)) {
+                r = vt_facts_kernels(f, &kernels);
+                if (r >= 0)
+                        r = vt_rebuild_host_detect(f->root, kernels, &f->rebuild);
+                if (r < 0)
+                        return r;
+                f->have |= HAVE_REBUILD;
+        }
+        *out = &f->rebuild;
+        return 0;
+}
+
+int vt_facts_pci(vt_facts *f, const vt_pci_list **out)
+{
+        int r = 0;
+
+        if (!(f->have & HAVE_PCI) && (r = vt_pci_scan(f->sysfs, &f->pci)) >= 0)
+                f->have |= HAVE_PCI;
+        *out = r < 0 ? NULL : &f->pci;
+        return r < 0 ? r : 0;
+}
+
+int vt_facts_host(vt_facts *f, const vt_hostinfo **out)
+{
+        int r = 0;
+
+        if (!(f->have & HAVE_HOST) && (r = vt_hostinfo_probe(f->sysfs, f->proc, &f->host)) >= 0)
+                f->have |= HAVE_HOST;
+        *out = r < 0 ? NULL : &f->host;
+        return r < 0 ? r : 0;
+}
+
+int vt_facts_iommu_maker(vt_facts *f, const vt_iommu_maker **out)
+{
+        int r = 0;
+
+        if (!(f->have & HAVE_MAKER) &&
+            (r = vt_iommu_maker_probe(f->sysfs, f->proc, &f->maker)) >= 0)
+                f->have |= HAVE_MAKER;
+        *out = r < 0 ? NULL : &f->maker;
+        return r < 0 ? r : 0;
+}

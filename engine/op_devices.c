@@ -1,0 +1,46 @@
+#include "engine/op_devices.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "common/error.h"
+
+/* The probe's own message when it set one (it names the file), else what failed. */
+static int failed(int r, const char *what)
+{
+        return vt_error_message() ? r : vt_error_wrap(r, "%s", what);
+}
+
+int vt_op_devices(const vt_op_env *env, vt_op_devices_result *res)
+{
+        int r;
+
+        *res = (vt_op_devices_result){0};
+        /* No root: the verdicts rest on /sys and /proc alone. */
+        vt_facts_init(&res->facts, NULL, env->sysfs, env->proc);
+        r = vt_facts_pci(&res->facts, &res->devs);
+        if (r < 0)
+                return failed(r, "scanning PCI devices");
+        r = vt_facts_host(&res->facts, &res->host);
+        if (r < 0)
+                return failed(r, "probing the host");
+        res->verdicts = calloc(res->devs->n + 1, sizeof(*res->verdicts));
+        if (!res->verdicts)
+                return -ENOMEM;
+        for (size_t i = 0; i < res->devs->n; i++) {
+                r = vt_safety_verdict(res->devs, res->host, &res->devs->items[i],
+                                      &res->verdicts[i]);
+                if (r < 0)
+                        return failed(r, "computing verdicts");
+        }
+        return 0;
+}
+
+void vt_op_devices_result_free(vt_op_devices_result *res)
+{
+        for (size_t i = 0; res->verdicts && res->devs && i < res->devs->n; i++)
+                vt_refusal_list_free(&res->verdicts[i]);
+        free(res->verdicts);
+        vt_facts_free(&res->facts);
+        *res = (vt_op_devices_result){0};
+}
