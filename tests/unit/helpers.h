@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -80,6 +81,21 @@ static inline int rm_rf_entry(const char *p, const struct stat *st, int flag, st
 }
 
 /* Remove a temporary tree and free its name. */
+/* The entries of a directory, "." and ".." not counted. */
+static inline int count_entries(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                        n++;
+        closedir(d);
+        return n;
+}
+
 static inline void rm_rf(char *dir)
 {
         nftw(dir, rm_rf_entry, 16, FTW_DEPTH | FTW_PHYS);

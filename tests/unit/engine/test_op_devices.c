@@ -3,23 +3,8 @@
  * with lspci on the same trees by tests/cli/test_devices.sh. */
 #include "../helpers.h"
 
-#include <dirent.h>
-
 #include "common/error.h"
 #include "engine/op_devices.h"
-
-static size_t count_dir(const char *dir)
-{
-        DIR *d = opendir(dir);
-        struct dirent *e;
-        size_t n = 0;
-
-        assert_non_null(d);
-        while ((e = readdir(d)))
-                n += e->d_name[0] != '.';
-        closedir(d);
-        return n;
-}
 
 /* The verdict codes of one device, each once, as "root-disk,boot-disk" ("" when ok). */
 static const char *codes(const vt_op_devices_result *res, const char *bdf)
@@ -60,7 +45,7 @@ static void test_devices(void **state)
         (void)state;
         assert_int_equal(vt_op_devices(&env, &res), 0);
         snprintf(pcidir, sizeof(pcidir), "%s/bus/pci/devices", sys);
-        assert_int_equal(res.devs->n, count_dir(pcidir));
+        assert_int_equal(res.devs->n, count_entries(pcidir));
         for (size_t i = 1; i < res.devs->n; i++)
                 assert_true(strcmp(res.devs->items[i - 1].bdf, res.devs->items[i].bdf) < 0);
         assert_string_equal(codes(&res, "0000:00:02.0"), "");

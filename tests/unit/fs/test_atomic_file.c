@@ -10,20 +10,6 @@
 #include "common/failpoint.h"
 #include "fs/atomic_file.h"
 
-static int count_entries(const char *dir)
-{
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        int n = 0;
-
-        assert_non_null(d);
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        n++;
-        closedir(d);
-        return n;
-}
-
 static void test_replace_keeps_metadata(void **state)
 {
         char *dir = make_tmpdir(), path[4096], val[16] = {0};
