@@ -308,6 +308,9 @@ static void completion_values(FILE *f, const vt_option_group *groups)
                                 fprintf(f, ") COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n");
                         else if (strcmp(a, "FILE") == 0)
                                 fprintf(f, ") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n");
+                        else if (strncmp(a, "BDF", 3) == 0)
+                                fprintf(f, ") COMPREPLY=($(compgen -W \"$(_vfiotx_devices)\" -- "
+                                           "\"$cur\")); return ;;\n");
                         else if (words) {
                                 fprintf(f, ") COMPREPLY=($(compgen -W \"");
                                 for (const char *s = a; *s; s++)
@@ -320,12 +323,33 @@ static void completion_values(FILE *f, const vt_option_group *groups)
 
 void vt_completion_bash(FILE *f)
 {
-        fprintf(f, "# bash completion for vfiotx, made from its option tables (vfiotx completion "
-                   "bash)\n"
-                   "_vfiotx()\n{\n"
-                   "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-                   "    local cmd= i\n"
-                   "    local commands=\"");
+        fprintf(f,
+                "# bash completion for vfiotx, made from its option tables (vfiotx completion "
+                "bash)\n"
+                /* Device addresses and transaction numbers come from vfiotx itself, on the
+                 * host the command line names (--root, --sysfs, --proc). */
+                "_vfiotx_host()\n{\n"
+                "    local i\n"
+                "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
+                "        case ${COMP_WORDS[i]} in\n"
+                "        --root | --sysfs | --proc) printf '%%s %%s ' \"${COMP_WORDS[i]}\" "
+                "\"${COMP_WORDS[i + 1]}\" ;;\n"
+                "        --root=* | --sysfs=* | --proc=*) printf '%%s ' \"${COMP_WORDS[i]}\" ;;\n"
+                "        esac\n"
+                "    done\n"
+                "}\n"
+                "_vfiotx_devices()\n{\n"
+                "    \"${COMP_WORDS[0]}\" $(_vfiotx_host) devices 2>/dev/null | "
+                "awk 'NR > 1 { print $1 }'\n"
+                "}\n"
+                "_vfiotx_txns()\n{\n"
+                "    \"${COMP_WORDS[0]}\" $(_vfiotx_host) log 2>/dev/null | "
+                "awk '$1 ~ /^[0-9]+$/ { print $1 }'\n"
+                "}\n"
+                "_vfiotx()\n{\n"
+                "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+                "    local cmd= i\n"
+                "    local commands=\"");
         for (size_t i = 0; vt_commands[i]; i++)
                 fprintf(f, "%s%s", i ? " " : "", vt_commands[i]->name);
         fprintf(f, "\"\n    local global=\"");
@@ -359,6 +383,9 @@ void vt_completion_bash(FILE *f)
                 if (c->operand_kind && strcmp(c->operand_kind, "file") == 0)
                         fprintf(f, "; [[ $cur != -* ]] && { COMPREPLY=($(compgen -f -- "
                                    "\"$cur\")); return; }");
+                else if (c->operand_kind && strcmp(c->operand_kind, "txn") == 0)
+                        fprintf(f, "; [[ $cur != -* ]] && { COMPREPLY=($(compgen -W "
+                                   "\"$(_vfiotx_txns)\" -- \"$cur\")); return; }");
                 fprintf(f, " ;;\n");
         }
         fprintf(f, "    esac\n"

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/error.h"
 #include "common/macro.h"
 
 void vt_op_notes(const vt_op_ui *ui, vt_buf *notes)
@@ -20,6 +22,14 @@ int vt_op_open(vt_engine *e, const vt_op_env *env, unsigned flags, const vt_op_u
         _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
         int r;
 
+        /* Changing the live host needs root: say so, not which directory could not be made. */
+        if ((flags & VT_ENGINE_WRITE) && geteuid() != 0 && strcmp(env->root, "/") == 0) {
+                *e = (vt_engine){.lock_fd = -1, .root = VT_ROOT_INIT};
+                vt_error_set(EPERM, "must be run as root: changing the host writes /etc, /boot "
+                                    "and /var/lib/vfiotx");
+                return vt_error_hint(EPERM, "run it as root ('sudo %s')",
+                                     env->cmdline ? env->cmdline : "vfiotx ...");
+        }
         r = vt_engine_open(e, env->root, flags, env->cmdline,
                            (flags & VT_ENGINE_WRITE) ? &notes : NULL);
         vt_op_notes(ui, &notes);

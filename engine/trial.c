@@ -9,6 +9,7 @@
 #include "backends/boot_preserve.h"
 #include "backends/bootcount_grub.h"
 #include "backends/bootloader.h"
+#include "backends/units.h"
 #include "common/error.h"
 #include "common/failpoint.h"
 #include "common/fileio.h"
@@ -97,6 +98,54 @@ int vt_trial_recover(vt_engine *e, vt_buf *notes)
         return r;
 }
 
+/* The units a trial needs, and what each does for it. */
+static const struct {
+        const char *name;
+        const char *role;
+} trial_units[] = {
+    {"vfiotx-boot.service", "records each trial boot and restores the last good snapshot after a "
+                            "fallback"},
+    {"vfiotx-confirm.service", "confirms a healthy trial boot (without it a healthy host falls "
+                               "back when its tries run out)"},
+    {"vfiotx-deadline.timer", "marks a trial boot bad when it is not confirmed in time"},
+};
+
+/* Every unit that would confirm the trial or restore after a fallback must be enabled: a
+ * trial nothing confirms rolls a healthy host back. */
+static int check_units(const vt_root *root)
+{
+        _cleanup_buf_ vt_buf why = VT_BUF_INIT, names = VT_BUF_INIT, sysroot = VT_BUF_INIT;
+        bool missing = false, masked = false;
+        int r;
+
+        for (size_t i = 0; i < ARRAY_SIZE(trial_units); i++) {
+                vt_unit_state st;
+
+                r = vt_unit_state_probe(root, trial_units[i].name, &st);
+                if (r < 0)
+                        return r;
+                vt_buf_printf(&names, " %s", trial_units[i].name);
+                if (st == VT_UNIT_ENABLED)
+                        continue;
+                missing |= st == VT_UNIT_MISSING;
+                masked |= st == VT_UNIT_MASKED;
+                vt_buf_printf(&why, "%s%s is %s (it %s)", why.len ? "; " : "", trial_units[i].name,
+                              vt_unit_state_name(st), trial_units[i].role);
+        }
+        if (!why.len)
+                return 0;
+        if (strcmp(root->path, "/") != 0)
+                vt_buf_printf(&sysroot, " --root=%s", root->path);
+        vt_error_set(ENOTSUP, "cannot arm a boot-counted trial: %s", vt_buf_cstr(&why));
+        return vt_error_hint(ENOTSUP, "%s'systemctl%s %s%s'%s, or apply with --no-arm",
+                             missing ? "install vfiotx's units (the package does; so does "
+                                       "'cmake --install'), then "
+                                     : "",
+                             vt_buf_cstr(&sysroot), masked ? "unmask" : "enable",
+                             vt_buf_cstr(&names),
+                             masked ? " and enable them" : " (the package does this on install)");
+}
+
 int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
 {
         const vt_root *root = facts->root;
@@ -119,6 +168,9 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
         if (!r)
                 return not_supported("vfiotx's GRUB script " GRUB_SCRIPT " is not installed "
                                      "(cmake --install puts it there)");
+        r = check_units(root);
+        if (r < 0)
+                return r;
         r = vt_grubenv_check(root, facts->sysfs, facts->proc);
         if (r < 0)
                 return r;

@@ -29,10 +29,13 @@
 #define VT_TRIAL_PANIC_S       10
 
 /* Can a trial be armed on this root? -ENOTSUP with the reason and a hint (--no-arm) when not:
- * not GRUB, vfiotx's GRUB script not installed, a grubenv GRUB cannot write, a /boot whose
- * writes cannot be put in place for GRUB (engine/boot_fs.h: -EPERM without CAP_SYS_ADMIN, a
- * file system that can be neither checkpointed nor frozen). `flush` (may be NULL) gets how
- * /boot/grub is flushed there. Reads only (the flush is a dry run). */
+ * not GRUB, vfiotx's GRUB script not installed, a unit that confirms the trial or restores after
+ * a fallback (vfiotx-boot.service, vfiotx-confirm.service, vfiotx-deadline.timer) not installed,
+ * disabled or masked (backends/units.h: nothing would confirm a healthy trial, which would then
+ * fall back), a grubenv GRUB cannot write, a /boot whose writes cannot be put in place for GRUB
+ * (engine/boot_fs.h: -EPERM without CAP_SYS_ADMIN, a file system that can be neither
+ * checkpointed nor frozen). `flush` (may be NULL) gets how /boot/grub is flushed there. Reads
+ * only (the flush is a dry run); the boot path comes from `facts`. */
 int vt_trial_check(vt_facts *facts, vt_flush_report *flush);
 /* Is a trial armed, running or marked bad? A change of the files must wait for its end. */
 bool vt_trial_in_progress(const vt_engine *e);

@@ -25,6 +25,20 @@ run 2 vt --lock-timeout x status
 run 0 vt --version
 assert_contains "$OUT" "vfiotx "
 
+# Not root: a command that changes the host says it must be run as root, and changes nothing;
+# reading commands and --help still work.
+if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups "$VFIOTX_BIN" --version >/dev/null 2>&1; then
+	nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$VFIOTX_BIN" "$@"; }
+	for c in "apply -y" "rollback -y" "confirm" "boot"; do
+		run 1 nobody $c
+		assert_contains "$ERR" "must be run as root: changing the host writes /etc, /boot and /var/lib/vfiotx"
+		assert_contains "$ERR" "hint: run it as root ('sudo $VFIOTX_BIN $c')"
+	done
+	run 0 nobody apply --help
+else
+	echo "skipped the non-root checks: setpriv cannot run $VFIOTX_BIN as nobody here"
+fi
+
 # Missing or non-directory --root.
 run 1 vt --root "$VT_TMP/nope" status
 assert_contains "$ERR" "root directory $VT_TMP/nope: No such file or directory"

@@ -94,6 +94,7 @@ jq -e '.findings[] | select(.id == "boot-counter") | .message | test("GRUB")' \
 rm -rf "$TMP/root" && cp -a "$FIX/intel-igpu-desktop/root" "$TMP/root"
 mkdir -p "$TMP/root/etc/grub.d" "$TMP/root/boot/grub" "$TMP/root/usr/sbin"
 cp "${VFIOTX_SRC:?}/scripts/grub.d/42_vfiotx" "$TMP/root/etc/grub.d/"
+bash "$VFIOTX_SRC/tests/cli/trial-units.sh" "$TMP/root" enable
 touch "$TMP/root/usr/sbin/update-grub" "$TMP/root/boot/grub/grub.cfg"
 grub-editenv "$TMP/root/boot/grub/grubenv" create
 "$BIN" --root "$TMP/root" --sysfs "$FIX/intel-igpu-desktop/sys" --proc "$FIX/intel-igpu-desktop/proc" \

@@ -126,5 +126,12 @@ check_error "mountinfo"
 out=$("$BIN" --sysfs "$TMP/nonexistent" devices 2>&1)
 [ $? -eq 1 ] && grep -q "cannot list PCI devices" <<<"$out" || fail "missing sysfs: $out"
 
+# the completion of --device offers this host's addresses, from `devices` on the trees named
+comp=$("$BIN" completion bash)
+offered=$(bash -c 'eval "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _vfiotx
+	printf "%s\n" "${COMPREPLY[@]}"' _ "$comp" "$BIN" --sysfs "$FIX/intel-igpu-desktop/sys" \
+	--proc "$FIX/intel-igpu-desktop/proc" apply --device 0000:00:1f | tr '\n' ' ')
+[ "$offered" = "0000:00:1f.0 0000:00:1f.3 0000:00:1f.4 0000:00:1f.6 " ] || fail "completion of --device: [$offered]"
+
 [ $fails -eq 0 ] && echo "test_devices: all passed"
 exit $((fails > 0))

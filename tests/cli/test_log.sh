@@ -33,6 +33,11 @@ assert [e["id"] for e in d] == [3, 2, 1], d
 assert d[1]["kind"] == "apply" and d[1]["outcome"] == "applied"
 assert "+vfio_pci" in d[1]["diff"]
 ' <<<"$OUT" || fail "log --json"
+# the completion offers the transaction numbers of this host's journal
+comp=$(vt completion bash)
+offered=$(bash -c 'eval "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _vfiotx
+	printf "%s\n" "${COMPREPLY[@]}"' _ "$comp" "$VFIOTX_BIN" --root "$root" rollback "" | sort -n | tr '\n' ' ')
+assert_eq "$offered" "1 2 3 " "completion of rollback's TXN"
 run 2 vt --root "$root" log -n x
 run 2 vt --root "$root" show
 run 1 vt --root "$root" show 42

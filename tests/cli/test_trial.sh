@@ -19,6 +19,7 @@ grub_host() {
 	fake_tools "$root"
 	touch "$root/usr/sbin/update-initramfs" "$root/usr/sbin/update-grub"
 	mkdir -p "$root/etc/grub.d" && cp "$VFIOTX_SRC/scripts/grub.d/42_vfiotx" "$root/etc/grub.d/"
+	bash "$VFIOTX_SRC/tests/cli/trial-units.sh" "$root" enable
 	grub-editenv "$root/boot/grub/grubenv" create
 	for k in 6.1.0-25-amd64 6.1.0-26-amd64; do update-initramfs -u -k $k >/dev/null; done
 	update-grub >/dev/null
@@ -174,7 +175,33 @@ run 0 v status
 assert_contains "$OUT" "boot counter: unavailable: cannot arm a boot-counted trial"
 run 0 v --json status
 python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["boot_counter"]["available"] is False and "42_vfiotx" in d["boot_counter"]["reason"], d' <<<"$OUT" || fail "status --json: boot_counter"
+# the units that confirm the trial and restore after a fallback: not enabled, masked, missing
+real_systemctl=$(PATH=/usr/bin:/bin:/usr/sbin:/sbin command -v systemctl || true)
+for mode in disable mask missing; do
+	grub_host
+	if [ $mode = missing ]; then
+		rm "$root"/lib/systemd/system/vfiotx-confirm.service
+	else
+		bash "$VFIOTX_SRC/tests/cli/trial-units.sh" "$root" $mode
+	fi
+	st=$(etc_state "$root")
+	case $mode in disable) said=disabled ;; mask) said=masked ;; missing) said="not installed" ;; esac
+	run 1 v apply -y --device "$igpu"
+	assert_contains "$ERR" "cannot arm a boot-counted trial: vfiotx-"
+	assert_contains "$ERR" "vfiotx-confirm.service is $said"
+	assert_contains "$ERR" "systemctl --root=$root $([ $mode = mask ] && echo unmask || echo enable) vfiotx-boot.service vfiotx-confirm.service vfiotx-deadline.timer"
+	assert_eq "$(etc_state "$root")" "$st" "units $mode: nothing written"
+	# the oracle: systemd's own reading of the same root agrees
+	if [ -n "$real_systemctl" ] && [ $mode != missing ]; then
+		assert_eq "$("$real_systemctl" --root="$root" is-enabled vfiotx-confirm.service 2>/dev/null)" "$said" \
+			"systemctl --root is-enabled"
+	fi
+done
 grub_host
+if [ -n "$real_systemctl" ]; then
+	assert_eq "$("$real_systemctl" --root="$root" is-enabled vfiotx-boot.service vfiotx-confirm.service vfiotx-deadline.timer | sort -u)" \
+		"enabled" "systemctl --root is-enabled after trial-units.sh enable"
+fi
 truncate -s 2000 "$root/boot/grub/grubenv"
 run 1 v apply -y --device "$igpu"
 assert_contains "$ERR" "1024"
