@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install what vfiotx needs to build and test on Debian 12 (bookworm). Idempotent.
-# Usage: scripts/install-deps.sh [--vm]   (--vm adds what the VM end-to-end tests need)
+# Usage: scripts/install-deps.sh [--vm] [--deb]
+#   --vm adds what the VM end-to-end tests need, --deb what scripts/build-deb.sh needs (the
+#   Debian packaging tools and lintian; the build dependencies of debian/control are above).
 set -euo pipefail
 
 pkgs=(
@@ -12,9 +14,16 @@ pkgs=(
 	# the man page check (lint/options-docs): groff, col
 	groff-base bsdextrautils
 )
-if [ "${1:-}" = --vm ]; then
-	pkgs+=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs fdisk socat)
-fi
+for arg in "$@"; do
+	case "$arg" in
+	--vm) pkgs+=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs fdisk socat) ;;
+	--deb) pkgs+=(debhelper dpkg-dev lintian) ;;
+	*)
+		echo "usage: $0 [--vm] [--deb]" >&2
+		exit 2
+		;;
+	esac
+done
 
 sudo=()
 [ "$(id -u)" = 0 ] || sudo=(sudo)
