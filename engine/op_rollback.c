@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/macro.h"
+#include "engine/trial.h"
 
 static void warn(const vt_op_ui *ui, const char *text)
 {
@@ -76,6 +77,13 @@ int vt_op_rollback(const vt_op_env *env, const vt_op_ui *ui, const vt_op_rollbac
                  req->which ? "" : "the last good ", info.id, info.summary ? info.summary : "");
         restore.summary = summary;
         r = vt_op_restore(&e, env, ui, &target, &restore, &res->restore);
+        /* The trial's files are gone: a confirmation must not keep them as the good ones. */
+        if (r >= 0 && vt_trial_in_progress(&e)) {
+                _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
+
+                r = vt_trial_end_by_rollback(&e, &notes);
+                vt_op_notes(ui, &notes);
+        }
 out:
         vt_txn_info_free(&info);
         vt_engine_close(&e);

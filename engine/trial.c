@@ -167,7 +167,7 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
                 return r;
         if (!r)
                 return not_supported("vfiotx's GRUB script " GRUB_SCRIPT " is not installed "
-                                     "(cmake --install puts it there)");
+                                     "(the package, or cmake --install, puts it there)");
         r = check_units(root);
         if (r < 0)
                 return r;
@@ -374,6 +374,24 @@ int vt_trial_confirm(vt_engine *e, const char *proc, vt_buf *notes)
         if (r >= 0 && proc && was_trial)
                 r = vt_trial_preserve(e, proc);
         return r;
+}
+
+int vt_trial_end_by_rollback(vt_engine *e, vt_buf *notes)
+{
+        static const char reason[] = "manual: 'vfiotx rollback' during the trial";
+        char summary[200];
+        int r;
+
+        if (!vt_trial_in_progress(e))
+                return 0;
+        r = grubenv_update(e, 0, 0, false, false); /* GRUB stops counting: the commit point */
+        if (r < 0)
+                return r;
+        e->boot.trial = VT_TRIAL_ROLLED_BACK;
+        snprintf(e->boot.trial_reason, sizeof(e->boot.trial_reason), "%s", reason);
+        snprintf(summary, sizeof(summary), "trial of transaction %ld ended (%s)",
+                 e->boot.trial_txn, reason);
+        return record(e, "end-trial", summary, NULL, notes);
 }
 
 int vt_trial_mark_bad(vt_engine *e, const char *reason, vt_buf *notes)

@@ -67,5 +67,9 @@ int vt_trial_fallback_done(vt_engine *e, vt_buf *notes);
 /* The trial (or the applied snapshot) is good: good ref and plain copy, grubenv cleared, state,
  * and (when `proc` is given: the running system is the trial) the last good entry renewed. */
 int vt_trial_confirm(vt_engine *e, const char *proc, vt_buf *notes);
+/* A rollback during a trial ends it: the files on trial are gone, so GRUB stops counting
+ * (grubenv cleared, the commit point) and nothing can confirm it later; state rolled back, an
+ * "end-trial" entry. No-op without a trial in progress. */
+int vt_trial_end_by_rollback(vt_engine *e, vt_buf *notes);
 /* The trial is bad (`reason`): grubenv makes the next boot fall back. */
 int vt_trial_mark_bad(vt_engine *e, const char *reason, vt_buf *notes);

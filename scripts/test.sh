@@ -5,7 +5,7 @@
 # VFIOTX_VM=0 leaves the VM tests out (and QEMU uninstalled): ctest then reports vm/skipped
 # and says why, as it does when QEMU, mmdebstrap or debugfs is missing.
 # It also builds the Debian package and checks it with lintian (scripts/build-deb.sh: the .deb
-# lands in build/deb/; a lintian error fails the run).
+# lands in build/deb/; a lintian error fails the run), and runs the demo (scripts/demo.sh).
 # Usage: scripts/test.sh [ctest arguments...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,9 @@ fi
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DVFIOTX_SANITIZE=ON -DVFIOTX_VM_TESTS=$vm
 cmake --build build-test -j"$(nproc)"
 scripts/build-deb.sh
+# The README's demo, as a user runs it (its own build, exit 0 or the run fails).
+echo "== scripts/demo.sh"
+scripts/demo.sh
 # The tests need root: they set owners and xattrs and mount a read-only tmpfs; the VM tests
 # build a disk image and write into its file system.
 if [ "$(id -u)" != 0 ]; then

@@ -110,6 +110,24 @@ assert_contains "$OUT" "confirmed"
 # the deadline: nothing once confirmed
 run 0 v confirm --deadline-expired --no-reboot
 
+# --- a rollback during the trial ends it: GRUB stops counting, and a later confirm keeps the
+# rolled-back files, never the trial's.
+grub_host
+run 0 v apply -y --device "$igpu"
+boot_with "vfiotx.trial=2 panic=10"
+run 0 v boot
+run 0 v rollback -y
+assert_contains "$OUT" "trial of transaction 2 ended (manual: 'vfiotx rollback' during the trial)"
+assert_eq "$(grubenv)" "" "grubenv after a rollback during the trial"
+assert_eq "$(etc_state "$root")" "$good_state" "the good files are back"
+run 0 v status
+assert_contains "$OUT" "state: rolled back"
+run 0 v log -n 1
+assert_contains "$OUT" "end-trial"
+run 0 v confirm
+assert_contains "$OUT" "confirmed: transaction 6 is the last good snapshot" # the end-trial entry, on the rolled-back files
+assert_eq "$(etc_state "$root")" "$good_state" "confirm after the rollback keeps the good files"
+
 # --- a crash between any two steps of arming, confirming and falling back: kill vfiotx at each
 # state-changing step, run the command again, and the end state is the same.
 crash_cycle() { # SETUP-FN CHECK-FN SKIP COMMAND...: steps 1..total, but SKIP steps in the middle

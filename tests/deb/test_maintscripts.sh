@@ -71,7 +71,7 @@ for t in armed trying marked-bad; do
 	status_json "$t"
 	expect_remove refused "with a trial $t"
 	grep -q "transaction 7" "$tmp/err" || bad "remove with a trial $t: the message names no transaction"
-	grep -q "vfiotx confirm" "$tmp/err" || bad "remove with a trial $t: the message says nothing of vfiotx confirm"
+	grep -q "vfiotx rollback -y" "$tmp/err" || bad "remove with a trial $t: the message says nothing of vfiotx rollback"
 	if VFIOTX_FORCE_REMOVE=1 prerm remove; then ok "remove with a trial $t, forced: allowed"; else bad "forced remove refused"; fi
 	if prerm upgrade 0.1.1; then ok "upgrade with a trial $t: allowed"; else bad "upgrade with a trial $t refused"; fi
 done
