@@ -21,6 +21,7 @@ complete_words() {
 		printf "%s\n" "${COMPREPLY[@]}"' _ "$comp" vfiotx "$@"
 }
 
+global_help=$("$BIN" --help)
 commands=$("$BIN" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF>1 {print $1}')
 [ "$(echo "$commands" | wc -l)" -ge 12 ] || fail "too few commands in --help: $commands"
 for c in $commands; do
@@ -28,15 +29,23 @@ for c in $commands; do
 	echo "$page" | grep -qE "^ +$c( |$)" || fail "the man page has no entry for $c"
 	echo "$(complete_words "${c:0:2}")" | grep -qx "$c" || fail "completion does not offer $c"
 	offered=$(complete_words "$c" -)
+	# the command's own block of the man page: from its entry (indented 7) to the next one or
+	# the next section
+	block=$(echo "$page" | awk -v c="$c" '/^[A-Z]/ { on = 0 } /^       [a-z]/ { on = $1 == c; if (on) next } on')
 	for opt in $(echo "$help" | grep -oE '^ +(-[a-z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+$'); do
 		[ "$opt" = --help ] && continue
 		echo "$offered" | grep -qx -- "$opt" || fail "completion of $c lacks $opt"
 		# the man page lists it in the command's own block
-		block=$(echo "$page" | awk -v c="$c" '$1 == c {on = 1; next} on && /^ {7}[a-z]+( |$)/ {on = 0} on')
 		echo "$block" | grep -q -- "$opt" || fail "man page: $c lacks $opt"
 		# the parser knows it: a bad value or a missing one is a usage error, never "unknown"
 		err=$("$BIN" --root /nonexistent "$c" "$opt" </dev/null 2>&1 >/dev/null)
 		case $err in *"unknown option"*) fail "$c: the parser refuses $opt, which --help lists" ;; esac
+	done
+	# and the other way round: every option the man page names under the command is in its
+	# --help (or is a global option)
+	for opt in $(echo "$block" | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		echo "$help" | grep -q -- "$opt\b" || echo "$global_help" | grep -q -- "$opt\b" ||
+			fail "man page: $c names $opt, which its --help does not list"
 	done
 	"$BIN" "$c" --no-such-option >/dev/null 2>&1
 	[ $? -eq 2 ] || fail "$c accepts an unknown option"

@@ -46,9 +46,11 @@ class Host:
     """The machine a scenario runs on: its disk (a copy of the base image with vfiotx
     installed), its boots (one QEMU process and one serial log each) and the timings."""
 
-    def __init__(self, artifacts, build_dir):
+    def __init__(self, artifacts, build_dir, deb=None):
         self.artifacts = artifacts
         self.build_dir = build_dir
+        self.deb = deb  # the package to install with apt on the first boot, else cmake --install
+        self.deb_installed = False
         self.boots = []
         self.guest = None
         self.t0 = time.monotonic()
@@ -73,7 +75,10 @@ class Host:
         # replays an ext4 journal if one is left (debugfs ignores it; the guest's replay would
         # then overwrite what debugfs wrote); -p is instant on a clean filesystem
         vmlib.run(["e2fsck", "-p", vmlib.fs_spec(self.disk)], timeout=600)
-        self.install_vfiotx()
+        if self.deb:
+            self.put_deb()
+        else:
+            self.install_vfiotx()
         self.log("disk ready in %.1fs (kernels: %s)" % (time.monotonic() - t,
                                                          ", ".join(self.info["kernels"])))
         self.original_modules = vmlib.read_guest_file(self.disk, "/etc/modules")
@@ -107,6 +112,31 @@ class Host:
         finally:
             shutil.rmtree(stage, ignore_errors=True)
 
+    def put_deb(self):
+        """Put the package on the disk as /root/vfiotx.deb; the first boot installs it with
+        apt (install_deb), as a user would."""
+        stage = tempfile.mkdtemp(prefix="stage.", dir=self.artifacts)
+        try:
+            os.makedirs(os.path.join(stage, "root"))
+            shutil.copy(self.deb, os.path.join(stage, "root/vfiotx.deb"))
+            vmlib.install_tree(self.disk, stage)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+
+    def install_deb(self, g):
+        """apt-get install the package (offline: its dependencies are in the image); its
+        postinst enables the units and runs update-grub, its trigger rebuilds the initramfs."""
+        t = time.monotonic()
+        out = g.out("apt-get install -y --no-download /root/vfiotx.deb 2>&1", timeout=900)
+        self.log("apt-get install /root/vfiotx.deb: %.0fs\n%s" % (
+            time.monotonic() - t, "\n".join(out.splitlines()[-12:])))
+        check(g.out("dpkg-query -W -f='${Status}' vfiotx") == "install ok installed",
+              "the package is not installed")
+        enabled = g.out("systemctl is-enabled %s" % " ".join(TRIAL_UNITS))
+        check(enabled.split() == ["enabled"] * len(TRIAL_UNITS),
+              "the package did not enable the units: " + enabled)
+        self.deb_installed = True
+
     def log(self, msg):
         print("[%6.1fs] %s" % (time.monotonic() - self.t0, msg), flush=True)
 
@@ -120,6 +150,8 @@ class Host:
         g.start()
         g.wait_login(timeout)
         self.log("%s: logged in after %.1fs" % (g.name, g.boot_seconds))
+        if self.deb and not self.deb_installed:
+            self.install_deb(g)
         return g
 
     def reboot(self, name=None):
@@ -1039,6 +1071,8 @@ def main():
     r.add_argument("--build-dir", required=True, help="vfiotx's CMake build directory")
     r.add_argument("--artifacts", required=True, help="where serial logs (and disk) are kept")
     r.add_argument("--keep-disk", action="store_true", help="keep the disk image on success")
+    r.add_argument("--deb", help="install this package with apt on the first boot, instead of "
+                   "the build directory's cmake --install tree")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("the VM tests need root (mmdebstrap, e2fsprogs on image files)", file=sys.stderr)
@@ -1055,7 +1089,8 @@ def main():
         return 0
     # SIGTERM (ctest, a CI runner) unwinds like ^C, so QEMU is always killed in `finally`
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    host = Host(os.path.abspath(args.artifacts), os.path.abspath(args.build_dir))
+    host = Host(os.path.abspath(args.artifacts), os.path.abspath(args.build_dir),
+                os.path.abspath(args.deb) if args.deb else None)
     ok = False
     try:
         host.prepare()
