@@ -127,7 +127,7 @@ class Host:
         """apt-get install the package (offline: its dependencies are in the image); its
         postinst enables the units and runs update-grub, its trigger rebuilds the initramfs."""
         t = time.monotonic()
-        out = g.out("apt-get install -y --no-download /root/vfiotx.deb 2>&1", timeout=900)
+        out = g.out("apt-get install -y /root/vfiotx.deb 2>&1", timeout=900)
         self.log("apt-get install /root/vfiotx.deb: %.0fs\n%s" % (
             time.monotonic() - t, "\n".join(out.splitlines()[-12:])))
         check(g.out("dpkg-query -W -f='${Status}' vfiotx") == "install ok installed",
