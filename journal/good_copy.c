@@ -118,6 +118,9 @@ int vt_good_copy_read(const vt_root *root, vt_snapshot *out, long *txn)
                         continue;
                 snprintf(path, sizeof(path), "%s/good/files%s", GOOD_DIR, f->path);
                 r = vt_root_read(root, path, &s.files[i].data);
+                /* -ENOENT means "no copy" to callers; a copy missing one file is damaged. */
+                if (r == -ENOENT)
+                        r = vt_error_set(EBADMSG, "%s is missing", path);
                 /* A copy cut short (a full disk, a crash without the fsync reaching the disk)
                  * must not be restored as if it were the good file. */
                 if (r >= 0 && f->manifest_size >= 0 && (long long)f->data.len != f->manifest_size)
