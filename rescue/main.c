@@ -46,16 +46,20 @@ static void usage(FILE *f)
                "  --version              the version\n");
 }
 
+/* The lines vfiotx prints for a rebuild step (cli/cli_rebuild.c), so one reader of the output
+ * (a person, the VM tests) reads both. */
 static void progress(void *userdata, size_t step, size_t n, const char *cmd, const char *line,
-                     bool done, int r)
+                     bool done, int r, long elapsed_ms)
 {
         (void)userdata;
         if (line)
                 printf("    %s\n", line);
         else if (!done)
-                printf("[%zu/%zu] %s\n", step, n, cmd);
+                printf("[%zu/%zu] %s ...\n", step, n, cmd);
         else if (r < 0)
-                printf("[%zu/%zu] failed\n", step, n);
+                printf("[%zu/%zu] %s failed (%.1f s)\n", step, n, cmd, elapsed_ms / 1000.0);
+        else
+                printf("[%zu/%zu] %s (%.1f s)\n", step, n, cmd, elapsed_ms / 1000.0);
         fflush(stdout);
 }
 

@@ -124,7 +124,7 @@ static void on_line(const char *line, size_t len, void *userdata)
         _cleanup_free_ char *copy = strndup(line, len);
 
         if (copy && l->req->progress)
-                l->req->progress(l->req->userdata, l->step, l->n, l->cmd, copy, false, 0);
+                l->req->progress(l->req->userdata, l->step, l->n, l->cmd, copy, false, 0, 0);
 }
 
 static int rebuild(const vt_rescue_req *req, const vt_root *root, const vt_snapshot *good,
@@ -171,10 +171,11 @@ static int rebuild(const vt_rescue_req *req, const vt_root *root, const vt_snaps
                 opts.on_line = on_line;
                 opts.userdata = &l;
                 if (req->progress)
-                        req->progress(req->userdata, i + 1, plan.n, l.cmd, NULL, false, 0);
+                        req->progress(req->userdata, i + 1, plan.n, l.cmd, NULL, false, 0, 0);
                 r = vt_run((const char *const *)s->argv, &opts, &out);
                 if (req->progress)
-                        req->progress(req->userdata, i + 1, plan.n, l.cmd, NULL, true, r);
+                        req->progress(req->userdata, i + 1, plan.n, l.cmd, NULL, true, r,
+                                      out.elapsed_ms);
                 vt_run_result_free(&out);
                 if (r < 0) {
                         vt_error_wrap(r, "rebuild step %zu/%zu (%s)", i + 1, plan.n,

@@ -39,9 +39,9 @@ typedef struct vt_rescue_req {
         bool no_rebuild;  /* restore the files only; `vfiotx boot` rebuilds at the next boot */
         int timeout_ms;   /* per rebuild step; 0: none */
         /* A rebuild step starts (line NULL, done false), prints a line, or ends (done true, r
-         * its result). May be NULL. */
+         * its result, elapsed_ms its time). May be NULL. */
         void (*progress)(void *userdata, size_t step, size_t n, const char *cmd, const char *line,
-                         bool done, int r);
+                         bool done, int r, long elapsed_ms);
         void *userdata;
 } vt_rescue_req;
 

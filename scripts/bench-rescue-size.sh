@@ -67,7 +67,7 @@ measure() { # LABEL HOOK BINARY
 echo "what the rescue hook adds to the initramfs (cpio newc, zstd -q -9, as initramfs-tools on Debian 12)"
 echo "copy_exec: $funcs_name"
 measure "before: vfiotx and its libraries" "$tmp/old-hook" "$full"
-measure "now: vfiotx-rescue ($(file -b "$rescue" | grep -o 'statically linked\|dynamically linked'))" "$tmp/hook" "$rescue"
+measure "now: vfiotx-rescue ($(file -b "$rescue" | grep -o 'static-pie linked\|statically linked\|dynamically linked'))" "$tmp/hook" "$rescue"
 strip -o "$tmp/vfiotx-rescue" "$rescue"
 measure "now, stripped as the package ships it" "$tmp/hook" "$tmp/vfiotx-rescue"
 

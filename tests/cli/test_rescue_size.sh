@@ -9,7 +9,7 @@ for tool in cpio zstd strip file; do
 	command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 0; }
 done
 
-file -b "$VFIOTX_RESCUE_STATIC" | grep -q "statically linked" || fail "vfiotx-rescue is statically linked"
+file -b "$VFIOTX_RESCUE_STATIC" | grep -Eq "static-pie linked|statically linked" || fail "vfiotx-rescue is statically linked"
 run 0 bash "$VFIOTX_SRC/scripts/bench-rescue-size.sh" "$build"
 echo "$OUT"
 now=$(grep '^now: vfiotx-rescue' <<<"$OUT")
