@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/bootloader.h"
 #include "backends/kernels.h"
 #include "common/argv.h"
 #include "common/error.h"
@@ -502,6 +503,48 @@ static int plan_boot(const vt_rebuild_host *h, const vt_boot_path *boot, bool cm
                                                       "a rebuild\n");
                 return 0;
         }
+}
+
+/* The first of the names (NULL-terminated) that exists as dir + name inside the root, else
+ * `fallback`: where a tool or directory lives differs between releases. */
+static const char *first_existing_v(const vt_root *root, const char *dir, const char *fallback,
+                                    const char *const *names)
+{
+        for (const char *const *n = names; *n; n++) {
+                _cleanup_free_ char *p = NULL;
+
+                if (asprintf(&p, "%s%s", dir, *n) < 0)
+                        break;
+                if (vt_root_exists(root, p) == 1)
+                        return *n;
+        }
+        return fallback;
+}
+#define first_existing(root, dir, fallback, ...)                                                   \
+        first_existing_v(root, dir, fallback, (const char *const[]){__VA_ARGS__, NULL})
+
+void vt_boot_path_of(const vt_root *root, const vt_boot_info *boot, vt_boot_path *out)
+{
+        *out = (vt_boot_path){0};
+        if (boot->flags & VT_BOOT_PROXMOX) {
+                out->kind = VT_BOOTCFG_PROXMOX;
+                /* pve-efiboot-tool is its name before Proxmox VE 6.4 */
+                out->proxmox_tool = first_existing(root, "/usr/sbin/", "proxmox-boot-tool",
+                                                   "proxmox-boot-tool", "pve-efiboot-tool");
+        } else if (boot->flags & VT_BOOT_SYSTEMD_BOOT) {
+                out->kind = VT_BOOTCFG_SYSTEMD_BOOT;
+                out->entries_dir =
+                    first_existing(root, "", "/boot/loader/entries", "/boot/efi/loader/entries",
+                                   "/efi/loader/entries");
+        } else if (boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) {
+                out->kind = VT_BOOTCFG_GRUB;
+                out->grub_cfg = "/boot/grub/grub.cfg";
+                out->have_update_grub = vt_root_exists(root, "/usr/sbin/update-grub") == 1;
+                out->grub_mkconfig = "grub-mkconfig";
+        } else if (boot->flags & VT_BOOT_KERNELSTUB) {
+                out->kind = VT_BOOTCFG_KERNELSTUB;
+        }
+        vt_error_clear();
 }
 
 int vt_rebuild_plan_make(const vt_rebuild_host *host, const vt_boot_path *boot,

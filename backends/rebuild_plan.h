@@ -48,6 +48,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "backends/bootloader.h"
 #include "backends/kernels.h"
 #include "common/buf.h"
 #include "fs/root.h"
@@ -130,6 +131,12 @@ typedef struct vt_rebuild_plan {
         size_t n;
         vt_buf notes; /* one line per decision the user should know ("... not rebuilt: ...") */
 } vt_rebuild_plan;
+
+/* The boot path from the bootloader probe (backends/bootloader.h), with the tools the root
+ * has: proxmox-boot-tool (pve-efiboot-tool before Proxmox VE 6.4), the loader entries directory
+ * that exists, update-grub when /usr/sbin/update-grub does. Reads only; the strings are
+ * constants. Shared by the engine's rebuild and vfiotx-rescue, so both run the same tools. */
+void vt_boot_path_of(const vt_root *root, const vt_boot_info *boot, vt_boot_path *out);
 
 /* Which inputs a path is: does it feed the initramfs, the kernel command line? */
 bool vt_rebuild_path_affects_initramfs(const char *path);

@@ -564,6 +564,39 @@ int vt_engine_record(vt_engine *e, vt_txn_info *info)
         return commit_head(e, &head, info, &e->state.head, 1, &out);
 }
 
+int vt_engine_record_disk(vt_engine *e, const char *kind, const char *summary, const char *detail,
+                          long *txn_out)
+{
+        _cleanup_snapshot_ vt_snapshot head = {0}, disk = {0};
+        vt_txn_info info = {0};
+        vt_oid out;
+        int r;
+
+        *txn_out = 0;
+        if (!e->writable)
+                return vt_error_set(EPERM, "internal: engine opened read-only");
+        r = vt_engine_head(e, &head, NULL);
+        if (r >= 0)
+                r = vt_engine_capture(e, NULL, &disk);
+        if (r >= 0)
+                r = with_absent(&head, &disk);
+        if (r < 0)
+                return r;
+        info.id = e->state.txn + 1;
+        info.kind = (char *)kind;
+        info.summary = (char *)summary;
+        info.detail = (char *)detail;
+        info.outcome = "recorded";
+        info.time = time(NULL);
+        info.argv = (char *)e->argv;
+        r = commit_head(e, &disk, &info, has_head(e) ? &e->state.head : NULL, has_head(e) ? 1 : 0,
+                        &out);
+        if (r >= 0)
+                *txn_out = info.id;
+        e->have_journal = true;
+        return r;
+}
+
 int vt_engine_head_info(vt_engine *e, vt_txn_info *out)
 {
         *out = (vt_txn_info){0};

@@ -91,6 +91,13 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
  * with `info` (its id is set here), then the state file as it is in e->state, then the ref. */
 int vt_engine_record(vt_engine *e, vt_txn_info *info);
 
+/* A journal entry for files changed by something that could not write the journal itself
+ * (vfiotx-rescue from the initramfs): commit what is on disk for every managed path as the new
+ * head, with `kind` and `summary`, outcome "recorded", no file written. Unlike drift, the
+ * entry is made even when the disk equals the head, so the event is never lost. */
+int vt_engine_record_disk(vt_engine *e, const char *kind, const char *summary, const char *detail,
+                          long *txn_out);
+
 /* The head transaction's info (id 0 and no error when there is no journal yet). */
 int vt_engine_head_info(vt_engine *e, vt_txn_info *out);
 /* Write e->state as it is (fields set by the caller, e.g. the trial). */

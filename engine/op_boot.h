@@ -1,9 +1,12 @@
 /* The boot operation (`vfiotx boot`, run early at every boot, no terminal): open the engine;
- * on a host vfiotx never changed, nothing. Otherwise record a trial boot (vt_trial_boot());
- * on a fallback boot (GRUB took the last good entry) restore the good snapshot's files and
- * rebuild (vt_op_restore(), kind "fallback"), so a later kernel update cannot bake the bad
- * configuration back in, then end the trial (vt_trial_fallback_done()); on a normal boot with
- * a pending rebuild, complete it (a restore of the applied snapshot, kind "rebuild").
+ * on a host vfiotx never changed, nothing. Otherwise, when vfiotx-rescue left its marker
+ * (journal/rescue_mark.h), record the rescue as a "rescue" entry of the files on disk, end a
+ * trial in progress as rolled back (vt_trial_end()), leave a rebuild pending if the rescue did
+ * not finish one, remove the marker, and treat this boot as a normal one. Otherwise record a trial
+ * boot (vt_trial_boot()); on a fallback boot (GRUB took the last good entry) restore the good
+ * snapshot's files and rebuild (vt_op_restore(), kind "fallback"), so a later kernel update cannot
+ * bake the bad configuration back in, then end the trial (vt_trial_fallback_done()); on a normal
+ * boot with a pending rebuild, complete it (a restore of the applied snapshot, kind "rebuild").
  *
  * Nothing is asked (the restores run with yes). The fallback is announced through
  * ui->warning before anything changes; the notes of ending the trial are returned in

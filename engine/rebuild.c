@@ -18,24 +18,6 @@
 #include "engine/boot_fs.h"
 #include "engine/runner.h"
 
-/* The first of the names (NULL-terminated) that exists as dir + name inside the root, else
- * `fallback`: where a tool or directory lives differs between releases. */
-static const char *first_existing_v(const vt_root *root, const char *dir, const char *fallback,
-                                    const char *const *names)
-{
-        for (const char *const *n = names; *n; n++) {
-                _cleanup_free_ char *p = NULL;
-
-                if (asprintf(&p, "%s%s", dir, *n) < 0)
-                        break;
-                if (vt_root_exists(root, p) == 1)
-                        return *n;
-        }
-        return fallback;
-}
-#define first_existing(root, dir, fallback, ...)                                                   \
-        first_existing_v(root, dir, fallback, (const char *const[]){__VA_ARGS__, NULL})
-
 int vt_rebuild_make(vt_facts *facts, const char *const *changed, size_t n_changed,
                     vt_rebuild_plan *out)
 {
@@ -51,25 +33,7 @@ int vt_rebuild_make(vt_facts *facts, const char *const *changed, size_t n_change
                 r = vt_facts_boot(facts, &boot);
         if (r < 0)
                 return r;
-        /* The boot path as the rebuild planner needs it, from the bootloader probe. */
-        if (boot->flags & VT_BOOT_PROXMOX) {
-                path.kind = VT_BOOTCFG_PROXMOX;
-                /* pve-efiboot-tool is its name before Proxmox VE 6.4 */
-                path.proxmox_tool = first_existing(root, "/usr/sbin/", "proxmox-boot-tool",
-                                                   "proxmox-boot-tool", "pve-efiboot-tool");
-        } else if (boot->flags & VT_BOOT_SYSTEMD_BOOT) {
-                path.kind = VT_BOOTCFG_SYSTEMD_BOOT;
-                path.entries_dir =
-                    first_existing(root, "", "/boot/loader/entries", "/boot/efi/loader/entries",
-                                   "/efi/loader/entries");
-        } else if (boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) {
-                path.kind = VT_BOOTCFG_GRUB;
-                path.grub_cfg = "/boot/grub/grub.cfg";
-                path.have_update_grub = vt_root_exists(root, "/usr/sbin/update-grub") == 1;
-                path.grub_mkconfig = "grub-mkconfig";
-        } else if (boot->flags & VT_BOOT_KERNELSTUB) {
-                path.kind = VT_BOOTCFG_KERNELSTUB;
-        }
+        vt_boot_path_of(root, boot, &path);
         vt_error_clear();
         return vt_rebuild_plan_make(host, &path, changed, n_changed, out);
 }

@@ -378,7 +378,11 @@ int vt_trial_confirm(vt_engine *e, const char *proc, vt_buf *notes)
 
 int vt_trial_end_by_rollback(vt_engine *e, vt_buf *notes)
 {
-        static const char reason[] = "manual: 'vfiotx rollback' during the trial";
+        return vt_trial_end(e, "manual: 'vfiotx rollback' during the trial", notes);
+}
+
+int vt_trial_end(vt_engine *e, const char *reason, vt_buf *notes)
+{
         char summary[200];
         int r;
 
@@ -389,8 +393,8 @@ int vt_trial_end_by_rollback(vt_engine *e, vt_buf *notes)
                 return r;
         e->boot.trial = VT_TRIAL_ROLLED_BACK;
         snprintf(e->boot.trial_reason, sizeof(e->boot.trial_reason), "%s", reason);
-        snprintf(summary, sizeof(summary), "trial of transaction %ld ended (%s)",
-                 e->boot.trial_txn, reason);
+        snprintf(summary, sizeof(summary), "trial of transaction %ld ended (%s)", e->boot.trial_txn,
+                 reason);
         return record(e, "end-trial", summary, NULL, notes);
 }
 

@@ -71,5 +71,7 @@ int vt_trial_confirm(vt_engine *e, const char *proc, vt_buf *notes);
  * (grubenv cleared, the commit point) and nothing can confirm it later; state rolled back, an
  * "end-trial" entry. No-op without a trial in progress. */
 int vt_trial_end_by_rollback(vt_engine *e, vt_buf *notes);
+/* The same with another reason ("rescue: vfiotx-rescue restored the last good snapshot ..."). */
+int vt_trial_end(vt_engine *e, const char *reason, vt_buf *notes);
 /* The trial is bad (`reason`): grubenv makes the next boot fall back. */
 int vt_trial_mark_bad(vt_engine *e, const char *reason, vt_buf *notes);

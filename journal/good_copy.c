@@ -112,10 +112,20 @@ int vt_good_copy_read(const vt_root *root, vt_snapshot *out, long *txn)
                 return r;
         r = vt_snapshot_parse_manifest(vt_buf_cstr(&b), b.len, &s);
         for (size_t i = 0; r >= 0 && i < s.n; i++) {
-                if (!s.files[i].present)
+                const vt_snap_file *f = &s.files[i];
+
+                if (!f->present)
                         continue;
-                snprintf(path, sizeof(path), "%s/good/files%s", GOOD_DIR, s.files[i].path);
+                snprintf(path, sizeof(path), "%s/good/files%s", GOOD_DIR, f->path);
                 r = vt_root_read(root, path, &s.files[i].data);
+                /* -ENOENT means "no copy" to callers; a copy missing one file is damaged. */
+                if (r == -ENOENT)
+                        r = vt_error_set(EBADMSG, "%s is missing", path);
+                /* A copy cut short (a full disk, a crash without the fsync reaching the disk)
+                 * must not be restored as if it were the good file. */
+                if (r >= 0 && f->manifest_size >= 0 && (long long)f->data.len != f->manifest_size)
+                        r = vt_error_set(EBADMSG, "%s holds %zu bytes, its manifest says %lld",
+                                         path, f->data.len, f->manifest_size);
         }
         if (r >= 0 && txn) {
                 r = vt_root_read(root, GOOD_DIR "/good/txn", &b);

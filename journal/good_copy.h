@@ -8,6 +8,10 @@
  * the old or the new copy as `good`, plus at most an unreferenced good.<n> directory, which the
  * next write removes.
  *
+ * Reading checks each file against its manifest entry: it must exist and hold the size the
+ * manifest gives; otherwise the copy is damaged (-EBADMSG or the read's errno, "the plain copy
+ * of the good snapshot is damaged: ..."). The journal's own commits are checked by git.
+ *
  * Contract: 0 or negative errno with a message; reading returns -ENOENT when no copy exists. */
 #pragma once
 

@@ -45,6 +45,7 @@ int vt_snapshot_put(vt_snapshot *s, const char *path, const void *data, size_t l
         vt_file_meta def = VT_FILE_META_DEFAULT;
         int r;
 
+        nf.manifest_size = -1;
         nf.path = strdup(path);
         if (!nf.path)
                 return -ENOMEM;
@@ -281,6 +282,7 @@ int vt_snapshot_parse_manifest(const char *json, size_t len, vt_snapshot *s)
                 json_object *o = json_object_array_get_idx(files, i), *v, *x;
                 vt_file_meta meta = VT_FILE_META_DEFAULT;
                 const char *path;
+                long long size = -1;
                 bool present;
 
                 if (!json_object_object_get_ex(o, "path", &v) ||
@@ -296,6 +298,8 @@ int vt_snapshot_parse_manifest(const char *json, size_t len, vt_snapshot *s)
                                 meta.uid = (uid_t)json_object_get_int64(v);
                         if (json_object_object_get_ex(o, "gid", &v))
                                 meta.gid = (gid_t)json_object_get_int64(v);
+                        if (json_object_object_get_ex(o, "size", &v))
+                                size = json_object_get_int64(v);
                         if (json_object_object_get_ex(o, "xattrs", &x)) {
                                 json_object_object_foreach(x, name, val)
                                 {
@@ -315,6 +319,8 @@ int vt_snapshot_parse_manifest(const char *json, size_t len, vt_snapshot *s)
                 }
                 if (r >= 0)
                         r = vt_snapshot_put(s, path, present ? "" : NULL, 0, &meta);
+                if (r >= 0)
+                        vt_snapshot_find(s, path)->manifest_size = size;
                 vt_file_meta_free(&meta);
         }
         json_object_put(root);

@@ -20,6 +20,10 @@ typedef struct vt_snap_file {
         bool present;
         vt_buf data;       /* bytes when present */
         vt_file_meta meta; /* when present */
+        /* The "size" a parsed manifest gave for a present file, so a reader of the bytes stored
+         * apart (the plain good copy) can tell a truncated file from a good one; -1 when the
+         * entry was not parsed from a manifest or the manifest gave none. */
+        long long manifest_size;
 } vt_snap_file;
 
 typedef struct vt_snapshot {

@@ -68,6 +68,7 @@ for u in vfiotx-boot.service vfiotx-confirm.service vfiotx-deadline.timer vfiotx
 	[ -f "$units/$u" ] || fail "$u was not installed into $units"
 done
 [ -x "$inst/opt/vt/sbin/vfiotx" ] || fail "no /opt/vt/sbin/vfiotx"
+[ -x "$inst/opt/vt/sbin/vfiotx-rescue" ] || fail "no /opt/vt/sbin/vfiotx-rescue"
 [ -x "$inst/etc/grub.d/42_vfiotx" ] || fail "42_vfiotx not installed executable into /etc/grub.d"
 [ -x "$hooks/vfiotx-rescue" ] || fail "the rescue hook not installed into $hooks"
 [ -x "$hooks/vfiotx" ] || fail "the override hook not installed into $hooks"
@@ -75,7 +76,7 @@ done
 assert_contains "$(cat "$units/vfiotx-boot.service")" "ExecStart=/opt/vt/sbin/vfiotx boot"
 assert_contains "$(cat "$units/vfiotx-confirm.service")" \
 	"ExecStart=/opt/vt/sbin/vfiotx confirm --health"
-assert_contains "$(cat "$hooks/vfiotx-rescue")" 'VFIOTX_RESCUE_BIN:-/opt/vt/sbin/vfiotx}'
+assert_contains "$(cat "$hooks/vfiotx-rescue")" 'VFIOTX_RESCUE_BIN:-/opt/vt/sbin/vfiotx-rescue}'
 assert_contains "$(cat "$hooks/vfiotx")" '/opt/vt/share/vfiotx/initramfs/vfiotx-override}'
 assert_not_contains "$(cat "$units"/* "$hooks"/*)" "@SBINDIR@" "unsubstituted template"
 assert_not_contains "$(cat "$units"/* "$hooks"/*)" "@DATADIR@" "unsubstituted template"
@@ -93,12 +94,12 @@ else
 	echo "skipped systemd-analyze verify: not available"
 fi
 
-# --- the rescue hook copies the binary with copy_exec ---
+# --- the rescue hook copies vfiotx-rescue (static: nothing else) with copy_exec ---
 printf '%s\n' 'copy_exec() { echo "copy_exec $*" >>"$DESTDIR/calls"; }' >"$VT_TMP/hook-functions"
 mkdir -p "$VT_TMP/initramfs"
 run 0 env DESTDIR="$VT_TMP/initramfs" VFIOTX_HOOK_FUNCTIONS="$VT_TMP/hook-functions" \
-	VFIOTX_RESCUE_BIN="$VFIOTX_BIN" sh "$hooks/vfiotx-rescue"
-assert_eq "$(cat "$VT_TMP/initramfs/calls")" "copy_exec $VFIOTX_BIN /sbin/vfiotx"
+	VFIOTX_RESCUE_BIN="$VFIOTX_RESCUE_STATIC" sh "$hooks/vfiotx-rescue"
+assert_eq "$(cat "$VT_TMP/initramfs/calls")" "copy_exec $VFIOTX_RESCUE_STATIC /sbin/vfiotx-rescue"
 run 0 sh "$hooks/vfiotx-rescue" prereqs
 
 finish

@@ -9,7 +9,7 @@ fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
 clean_tree() {
-	rm -rf "$TMP/t" && mkdir -p "$TMP/t"/{cli,engine,backends,journal,fs,common}
+	rm -rf "$TMP/t" && mkdir -p "$TMP/t"/{cli,rescue,engine,backends,journal,fs,common}
 	printf '#include "engine/op.h"\n#include "backends/ed.h"\nint main(void) { printf("x"); return 0; }\n' >"$TMP/t/cli/main.c"
 	printf '#include "backends/ed.h"\n#include "journal/j.h"\n#include "fs/root.h"\nint op(void);\n' >"$TMP/t/engine/op.h"
 	printf '#include "fs/root.h"\n#include "common/buf.h"\n/* printf( in a comment is fine */\nstatic const char *s = "fork(";\n' >"$TMP/t/backends/ed.c"
@@ -17,6 +17,8 @@ clean_tree() {
 	printf '#include "fs/root.h"\nint j(void);\n' >"$TMP/t/journal/j.h"
 	printf '#include "common/buf.h"\nint r(void);\n' >"$TMP/t/fs/root.h"
 	printf 'int b(void);\n' >"$TMP/t/common/buf.h"
+	printf '#include "rescue/rescue.h"\nint main(void) { printf("x"); return 0; }\n' >"$TMP/t/rescue/main.c"
+	printf '#include "engine/op.h"\n#include "journal/j.h"\nint rescue(void);\n' >"$TMP/t/rescue/rescue.h"
 }
 expect_violation() { # WHAT-GREP DESCRIPTION
 	local out
@@ -45,6 +47,12 @@ clean_tree; printf 'int w(void) { return open("a", O_WRONLY); }\n' >>"$TMP/t/bac
 expect_violation "opens a file for writing" "a backend opens for writing"
 clean_tree; printf 'int w(void) { return execvp("a", 0); }\n' >>"$TMP/t/backends/ed.c"
 expect_violation "runs a program" "a backend runs a program"
+clean_tree; printf 'void p(void) { puts("x"); }\n' >>"$TMP/t/rescue/rescue.h"
+expect_violation "rescue/rescue.h:4: prints (puts)" "the rescue prints outside its main"
+clean_tree; printf '#include "rescue/rescue.h"\n' >>"$TMP/t/cli/main.c"
+expect_violation "sideways (cli and rescue" "cli includes rescue"
+clean_tree; printf '#include "cli/cli.h"\n' >>"$TMP/t/rescue/rescue.h"
+expect_violation "sideways (rescue and cli" "rescue includes cli"
 
 [ $fails -eq 0 ] && echo "test_check_layers: all passed"
 exit $((fails > 0))

@@ -986,10 +986,11 @@ def scenario_two_kernels(host):
 def scenario_rescue(host):
     """Rescue from the initramfs shell: apply --no-arm --force binds the root disk's controller
     (no trial, so nothing brings the host back by itself); the boot drops to the initramfs
-    emergency shell, which has vfiotx in it (the rescue hook). There: give the controller back
-    to virtio-pci, mount the root read-only at /root, `vfiotx --root /root rollback -y` refuses
-    and says how to remount; after `mount -o remount,rw /root` it restores the last good files
-    and rebuilds the initramfs and grub.cfg chrooted into /root; reboot -f: a healthy host."""
+    emergency shell, which has vfiotx-rescue in it (the rescue hook; not vfiotx, not libgit2).
+    There: give the controller back to virtio-pci, mount the root read-only at /root,
+    `vfiotx-rescue` refuses and says how to remount; after `mount -o remount,rw /root` it
+    restores the last good files from the plain copy and rebuilds the initramfs and grub.cfg
+    chrooted into /root; reboot -f: a healthy host, whose `vfiotx boot` recorded the rescue."""
     g = host.boot("first")
     through_grub(g, host.info)
     kernels = default_kernel_only(host, g)
@@ -1000,7 +1001,10 @@ def scenario_rescue(host):
     grub_before = g.out("cat /etc/default/grub")
     apply_logged(host, g, "-y --no-arm --force --device %s" % bdf, kernels)
     listing = g.out("lsinitramfs /boot/initrd.img-%s" % kernels[0], timeout=300)
-    check(re.search(r"^(usr/)?sbin/vfiotx$", listing, re.M), "the initramfs has no vfiotx")
+    check(re.search(r"^(usr/)?sbin/vfiotx-rescue$", listing, re.M),
+          "the initramfs has no vfiotx-rescue")
+    check(not re.search(r"^(usr/)?sbin/vfiotx$|/libgit2\.so", listing, re.M),
+          "the initramfs has the full vfiotx or libgit2")
     host.shutdown()
     g = vmlib.Guest(host.disk, host.artifacts, "%02d-broken" % (len(host.boots) + 1))
     host.boots.append(g)
@@ -1016,19 +1020,18 @@ def scenario_rescue(host):
          "echo %s >/sys/bus/pci/drivers/virtio-pci/bind" % (bdf, bdf))
     g.sh("i=0; while [ ! -b /dev/vda1 ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done; "
          "test -b /dev/vda1 && { modprobe ext4 || true; } && mount -t ext4 -o ro /dev/vda1 /root")
-    rc, out = g.sh("vfiotx --root /root rollback -y", check=False)
-    host.log("vfiotx --root /root rollback -y on a read-only root (exit %d):\n%s" % (rc, out))
+    rc, out = g.sh("vfiotx-rescue", check=False)
+    host.log("vfiotx-rescue on a read-only root (exit %d):\n%s" % (rc, out))
     check(rc != 0 and "read-only" in out and "(mount -o remount,rw /root)" in out,
-          "rollback on a read-only root did not say how to remount /root")
+          "vfiotx-rescue on a read-only root did not say how to remount /root")
     # klibc's mount (the initramfs has no busybox here) wants the device too
     g.sh("mount -o remount,rw /dev/vda1 /root")
     t = time.monotonic()
-    rc, out = g.sh("vfiotx --root /root rollback -y", timeout=REBUILD_TIMEOUT, check=False)
-    host.log("vfiotx --root /root rollback -y (exit %d, %.0fs):\n%s"
-             % (rc, time.monotonic() - t, out))
-    check(rc == 0 and re.search(r"^rolled back as transaction \d+$", out, re.M),
-          "the rescue rollback failed")
-    check_rebuilt(host, out, kernels, "rescue rollback")
+    rc, out = g.sh("vfiotx-rescue", timeout=REBUILD_TIMEOUT, check=False)
+    host.log("vfiotx-rescue (exit %d, %.0fs):\n%s" % (rc, time.monotonic() - t, out))
+    check(rc == 0 and "vfiotx-rescue: restored and rebuilt" in out, "the rescue failed")
+    check_rebuilt(host, out, kernels, "vfiotx-rescue")
+    g.sh("test -f /root/var/lib/vfiotx/rescued")
     g.sh("test ! -e /root/etc/modprobe.d/vfiotx.conf")
     check(g.out("cat /root/etc/default/grub") == grub_before,
           "/etc/default/grub is not back to its original")
@@ -1045,7 +1048,8 @@ def scenario_rescue(host):
           "status after the rescue:\n" + status)
     log = g.out("vfiotx log")
     host.log("vfiotx log:\n" + log)
-    check(log.splitlines()[0].split()[3] == "rollback", "the newest entry is not the rollback")
+    check(log.splitlines()[0].split()[3] == "rescue", "the newest entry is not the rescue")
+    g.sh("test ! -e /var/lib/vfiotx/rescued")
     fsck_journal(g)
     host.shutdown()
 

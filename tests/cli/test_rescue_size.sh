@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The goal of issue 15: the rescue hook adds at most 1 MiB to the compressed initramfs. Runs
+# scripts/bench-rescue-size.sh on the built vfiotx-rescue (unstripped: more than the package
+# ships) and checks what the hook copies: one statically linked file, no library.
+. "$(dirname "$0")/lib.sh"
+: "${VFIOTX_RESCUE_STATIC:?set by ctest}"
+build=$(dirname "$VFIOTX_RESCUE_STATIC")
+for tool in cpio zstd strip file; do
+	command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 0; }
+done
+
+file -b "$VFIOTX_RESCUE_STATIC" | grep -Eq "static-pie linked|statically linked" || fail "vfiotx-rescue is statically linked"
+run 0 bash "$VFIOTX_SRC/scripts/bench-rescue-size.sh" "$build"
+echo "$OUT"
+now=$(grep '^now: vfiotx-rescue' <<<"$OUT")
+assert_contains "$now" " 1 file "
+packed=$(awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "compressed") print $i}' <<<"$now")
+[ -n "$packed" ] || fail "no compressed size in: $now"
+[ "${packed:-99999999}" -le 1048576 ] || fail "the rescue hook adds $packed bytes compressed: more than 1 MiB"
+
+# the hook as installed copies exactly that file, to /sbin/vfiotx-rescue
+printf '%s\n' 'copy_exec() { echo "copy_exec $*" >>"$DESTDIR/calls"; }' >"$VT_TMP/hook-functions"
+sed 's|@SBINDIR@|/usr/sbin|g' "$VFIOTX_SRC/scripts/initramfs/hooks/vfiotx-rescue.in" >"$VT_TMP/hook"
+mkdir -p "$VT_TMP/initramfs"
+run 0 env DESTDIR="$VT_TMP/initramfs" VFIOTX_HOOK_FUNCTIONS="$VT_TMP/hook-functions" sh "$VT_TMP/hook"
+assert_contains "$ERR" "/usr/sbin/vfiotx-rescue is missing" # not installed on this machine
+run 0 env DESTDIR="$VT_TMP/initramfs" VFIOTX_HOOK_FUNCTIONS="$VT_TMP/hook-functions" \
+	VFIOTX_RESCUE_BIN="$VFIOTX_RESCUE_STATIC" sh "$VT_TMP/hook"
+assert_eq "$(cat "$VT_TMP/initramfs/calls")" "copy_exec $VFIOTX_RESCUE_STATIC /sbin/vfiotx-rescue"
+finish
