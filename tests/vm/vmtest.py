@@ -995,6 +995,8 @@ def scenario_rescue(host):
     through_grub(g, host.info)
     kernels = default_kernel_only(host, g)
     g.sh("test -x /usr/share/initramfs-tools/hooks/vfiotx-rescue")
+    # as the package leaves a host: vfiotx-boot.service records the rescue at the next boot
+    g.sh("systemctl enable %s" % " ".join(TRIAL_UNITS))
     bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % VIRTIO_BLK_ID)
     check(re.match(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", bdf),
           "no single virtio-blk controller (%s): %r" % (VIRTIO_BLK_ID, bdf))
@@ -1042,6 +1044,8 @@ def scenario_rescue(host):
     through_grub(g, host.info)
     drv, out = driver_of(g, bdf)
     check(drv not in (None, "vfio-pci"), "the root disk controller is on %s" % drv)
+    state, _ = wait_unit_done(g, "vfiotx-boot.service")
+    check(state == "active", "vfiotx-boot.service after the rescue: " + state)
     status = g.out("vfiotx status")
     host.log("vfiotx status after the rescue:\n" + status)
     check("pending rebuild" not in status and "interrupted" not in status,
