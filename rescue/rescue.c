@@ -25,8 +25,7 @@
 #include "journal/rescue_mark.h"
 #include "journal/snapshot.h"
 
-#define FULL_RESCUE                                                                                \
-        "from a full rescue system (a live USB with vfiotx), 'vfiotx --root /root rollback -y'"
+#define FULL_RESCUE "from a live USB with vfiotx installed, 'vfiotx --root /root rollback -y'"
 
 void vt_rescue_result_free(vt_rescue_result *res)
 {

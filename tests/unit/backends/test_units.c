@@ -86,6 +86,16 @@ static void test_unreadable(void **state)
         vt_unit_state st;
 
         (void)state;
+        /* A unit directory that is a link out of the root is refused (root or not). */
+        write_file(dir, "etc/systemd/.keep", "");
+        snprintf(path, sizeof(path), "%s/etc/systemd/system", dir);
+        assert_int_equal(symlink("../../../../../../../../../etc/systemd/system", path), 0);
+        assert_int_equal(vt_root_open(&root, dir), 0);
+        assert_true(vt_unit_state_probe(&root, "x.service", &st) < 0);
+        assert_non_null(vt_error_message());
+        vt_error_clear();
+        vt_root_close(&root);
+        unlink(path);
         if (geteuid() == 0) { /* root reads every directory */
                 rm_rf(dir);
                 skip();
