@@ -12,10 +12,12 @@ static bool quiet(const vt_cli *cli)
 }
 
 static void progress(void *userdata, size_t step, size_t n, const char *cmd, const char *line,
-                     bool done, long elapsed_ms)
+                     bool done, int r, long elapsed_ms)
 {
         const vt_cli *cli = userdata;
 
+        /* A failed step's error, with its output, is the command's error message. */
+        (void)r;
         if (quiet(cli))
                 return;
         if (line) {

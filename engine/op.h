@@ -54,9 +54,8 @@ typedef struct vt_op_ui {
         void (*show_diff)(void *userdata, const char *diff);
         /* The rebuild steps about to run (plan->n may be 0: nothing to rebuild). */
         void (*show_rebuild)(void *userdata, const vt_rebuild_plan *plan);
-        /* A rebuild step starts (line NULL), prints a line, or ends (done). */
-        void (*progress)(void *userdata, size_t step, size_t n, const char *cmd, const char *line,
-                         bool done, long elapsed_ms);
+        /* A rebuild step starts, prints a line, or ends (engine/rebuild_run.h). */
+        vt_rebuild_progress_fn *progress;
         /* The rebuild failed: the files are being put back and rebuilt for. */
         void (*undoing)(void *userdata);
         /* Ask a yes/no question; true to go ahead. */

@@ -5,12 +5,7 @@
  * operation's facts (engine/facts.h: backends/rebuild_plan.h, backends/bootloader.h) and derives
  * the minimum set of steps.
  *
- * vt_rebuild_run(): runs the steps in order (engine/runner.h: argv, never a shell; chrooted
- * into the root when asked, with /proc, /sys, /dev bind-mounted in a private mount namespace
- * that disappears with the tool), each with a time limit; reports progress through the
- * callback; records argv, exit status, time and (on failure) the output into `record` as JSON.
- * Stops at the first failing step: -EPROTO / -ETIMEDOUT / -ENOENT with a message that names the
- * step and ends with its output.
+ * vt_rebuild_run(): runs the steps (engine/rebuild_run.h, which vfiotx-rescue links too).
  *
  * vt_rebuild_verify(): reads back what the steps built (the kernels' module lists from the same
  * facts, which a rebuild does not change): each initramfs (libarchive) must hold the
@@ -27,23 +22,12 @@
 #include "backends/rebuild_plan.h"
 #include "common/buf.h"
 #include "engine/facts.h"
+#include "engine/rebuild_run.h"
 #include "fs/root.h"
 #include "journal/snapshot.h"
 
-typedef struct vt_rebuild_ctx {
-        const vt_root *root;
-        bool chroot;    /* run the tools inside the root (else from PATH) */
-        int timeout_ms; /* per step */
-        /* step starts (line NULL), prints a line, or ends (done true) */
-        void (*progress)(void *userdata, size_t step, size_t n, const char *cmd, const char *line,
-                         bool done, long elapsed_ms);
-        void *userdata;
-} vt_rebuild_ctx;
-
 int vt_rebuild_make(vt_facts *facts, const char *const *changed, size_t n_changed,
                     vt_rebuild_plan *out);
-
-int vt_rebuild_run(const vt_rebuild_ctx *ctx, const vt_rebuild_plan *plan, vt_buf *record);
 
 typedef struct vt_rebuild_expect {
         const vt_snapshot *files;        /* the files as the transaction leaves them */

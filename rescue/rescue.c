@@ -11,12 +11,10 @@
 #include "backends/bootloader.h"
 #include "backends/kernels.h"
 #include "backends/rebuild_plan.h"
-#include "common/argv.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/macro.h"
-#include "engine/boot_fs.h"
-#include "engine/runner.h"
+#include "engine/rebuild_run.h"
 #include "fs/atomic_file.h"
 #include "fs/root.h"
 #include "journal/good_copy.h"
@@ -111,21 +109,6 @@ static int differing(const vt_root *root, const vt_snapshot *good, size_t *idx, 
         return 0;
 }
 
-typedef struct line_ctx {
-        const vt_rescue_req *req;
-        size_t step, n;
-        const char *cmd;
-} line_ctx;
-
-static void on_line(const char *line, size_t len, void *userdata)
-{
-        line_ctx *l = userdata;
-        _cleanup_free_ char *copy = strndup(line, len);
-
-        if (copy && l->req->progress)
-                l->req->progress(l->req->userdata, l->step, l->n, l->cmd, copy, false, 0, 0);
-}
-
 static int rebuild(const vt_rescue_req *req, const vt_root *root, const vt_snapshot *good,
                    vt_rescue_result *res)
 {
@@ -154,41 +137,21 @@ static int rebuild(const vt_rescue_req *req, const vt_root *root, const vt_snaps
                 vt_buf_put(&res->notes, plan.notes.ptr, plan.notes.len);
                 res->n_steps = plan.n;
         }
-        for (size_t i = 0; r >= 0 && i < plan.n; i++) {
-                const vt_rebuild_step *s = &plan.steps[i];
-                _cleanup_buf_ vt_buf cmd = VT_BUF_INIT;
-                line_ctx l = {req, i + 1, plan.n, NULL};
-                vt_run_opts opts = {0};
-                vt_run_result out = {0};
-
-                vt_argv_format((const char *const *)s->argv, &cmd);
-                l.cmd = vt_buf_cstr(&cmd);
+        if (r >= 0) {
                 /* The rescue system's /boot/efi is not the host's ESP: bind_esp stays off. */
-                opts.chroot = req->no_chroot ? NULL : root->path;
-                opts.env = (const char *const *)s->env;
-                opts.timeout_ms = req->timeout_ms;
-                opts.on_line = on_line;
-                opts.userdata = &l;
-                if (req->progress)
-                        req->progress(req->userdata, i + 1, plan.n, l.cmd, NULL, false, 0, 0);
-                r = vt_run((const char *const *)s->argv, &opts, &out);
-                if (req->progress)
-                        req->progress(req->userdata, i + 1, plan.n, l.cmd, NULL, true, r,
-                                      out.elapsed_ms);
-                vt_run_result_free(&out);
-                if (r < 0) {
-                        vt_error_wrap(r, "rebuild step %zu/%zu (%s)", i + 1, plan.n,
-                                      s->description);
+                vt_rebuild_ctx ctx = {.root = root,
+                                      .chroot = !req->no_chroot,
+                                      .timeout_ms = req->timeout_ms,
+                                      .progress = req->progress,
+                                      .userdata = req->userdata};
+
+                r = vt_rebuild_run(&ctx, &plan, NULL);
+                if (r < 0)
                         vt_error_hint(r, "the good files are restored, but the initramfs or boot "
                                          "configuration still holds the bad ones: fix what the "
                                          "tool says and run vfiotx-rescue again (it rebuilds "
                                          "again), or boot and let vfiotx-boot.service rebuild");
-                }
         }
-        /* What the tools wrote under /boot must be where the bootloader reads it before the
-         * marker says rebuilt. */
-        if (r >= 0 && plan.n)
-                r = vt_boot_fs_flush_all(root, NULL);
         vt_rebuild_plan_free(&plan);
         vt_boot_info_free(&boot);
         vt_rebuild_host_free(&host);

@@ -32,16 +32,15 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "engine/rebuild_run.h"
 
 typedef struct vt_rescue_req {
         const char *root; /* the host's root as mounted here: "/root" in the initramfs */
         bool no_chroot;   /* run the rebuild tools from PATH, not chrooted (tests) */
         bool no_rebuild;  /* restore the files only; `vfiotx boot` rebuilds at the next boot */
         int timeout_ms;   /* per rebuild step; 0: none */
-        /* A rebuild step starts (line NULL, done false), prints a line, or ends (done true, r
-         * its result, elapsed_ms its time). May be NULL. */
-        void (*progress)(void *userdata, size_t step, size_t n, const char *cmd, const char *line,
-                         bool done, int r, long elapsed_ms);
+        /* A rebuild step starts, prints a line, or ends (engine/rebuild_run.h). May be NULL. */
+        vt_rebuild_progress_fn *progress;
         void *userdata;
 } vt_rescue_req;
 

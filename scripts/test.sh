@@ -5,7 +5,8 @@
 # VFIOTX_VM=0 leaves the VM tests out (and QEMU uninstalled): ctest then reports vm/skipped
 # and says why, as it does when QEMU, mmdebstrap or debugfs is missing.
 # It also builds the Debian package and checks it with lintian (scripts/build-deb.sh: the .deb
-# lands in build/deb/; a lintian error fails the run), and runs the demo (scripts/demo.sh).
+# lands in build/deb/; a lintian error fails the run): the VM tests run on that package, as apt
+# installs it. And it runs the demo (scripts/demo.sh).
 # Usage: scripts/test.sh [ctest arguments...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +18,16 @@ if [ "${VFIOTX_VM:-1}" = 0 ]; then
 else
 	scripts/install-deps.sh --vm
 fi
-cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DVFIOTX_SANITIZE=ON -DVFIOTX_VM_TESTS=$vm
-cmake --build build-test -j"$(nproc)"
+# The package first: the VM tests install it with apt (tests/vm/package_image.py).
 scripts/build-deb.sh
+debs=(build/deb/vfiotx_*_amd64.deb)
+if [ "${#debs[@]}" != 1 ] || [ ! -f "${debs[0]}" ]; then
+	echo "test.sh: expected one package in build/deb, found: ${debs[*]}" >&2
+	exit 1
+fi
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DVFIOTX_SANITIZE=ON -DVFIOTX_VM_TESTS=$vm \
+	-DVFIOTX_VM_DEB="$PWD/${debs[0]}"
+cmake --build build-test -j"$(nproc)"
 # The README's demo, as a user runs it (its own build, exit 0 or the run fails).
 echo "== scripts/demo.sh"
 scripts/demo.sh

@@ -25,6 +25,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import image  # noqa: E402
+import package_image  # noqa: E402
 import vmlib  # noqa: E402
 from vmlib import VMError  # noqa: E402
 
@@ -49,8 +50,7 @@ class Host:
     def __init__(self, artifacts, build_dir, deb=None):
         self.artifacts = artifacts
         self.build_dir = build_dir
-        self.deb = deb  # the package to install with apt on the first boot, else cmake --install
-        self.deb_installed = False
+        self.deb = deb  # the package the host has installed with apt, else cmake --install
         self.boots = []
         self.guest = None
         self.t0 = time.monotonic()
@@ -64,7 +64,12 @@ class Host:
             self.log("CHECK FAILED (the scenario goes on, and fails at its end): " + msg)
 
     def prepare(self):
-        base, self.info = image.base_image()
+        if self.deb:
+            # the package installed by apt once per suite (package_image.py), as a user has it
+            base, self.info = package_image.package_image(
+                self.deb, os.path.join(os.path.dirname(self.artifacts), "package-image"), self.log)
+        else:
+            base, self.info = image.base_image()
         os.makedirs(self.artifacts, exist_ok=True)
         for f in os.listdir(self.artifacts):  # a re-run starts from nothing
             p = os.path.join(self.artifacts, f)
@@ -75,12 +80,11 @@ class Host:
         # replays an ext4 journal if one is left (debugfs ignores it; the guest's replay would
         # then overwrite what debugfs wrote); -p is instant on a clean filesystem
         vmlib.run(["e2fsck", "-p", vmlib.fs_spec(self.disk)], timeout=600)
-        if self.deb:
-            self.put_deb()
-        else:
+        if not self.deb:
             self.install_vfiotx()
-        self.log("disk ready in %.1fs (kernels: %s)" % (time.monotonic() - t,
-                                                         ", ".join(self.info["kernels"])))
+        self.log("disk ready in %.1fs (kernels: %s; vfiotx %s)" % (
+            time.monotonic() - t, ", ".join(self.info["kernels"]),
+            "from the package " + self.info["deb"] if self.deb else "by cmake --install"))
         self.original_modules = vmlib.read_guest_file(self.disk, "/etc/modules")
         check(self.original_modules is not None, "the base image has no /etc/modules")
 
@@ -112,31 +116,6 @@ class Host:
         finally:
             shutil.rmtree(stage, ignore_errors=True)
 
-    def put_deb(self):
-        """Put the package on the disk as /root/vfiotx.deb; the first boot installs it with
-        apt (install_deb), as a user would."""
-        stage = tempfile.mkdtemp(prefix="stage.", dir=self.artifacts)
-        try:
-            os.makedirs(os.path.join(stage, "root"))
-            shutil.copy(self.deb, os.path.join(stage, "root/vfiotx.deb"))
-            vmlib.install_tree(self.disk, stage)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
-
-    def install_deb(self, g):
-        """apt-get install the package (offline: its dependencies are in the image); its
-        postinst enables the units and runs update-grub, its trigger rebuilds the initramfs."""
-        t = time.monotonic()
-        out = g.out("apt-get install -y /root/vfiotx.deb 2>&1", timeout=900)
-        self.log("apt-get install /root/vfiotx.deb: %.0fs\n%s" % (
-            time.monotonic() - t, "\n".join(out.splitlines()[-12:])))
-        check(g.out("dpkg-query -W -f='${Status}' vfiotx") == "install ok installed",
-              "the package is not installed")
-        enabled = g.out("systemctl is-enabled %s" % " ".join(TRIAL_UNITS))
-        check(enabled.split() == ["enabled"] * len(TRIAL_UNITS),
-              "the package did not enable the units: " + enabled)
-        self.deb_installed = True
-
     def log(self, msg):
         print("[%6.1fs] %s" % (time.monotonic() - self.t0, msg), flush=True)
 
@@ -150,8 +129,6 @@ class Host:
         g.start()
         g.wait_login(timeout)
         self.log("%s: logged in after %.1fs" % (g.name, g.boot_seconds))
-        if self.deb and not self.deb_installed:
-            self.install_deb(g)
         return g
 
     def reboot(self, name=None):
@@ -462,8 +439,11 @@ def scenario_power_cut(host):
     the intent is in the state file, with the new /etc/modules fsync'ed but not renamed, while
     update-initramfs runs, right after the commit point. Every time: /etc/modules on the disk is
     all-before or all-after, the host boots through GRUB, status reports the interrupted (or
-    committed) transaction, the next command (`confirm`) resolves it, git fsck is clean; after
-    the cut during the rebuild the rebuild is pending and the next apply completes it."""
+    committed) transaction, the next command resolves it, git fsck is clean. With the package
+    (--deb) the next command is vfiotx-boot.service at the next boot: it undoes the interrupted
+    transaction and completes the rebuild the cut during the rebuild left pending, before the
+    login prompt. From a `cmake --install` tree (units not enabled) it is `confirm`, and the
+    rebuild stays pending until the next apply completes it."""
     g = host.boot("first")
     kernels = default_kernel_only(host, g)
     before = host.original_modules
@@ -480,19 +460,31 @@ def scenario_power_cut(host):
               " nor all-after:\n%r" % on_disk)
         host.log("/etc/modules on the powered-off disk: all-%s"
                  % ("before" if on_disk == before else "after"))
-        g = host.boot("after-cut-%d-%s" % (k + 1, name))
+        # with the package, vfiotx-boot.service may rebuild before the login prompt
+        g = host.boot("after-cut-%d-%s" % (k + 1, name),
+                      timeout=420 + (REBUILD_TIMEOUT if host.deb else 0))
         through_grub(g, host.info)
-        status = g.out("vfiotx status")
-        host.log("vfiotx status after the cut:\n" + status)
-        if expect == "before":
-            check("state: interrupted" in status, "status does not report the interruption")
+        if host.deb:
+            # the package's vfiotx-boot.service is the next command: it recovers at boot, and
+            # completes a rebuild the cut left pending, before sysinit.target (so before login)
+            state, _ = wait_unit_done(g, "vfiotx-boot.service", timeout=REBUILD_TIMEOUT)
+            out = g.out("journalctl -b -u vfiotx-boot.service --no-pager -o cat")
+            host.log("vfiotx-boot.service (%s) at the boot after the cut:\n%s" % (state, out))
+            check(state == "active", "vfiotx-boot.service is %s after the cut" % state)
+            status = g.out("vfiotx status")
+            host.log("vfiotx status after the boot:\n" + status)
         else:
-            check("state: applied" in status, "status does not show the committed apply")
-        out = g.out("vfiotx confirm")
-        host.log("vfiotx confirm (the next command that writes):\n" + out)
+            status = g.out("vfiotx status")
+            host.log("vfiotx status after the cut:\n" + status)
+            if expect == "before":
+                check("state: interrupted" in status, "status does not report the interruption")
+            out = g.out("vfiotx confirm")
+            host.log("vfiotx confirm (the next command that writes):\n" + out)
         if expect == "before":
             check("recovered: interrupted transaction" in out and "undone" in out,
                   "the next command did not report the recovery:\n" + out)
+        else:
+            check("state: applied" in status, "status does not show the committed apply")
         now = g.out("cat /etc/modules; echo .")[:-1].encode()
         check(now == (before if expect == "before" else after),
               "/etc/modules is not all-%s after recovery:\n%s" % (expect, now.decode()))
@@ -500,15 +492,22 @@ def scenario_power_cut(host):
         host.log("vfiotx status after recovery:\n" + status)
         check("state: interrupted" not in status and not re.search(r"^interrupted:", status, re.M),
               "still interrupted after recovery:\n" + status)
-        if how == "rebuild":
+        if how == "rebuild" and host.deb:
+            check("pending rebuild" not in status and re.search(
+                r"^\[1/\d+\] update-initramfs -u -k %s \(" % re.escape(kernels[0]), out, re.M),
+                "vfiotx-boot.service did not complete the rebuild the cut left pending:\n"
+                + status)
+        elif how == "rebuild":
             check("pending rebuild" in status, "the cut during the rebuild left no pending "
                   "rebuild:\n" + status)
+        if how == "rebuild":
             g.sh("lsinitramfs /boot/initrd.img-%s >/dev/null" % kernels[0], timeout=300)
         fsck_journal(g)
         log = g.out("vfiotx log")
         host.log("vfiotx log:\n" + log)
         if expect == "before":
-            # the command that recovered may add its own entry (confirm does) after it
+            # the command that recovered may add its own entry after it (confirm does; the
+            # boot's completed rebuild does)
             check(any(line.split()[3:5] == ["recovery", "undone"]
                       for line in log.splitlines()[:2]),
                   "the journal does not record the undone transaction:\n" + log)
@@ -636,30 +635,39 @@ def scenario_seed_procedure(host):
 
 
 VIRTIO_BLK_ID = "1af4:1001"
-TRIAL_UNITS = ["vfiotx-boot.service", "vfiotx-confirm.service", "vfiotx-deadline.timer"]
+TRIAL_UNITS = package_image.TRIAL_UNITS
 BROKEN_BOOT_TIMEOUT = 900  # the trial boots, the fallback boot and its restore + rebuild (TCG)
 
 
 def install_trial_pieces(host, g):
-    """What a package's postinst would do for the boot-counted trial: enable the units
-    `cmake --install --prefix /usr` put into /usr/lib/systemd/system (their ExecStart names
-    /usr/sbin/vfiotx: configured at install time), create a grubenv, and run update-grub once so
-    grub.cfg carries 42_vfiotx's counter block and the last good entry."""
+    """What the boot-counted trial needs on the host. From the package (--deb): check that its
+    postinst left it: the units enabled, grub.cfg with 42_vfiotx's counter block and the last
+    good entry (update-grub ran), a grubenv. From a `cmake --install` tree: do what the postinst
+    does: enable the units `cmake --install --prefix /usr` put into /usr/lib/systemd/system
+    (their ExecStart names /usr/sbin/vfiotx: configured at install time), create a grubenv, run
+    update-grub once."""
     binary = g.out("command -v vfiotx")
     check(binary == "/usr/sbin/vfiotx", "vfiotx is not /usr/sbin/vfiotx on the guest: " + binary)
     g.sh("test -x /etc/grub.d/42_vfiotx")
+    unitdir = "/lib/systemd/system" if host.deb else "/usr/lib/systemd/system"
     for unit in TRIAL_UNITS:
-        exec_start = g.out("grep -h '^ExecStart=' /usr/lib/systemd/system/%s || true" % unit)
+        exec_start = g.out("grep -h '^ExecStart=' %s/%s || true" % (unitdir, unit))
         check(unit.endswith(".timer") or exec_start.startswith("ExecStart=/usr/sbin/vfiotx "),
               "%s as installed does not run /usr/sbin/vfiotx: %r" % (unit, exec_start))
-    g.sh("systemctl enable %s" % " ".join(TRIAL_UNITS))
+    if host.deb:
+        enabled = g.out("systemctl is-enabled %s" % " ".join(TRIAL_UNITS))
+        check(enabled.split() == ["enabled"] * len(TRIAL_UNITS),
+              "the package's units are not enabled: " + enabled)
+        g.sh("test -f /boot/grub/grubenv")
+    else:
+        g.sh("systemctl enable %s" % " ".join(TRIAL_UNITS))
+        g.sh("test -f /boot/grub/grubenv || grub-editenv /boot/grub/grubenv create")
+        t = time.monotonic()
+        g.sh("update-grub", timeout=300)
+        host.log("update-grub with 42_vfiotx: %.0fs" % (time.monotonic() - t))
     host.log("trial units:\n" + g.out("systemctl is-enabled %s; systemctl cat vfiotx-boot "
                                       "vfiotx-confirm | grep -E '^(ExecStart|WantedBy|After)='"
                                       % " ".join(TRIAL_UNITS)))
-    g.sh("test -f /boot/grub/grubenv || grub-editenv /boot/grub/grubenv create")
-    t = time.monotonic()
-    g.sh("update-grub", timeout=300)
-    host.log("update-grub with 42_vfiotx: %.0fs" % (time.monotonic() - t))
     g.sh("grep -q vfiotx-last-good /boot/grub/grub.cfg && grep -q vfiotx_tries /boot/grub/grub.cfg")
 
 
@@ -996,7 +1004,10 @@ def scenario_rescue(host):
     kernels = default_kernel_only(host, g)
     g.sh("test -x /usr/share/initramfs-tools/hooks/vfiotx-rescue")
     # as the package leaves a host: vfiotx-boot.service records the rescue at the next boot
-    g.sh("systemctl enable %s" % " ".join(TRIAL_UNITS))
+    if not host.deb:
+        g.sh("systemctl enable %s" % " ".join(TRIAL_UNITS))
+    check(g.out("systemctl is-enabled vfiotx-boot.service") == "enabled",
+          "vfiotx-boot.service is not enabled")
     bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % VIRTIO_BLK_ID)
     check(re.match(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", bdf),
           "no single virtio-blk controller (%s): %r" % (VIRTIO_BLK_ID, bdf))
@@ -1058,6 +1069,78 @@ def scenario_rescue(host):
     host.shutdown()
 
 
+def scenario_package(host):
+    """The package as apt installed it (the suite's package image): the rescue hook adds at most
+    1 MiB to the compressed initramfs, measured against the same kernel's initramfs without it,
+    and nothing but vfiotx-rescue; the binary, man page and completion are in place. `apt-get
+    remove` keeps the journal (git fsck clean), vfiotx's changes to /etc and the conffiles, and
+    takes the hook out of the rebuilt initramfs; `apt-get purge` removes /var/lib/vfiotx,
+    /etc/vfiotx and /etc/grub.d/42_vfiotx, runs update-grub (grub.cfg loses the counter block)
+    and the units' enable links, and keeps the files vfiotx wrote (docs/packaging.md)."""
+    check(host.deb, "the package scenario needs --deb (the package to install)")
+    host.log("installed by apt in %ds (package image built in %ds)" % (
+        host.info["install_seconds"], host.info["package_seconds"]))
+    for k, added, files in package_image.hook_cost(host.info):
+        size = host.info["initramfs"][k]
+        host.log("initramfs of %s: %d bytes without the hook, %d with it: %+d bytes "
+                 "(%.2f MiB); files added: %s" % (k, size["without_hook"], size["with_hook"],
+                                                  added, added / 2**20, ", ".join(files)))
+        check(added <= package_image.HOOK_GOAL, "the hook adds %d bytes to the initramfs of %s "
+              "(goal: at most 1 MiB)" % (added, k))
+        check(any(f.endswith("sbin/vfiotx-rescue") for f in files) and not size["removed_files"],
+              "the hook's initramfs of %s: added %s, removed %s" % (k, files,
+                                                                    size["removed_files"]))
+        check(not [f for f in files if "libgit2" in f or f.endswith("sbin/vfiotx")],
+              "the hook copied the full vfiotx or libgit2: %s" % files)
+    g = host.boot("first")
+    through_grub(g, host.info)
+    # the initramfs the install's trigger rebuilt with the hook: remove's trigger rebuilds it
+    hooked = sorted(host.info["initramfs"])
+    check(hooked, "the install rebuilt no initramfs")
+    for k in hooked:
+        g.sh("lsinitramfs /boot/initrd.img-%s | grep -qx 'usr/sbin/vfiotx-rescue'" % k,
+             timeout=300)
+    g.sh("test -x /usr/sbin/vfiotx && test -x /usr/sbin/vfiotx-rescue && "
+         "test -f /usr/share/man/man8/vfiotx.8.gz && "
+         "test -f /usr/share/bash-completion/completions/vfiotx")
+    bdf = edu_bdf(g)
+    rc, out = g.sh("vfiotx apply -y --no-arm --no-rebuild --device %s" % bdf)
+    check("applied as transaction" in out, "apply did not report its transaction:\n" + out)
+    g.sh("test -f /etc/modprobe.d/vfiotx.conf")
+    grub_cfg = g.out("md5sum /etc/default/grub")
+    t = time.monotonic()
+    rc, out = g.sh("apt-get remove -y vfiotx 2>&1", timeout=900)
+    host.log("apt-get remove -y vfiotx: %.0fs\n%s" % (time.monotonic() - t,
+                                                     "\n".join(out.splitlines()[-8:])))
+    check(g.out("dpkg-query -W -f='${Status}' vfiotx") == "deinstall ok config-files",
+          "after remove the package is not in config-files state")
+    g.sh("test ! -e /usr/sbin/vfiotx && test -f /etc/modprobe.d/vfiotx.conf && "
+         "test -x /etc/grub.d/42_vfiotx")
+    fsck_journal(g)
+    for k in hooked:
+        # vfiotx's modprobe.d files stay (the user's passthrough configuration); the hook's
+        # program goes
+        listing = g.out("lsinitramfs /boot/initrd.img-%s" % k, timeout=300)
+        check(not re.search(r"vfiotx-rescue", listing), "the initramfs of %s rebuilt at remove "
+              "still has vfiotx-rescue" % k)
+        check("etc/modprobe.d/vfiotx.conf" in listing.splitlines(),
+              "the initramfs of %s rebuilt at remove lacks /etc/modprobe.d/vfiotx.conf" % k)
+    t = time.monotonic()
+    rc, out = g.sh("apt-get purge -y vfiotx 2>&1", timeout=900)
+    host.log("apt-get purge -y vfiotx: %.0fs\n%s" % (time.monotonic() - t,
+                                                    "\n".join(out.splitlines()[-8:])))
+    check(g.out("dpkg-query -W -f='${Status}' vfiotx 2>&1 || true") != "deinstall ok "
+          "config-files", "purge left the package's configuration")
+    g.sh("test ! -e /var/lib/vfiotx && test ! -e /etc/vfiotx && test ! -e /etc/grub.d/42_vfiotx"
+         " && test ! -e /boot/vfiotx")
+    g.sh("! grep -q vfiotx_tries /boot/grub/grub.cfg")
+    links = g.out("find /etc/systemd/system -name 'vfiotx*'")
+    check(not links, "purge left the units' links:\n" + links)
+    g.sh("test -f /etc/modprobe.d/vfiotx.conf")
+    check(g.out("md5sum /etc/default/grub") == grub_cfg, "purge changed /etc/default/grub")
+    host.shutdown()
+
+
 SCENARIOS = {
     "seed-modules": scenario_seed_modules,
     "rollback": scenario_rollback,
@@ -1067,20 +1150,25 @@ SCENARIOS = {
     "display-gpu": scenario_display_gpu,
     "two-kernels": scenario_two_kernels,
     "rescue": scenario_rescue,
+    "package": scenario_package,
 }
 
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("image")
+    pk = sub.add_parser("package")
+    pk.add_argument("--deb", required=True, help="the package to install into the base image")
+    pk.add_argument("--artifacts", required=True, help="where the install boot's log is kept")
     sub.add_parser("list")
     r = sub.add_parser("run")
     r.add_argument("scenario", choices=sorted(SCENARIOS))
     r.add_argument("--build-dir", required=True, help="vfiotx's CMake build directory")
     r.add_argument("--artifacts", required=True, help="where serial logs (and disk) are kept")
     r.add_argument("--keep-disk", action="store_true", help="keep the disk image on success")
-    r.add_argument("--deb", help="install this package with apt on the first boot, instead of "
-                   "the build directory's cmake --install tree")
+    r.add_argument("--deb", help="start from the base image with this package installed by apt "
+                   "(cached per package: see package_image.py), instead of the build "
+                   "directory's cmake --install tree")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("the VM tests need root (mmdebstrap, e2fsprogs on image files)", file=sys.stderr)
@@ -1094,6 +1182,14 @@ def main():
         path, info = image.base_image()
         print("base image %s (%.0fs here)\n%s" % (path, time.monotonic() - t,
                                                   json.dumps(info, indent=1)))
+        return 0
+    if args.cmd == "package":
+        t = time.monotonic()
+        path, info = package_image.package_image(
+            os.path.abspath(args.deb), os.path.abspath(args.artifacts),
+            lambda m: print(m, flush=True))
+        print("package image %s (%.0fs here)\n%s" % (path, time.monotonic() - t,
+                                                     json.dumps(info, indent=1)))
         return 0
     # SIGTERM (ctest, a CI runner) unwinds like ^C, so QEMU is always killed in `finally`
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
