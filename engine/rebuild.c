@@ -120,6 +120,8 @@ int vt_rebuild_verify(vt_facts *facts, const vt_rebuild_plan *plan, const vt_reb
         for (size_t i = 0; i < plan->n; i++) {
                 const vt_rebuild_step *s = &plan->steps[i];
 
+                size_t had = report->len;
+
                 if (s->artifact_kind == VT_ARTIFACT_INITRAMFS)
                         r = verify_initramfs(facts, s, expect, report);
                 else if (s->artifact_kind == VT_ARTIFACT_GRUB_CFG ||
@@ -127,6 +129,10 @@ int vt_rebuild_verify(vt_facts *facts, const vt_rebuild_plan *plan, const vt_reb
                         r = verify_cmdline(facts->root, s, expect, report);
                 else
                         r = 0;
+                /* An artifact that cannot be read at all (not an archive, damaged) has no
+                 * findings, only the error: that is what the report must say for it. */
+                if (r == -EBADMSG && report->len == had)
+                        vt_buf_printf(report, "%s: %s\n", s->artifact, vt_error_message());
                 if (r == -EBADMSG)
                         bad++;
                 else if (r < 0)

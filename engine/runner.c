@@ -274,7 +274,10 @@ static void emit_lines(struct reader *rd, bool flush)
                 rd->opts->on_line(rd->line.ptr, rd->line.len, rd->opts->userdata);
                 start = rd->line.len;
         }
-        memmove(rd->line.ptr, rd->line.ptr + start, rd->line.len - start);
+        /* Nothing to drop when nothing was emitted; the buffer may not even exist yet (a tool
+         * that printed nothing: memmove from NULL is undefined, even for 0 bytes). */
+        if (start > 0)
+                memmove(rd->line.ptr, rd->line.ptr + start, rd->line.len - start);
         rd->line.len -= start;
         if (rd->line.ptr)
                 rd->line.ptr[rd->line.len] = '\0';

@@ -205,7 +205,9 @@ int vt_root_read(const vt_root *root, const char *abspath, vt_buf *out)
         r = vt_root_resolve(root, abspath, false, &rel);
         if (r < 0)
                 return r;
-        fd = openat(root->fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer while vfiotx
+         * holds its lock; it is refused below. Reads of a regular file ignore the flag. */
+        fd = openat(root->fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 _cleanup_free_ char *shown = vt_root_display(root, abspath);
                 return vt_error_set(errno, "cannot open %s: %s", shown ? shown : abspath,
@@ -213,8 +215,13 @@ int vt_root_read(const vt_root *root, const char *abspath, vt_buf *out)
         }
         if (fstat(fd, &st) < 0)
                 return vt_error_set(errno, "cannot stat %s: %s", abspath, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return vt_error_set(EINVAL, "%s is not a regular file", abspath);
+        if (!S_ISREG(st.st_mode)) {
+                _cleanup_free_ char *shown = vt_root_display(root, abspath);
+                return vt_error_hint(
+                    vt_error_set(EINVAL, "%s is not a regular file", shown ? shown : abspath),
+                    "vfiotx reads and writes regular files only: replace it "
+                    "with a regular file, or move it away");
+        }
         r = vt_read_fd(fd, out);
         if (r < 0)
                 return vt_error_set(r, "cannot read %s: %s", abspath, strerror(-r));

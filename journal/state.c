@@ -79,6 +79,30 @@ static int get_oid(json_object *o, const char *key, vt_oid *out, bool *found)
         return 0;
 }
 
+/* A transaction number as the state file must hold it: an integer from 0 (1 for an intent) up
+ * to VT_TXN_MAX. Anything else means the file is damaged: taken as it is, a huge number
+ * overflows the next one and a negative one numbers the log backwards. */
+static int get_txn(json_object *o, const char *key, long min, long *out)
+{
+        json_object *v;
+        int64_t n;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                return 0;
+        n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+        if (n < min || n > VT_TXN_MAX)
+                return vt_error_hint(
+                    vt_error_set(EBADMSG,
+                                 "state file %s is damaged: \"%s\" is %s, not a transaction "
+                                 "number (%ld to %ld)",
+                                 VT_STATE_PATH, key, json_object_to_json_string(v), min,
+                                 (long)VT_TXN_MAX),
+                    "'vfiotx rollback' restores the last good snapshot from its plain copy and "
+                    "starts the state anew");
+        *out = (long)n;
+        return 0;
+}
+
 static const char *const own_members[] = {"version", "phase",  "txn", "head",
                                           "good",    "intent", NULL};
 static const char *const own_intent_members[] = {"txn", "kind", "before", "target", NULL};
@@ -112,9 +136,9 @@ int vt_state_read(const vt_root *root, vt_state *out)
         if (json_object_object_get_ex(o, "phase", &v))
                 out->phase = strcmp(json_object_get_string(v), "applying") == 0 ? VT_PHASE_APPLYING
                                                                                 : VT_PHASE_IDLE;
-        if (json_object_object_get_ex(o, "txn", &v))
-                out->txn = (long)json_object_get_int64(v);
-        r = keep_others(o, own_members, out->data, sizeof(out->data), "the state");
+        r = get_txn(o, "txn", 0, &out->txn);
+        if (r >= 0)
+                r = keep_others(o, own_members, out->data, sizeof(out->data), "the state");
         if (r >= 0)
                 r = get_oid(o, "head", &out->head, NULL);
         if (r >= 0)
@@ -125,13 +149,13 @@ int vt_state_read(const vt_root *root, vt_state *out)
                 if (!json_object_object_get_ex(o, "intent", &intent)) {
                         r = vt_error_set(EBADMSG, "state file: applying without an intent");
                 } else {
-                        if (json_object_object_get_ex(intent, "txn", &v))
-                                out->intent_txn = (long)json_object_get_int64(v);
-                        if (json_object_object_get_ex(intent, "kind", &v))
+                        r = get_txn(intent, "txn", 1, &out->intent_txn);
+                        if (r >= 0 && json_object_object_get_ex(intent, "kind", &v))
                                 snprintf(out->intent_kind, sizeof(out->intent_kind), "%s",
                                          json_object_get_string(v));
-                        r = keep_others(intent, own_intent_members, out->intent_data,
-                                        sizeof(out->intent_data), "the intent");
+                        if (r >= 0)
+                                r = keep_others(intent, own_intent_members, out->intent_data,
+                                                sizeof(out->intent_data), "the intent");
                         if (r >= 0)
                                 r = get_oid(intent, "before", &out->before, NULL);
                         if (r >= 0)

@@ -18,6 +18,9 @@
 #define VT_STATE_PATH            "/var/lib/vfiotx/state"
 #define VT_STATE_DATA_MAX        1024
 #define VT_STATE_INTENT_DATA_MAX 128
+/* The largest transaction number a state file may hold (a million a day for a thousand years
+ * is below it); a larger one, or a negative one, is read as damage (-EBADMSG). */
+#define VT_TXN_MAX 999999999999L
 
 typedef enum vt_phase {
         VT_PHASE_IDLE = 0,

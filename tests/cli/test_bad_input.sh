@@ -77,6 +77,25 @@ rm "$root/etc/modules" && mkdir "$root/etc/modules"
 run 1 vt --root "$root" apply -y --no-rebuild
 assert_contains "$ERR" "/etc/modules is not a regular file"
 
+# A FIFO where a file is read (issue 14, 1): refused at once with its path (it used to block
+# forever on open, holding the lock); nothing written, the lock free for the next command.
+use_host intel-igpu-desktop
+for fifo in etc/default/grub etc/modprobe.d/vfiotx.conf etc/modules; do
+	root=$(mkhost intel-igpu-desktop)
+	before=$(etc_state "$root")
+	rm -f "$VT_TMP/fifo.orig"
+	[ -e "$root/$fifo" ] && cp -p "$root/$fifo" "$VT_TMP/fifo.orig"
+	rm -f "$root/$fifo" && mkfifo "$root/$fifo"
+	run 1 timeout 20 "$VFIOTX_BIN" --root "$root" --sysfs "$SYS" --proc "$PROC" apply -y \
+		--no-rebuild --no-arm --device 0000:00:02.0
+	assert_contains "$ERR" "/$fifo is not a regular file"
+	assert_contains "$ERR" "hint: vfiotx reads and writes regular files only"
+	rm "$root/$fifo"
+	[ -e "$VT_TMP/fifo.orig" ] && cp -p "$VT_TMP/fifo.orig" "$root/$fifo"
+	assert_eq "$(etc_state "$root")" "$before" "nothing written next to a FIFO ($fifo)"
+	run 0 timeout 20 "$VFIOTX_BIN" --root "$root" status
+done
+
 # A read-only root: a clear message with how to remount; nothing written.
 root=$(mkroot)
 if mkdir "$VT_TMP/ro" && mount -t tmpfs -o size=4m tmpfs "$VT_TMP/ro" 2>/dev/null; then

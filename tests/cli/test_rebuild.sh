@@ -95,12 +95,14 @@ assert_eq "$(etc_state "$root")" "$before" "a timed-out rebuild leaves every fil
 fsck_ok "$root"
 
 # --- Verification: an initramfs without vfiotx's conf file, or without the vfio modules.
-for omit in conf vfio; do
+# A garbage initramfs (issue 14, 16): the report names it and says why, not an empty list.
+for omit in conf vfio garbage; do
 	: >"$FAKE_LOG"
 	FAKE_OMIT=$omit run 1 v apply -y --no-arm --device "$igpu"
 	assert_contains "$ERR" "what the rebuild built is not what the files say"
 	[ "$omit" = conf ] && assert_contains "$ERR" "etc/modprobe.d/vfiotx.conf"
 	[ "$omit" = vfio ] && assert_contains "$ERR" "vfio"
+	[ "$omit" = garbage ] && assert_contains "$ERR" "$(printf 'say:\n/boot/initrd.img-6.1.0-2')"
 	assert_eq "$(etc_state "$root")" "$before" "a failed verification leaves every file as before ($omit)"
 done
 run 0 v apply -y --no-arm --device "$igpu"

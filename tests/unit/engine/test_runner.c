@@ -54,6 +54,24 @@ static void test_output_and_lines(void **state)
         vt_buf_free(&l.all);
 }
 
+/* A tool that prints nothing (kernel-install add, normally) with a line callback (issue 14,
+ * 17): no line, no output, and no memmove from the empty buffer (UBSan aborts on it). */
+static void test_silent_tool(void **state)
+{
+        const char *argv[] = {"true", NULL};
+        struct lines l = {VT_BUF_INIT, 0};
+        vt_run_opts o = {.on_line = on_line, .userdata = &l, .timeout_ms = 10000};
+        vt_run_result res;
+
+        (void)state;
+        assert_int_equal(vt_run(argv, &o, &res), 0);
+        assert_int_equal(res.exit_code, 0);
+        assert_int_equal(res.output.len, 0);
+        assert_int_equal(l.n, 0);
+        vt_run_result_free(&res);
+        vt_buf_free(&l.all);
+}
+
 static void test_env_and_stdin(void **state)
 {
         const char *env[] = {"VT_RUNNER_TEST=hello", NULL};
@@ -267,6 +285,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_output_and_lines),
+            cmocka_unit_test(test_silent_tool),
             cmocka_unit_test(test_env_and_stdin),
             cmocka_unit_test(test_exit_code),
             cmocka_unit_test(test_killed_by_signal),

@@ -2,6 +2,8 @@
 #include "../helpers.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "fs/root.h"
@@ -78,6 +80,30 @@ static void test_read_and_mkdir(void **state)
         rm_rf(dir);
 }
 
+/* A FIFO where a file is read (issue 14, 1): refused at once with its path, never waited on
+ * (the alarm fails the test instead of letting it hang while vfiotx would hold its lock). */
+static void test_read_fifo(void **state)
+{
+        char *dir = make_tmpdir();
+        vt_root root = VT_ROOT_INIT;
+        vt_buf b = VT_BUF_INIT;
+        char p[4096];
+
+        (void)state;
+        write_file(dir, "etc/default/keep", "");
+        snprintf(p, sizeof(p), "%s/etc/default/grub", dir);
+        assert_int_equal(mkfifo(p, 0644), 0);
+        assert_int_equal(vt_root_open(&root, dir), 0);
+        alarm(10);
+        assert_int_equal(vt_root_read(&root, "/etc/default/grub", &b), -EINVAL);
+        alarm(0);
+        assert_non_null(strstr(vt_error_message(), "/etc/default/grub is not a regular file"));
+        assert_non_null(strstr(vt_error_hint_text(), "replace it with a regular file"));
+        vt_buf_free(&b);
+        vt_root_close(&root);
+        rm_rf(dir);
+}
+
 static void test_open_errors(void **state)
 {
         vt_root root = VT_ROOT_INIT;
@@ -94,6 +120,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_resolve_symlinks),
             cmocka_unit_test(test_read_and_mkdir),
+            cmocka_unit_test(test_read_fifo),
             cmocka_unit_test(test_open_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -151,6 +151,16 @@ static void test_damaged(void **state)
             "{\"phase\":\"idle\",\"head\":\"xyz\"}\n",     /* a head that is no object id */
             "{\"phase\":\"applying\",\"txn\":3}\n",        /* applying without an intent */
             "{\"phase\":\"applying\",\"intent\":{\"kind\":\"apply\",\"before\":\"12\"}}\n",
+            /* transaction numbers that are none (issue 14, 8): the next one would overflow, or
+             * the log would count backwards */
+            "{\"phase\":\"idle\",\"txn\":99999999999999999999999}\n",
+            "{\"phase\":\"idle\",\"txn\":9223372036854775807}\n",
+            "{\"phase\":\"idle\",\"txn\":1000000000000}\n",
+            "{\"phase\":\"idle\",\"txn\":-5}\n",
+            "{\"phase\":\"idle\",\"txn\":\"7\"}\n",
+            "{\"phase\":\"idle\",\"txn\":2.5}\n",
+            "{\"phase\":\"applying\",\"txn\":3,\"intent\":{\"txn\":0,\"kind\":\"apply\"}}\n",
+            "{\"phase\":\"applying\",\"txn\":3,\"intent\":{\"txn\":-4,\"kind\":\"apply\"}}\n",
         };
         char *dir = make_tmpdir();
         vt_root root = VT_ROOT_INIT;
@@ -164,6 +174,15 @@ static void test_damaged(void **state)
                 assert_int_equal(vt_state_read(&root, &st), -EBADMSG);
                 assert_non_null(vt_error_message());
         }
+        /* A bad number says which member and what to do. */
+        write_file(dir, "var/lib/vfiotx/state", "{\"phase\":\"idle\",\"txn\":-5}\n");
+        assert_int_equal(vt_state_read(&root, &st), -EBADMSG);
+        assert_non_null(strstr(vt_error_message(), "\"txn\" is -5, not a transaction number"));
+        assert_non_null(strstr(vt_error_hint_text(), "vfiotx rollback"));
+        /* The largest number it takes is read as it is. */
+        write_file(dir, "var/lib/vfiotx/state", "{\"phase\":\"idle\",\"txn\":999999999999}\n");
+        assert_int_equal(vt_state_read(&root, &st), 0);
+        assert_true(st.txn == VT_TXN_MAX);
         vt_root_close(&root);
         rm_rf(dir);
 }
