@@ -157,6 +157,10 @@ int vt_profile_parse(const char *path, const char *data, size_t len, vt_profile 
                             strlen(arg) > 15 || strtok_r(NULL, " \t", &save))
                                 r = bad(path, lineno,
                                         "expected: device BDF VVVV:DDDD DRIVER [MODULE]");
+                        else if (strcmp(drv, "-") != 0 && !vt_modname_valid(drv))
+                                r = bad(path, lineno,
+                                        "the driver after the ids must be a driver name "
+                                        "(letters, digits, '_' and '-') or '-' for none");
                         else if (mod && !vt_modname_valid(mod))
                                 r = bad(path, lineno,
                                         "the module after the driver must be a module name "

@@ -52,6 +52,9 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 json_object_object_add(o, "state", json_object_new_string(res.state));
                 json_object_object_add(o, "applied", json_object_new_int64(res.applied.id));
                 json_object_object_add(o, "good", json_object_new_int64(res.good.id));
+                if (res.failed.id)
+                        json_object_object_add(o, "last_failed",
+                                               json_object_new_int64(res.failed.id));
                 if (res.boot.trial != VT_TRIAL_NONE) {
                         json_object *t = json_object_new_object();
 
@@ -118,6 +121,12 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
         printf("applied: transaction %ld (%s: %s)\n", res.applied.id,
                res.applied.kind ? res.applied.kind : "",
                res.applied.summary ? res.applied.summary : "");
+        if (res.failed.id)
+                printf("last attempt: transaction %ld (%s: %s) %s; the files are as transaction "
+                       "%ld left them\n",
+                       res.failed.id, res.failed.kind ? res.failed.kind : "",
+                       res.failed.summary ? res.failed.summary : "",
+                       res.failed.outcome ? res.failed.outcome : "failed", res.applied.id);
         if (res.has_good)
                 printf("good: transaction %ld (%s: %s)\n", res.good.id,
                        res.good.kind ? res.good.kind : "",

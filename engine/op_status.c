@@ -8,7 +8,7 @@
 #include "common/macro.h"
 #include "engine/trial.h"
 
-static const char *state_name(const vt_engine *e)
+static const char *state_name(const vt_engine *e, const vt_oid *applied)
 {
         if (e->state.phase == VT_PHASE_APPLYING)
                 return "interrupted";
@@ -24,7 +24,7 @@ static const char *state_name(const vt_engine *e)
         case VT_TRIAL_NONE:
                 break;
         }
-        if (e->state.has_good && vt_oid_equal(&e->state.good, &e->state.head))
+        if (e->state.has_good && vt_oid_equal(&e->state.good, applied))
                 return "good";
         return "applied";
 }
@@ -44,11 +44,44 @@ static void read_profile(vt_engine *e, const vt_op_ui *ui, vt_profile *p)
         vt_error_clear();
 }
 
-static int read_journal(vt_engine *e, const vt_op_ui *ui, vt_op_status_result *res)
+static bool changed_nothing(const vt_txn_info *t)
+{
+        return t->outcome &&
+               (strcmp(t->outcome, "failed") == 0 || strcmp(t->outcome, "undone") == 0);
+}
+
+/* The transaction whose files the host has: the head, or, when the head is a transaction that
+ * failed or was undone (its files are its parent's), the first one before it that changed
+ * something. The newest such failure is kept to be reported as such, never as "applied". */
+static int applied_txn(vt_engine *e, vt_op_status_result *res, vt_oid *oid)
 {
         int r;
 
-        r = vt_journal_load(e->journal, &e->state.head, NULL, &res->applied);
+        *oid = e->state.head;
+        r = vt_journal_load(e->journal, oid, NULL, &res->applied);
+        for (size_t i = 0; r >= 0 && changed_nothing(&res->applied) && i < 100000; i++) {
+                vt_oid parents[2];
+
+                if (vt_journal_parents(e->journal, oid, parents) < 1)
+                        break;
+                if (!res->failed.id) {
+                        res->failed = res->applied;
+                        res->applied = (vt_txn_info){0};
+                } else {
+                        vt_txn_info_free(&res->applied);
+                }
+                *oid = parents[0];
+                r = vt_journal_load(e->journal, oid, NULL, &res->applied);
+        }
+        return r;
+}
+
+static int read_journal(vt_engine *e, const vt_op_ui *ui, vt_op_status_result *res)
+{
+        vt_oid applied;
+        int r;
+
+        r = applied_txn(e, res, &applied);
         if (r >= 0 && e->state.has_good)
                 r = vt_journal_load(e->journal, &e->state.good, NULL, &res->good);
         /* While a transaction is interrupted its own files differ from the head: that is not
@@ -58,7 +91,7 @@ static int read_journal(vt_engine *e, const vt_op_ui *ui, vt_op_status_result *r
         if (r < 0)
                 return r;
         read_profile(e, ui, &res->profile);
-        res->state = state_name(e);
+        res->state = state_name(e, &applied);
         res->has_good = e->state.has_good;
         return 0;
 }
@@ -102,6 +135,7 @@ out:
 void vt_op_status_result_free(vt_op_status_result *res)
 {
         vt_txn_info_free(&res->applied);
+        vt_txn_info_free(&res->failed);
         vt_txn_info_free(&res->good);
         vt_buf_free(&res->drift);
         vt_profile_free(&res->profile);

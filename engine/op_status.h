@@ -4,7 +4,9 @@
  * or no state file), "interrupted" (the state file says a transaction is applying),
  * the trial's "armed", "trying", "marked bad", "rolled back", then "good" (the applied snapshot
  * is the last good one) or "applied" (it awaits confirmation). With a journal, the result also
- * holds the applied and the good transactions, the files changed outside vfiotx (drift; not
+ * holds the applied and the good transactions (the applied one is the newest that changed the
+ * files: a transaction that failed or was undone left its parent's files, and is reported as
+ * `failed`, never as applied), the files changed outside vfiotx (drift; not
  * while a transaction is interrupted: its own files differ from the head, and the next command
  * sorts that out) and the devices of the profile on disk. A profile that cannot be parsed only
  * leaves the device list empty, announced through ui->warning (apply reports it with its line).
@@ -22,7 +24,10 @@
 
 typedef struct vt_op_status_result {
         const char *state;         /* static: "none", "interrupted", ... (above) */
-        vt_txn_info applied, good; /* the head and the good transaction (id 0: none) */
+        vt_txn_info applied, good; /* the transaction whose files the host has, the good one
+                                    * (id 0: none) */
+        vt_txn_info failed;        /* the newest transaction after `applied` that failed or was
+                                    * undone (id 0: none): the journal's head then */
         bool has_good;             /* there is a good snapshot */
         vt_boot_state boot;        /* the trial and the pending rebuild */
         bool interrupted;          /* a transaction is applying: */

@@ -377,8 +377,14 @@ static int check_modprobe_conflicts(plan_state *s)
                 if (vt_root_exists(s->ctx->facts->root, vt_modprobe_dirs[d]) != 1)
                         continue;
                 r = vt_root_opendir(s->ctx->facts->root, vt_modprobe_dirs[d], &dfd);
-                if (r < 0)
+                if (r < 0) {
+                        /* e.g. /etc/modprobe.d is a file: say so, with the path (issue 14, 15) */
+                        vt_error_hint(r,
+                                      "modprobe reads the *.conf files in %s: make it a "
+                                      "directory again (move the file into it)",
+                                      vt_modprobe_dirs[d]);
                         break;
+                }
                 dir = fdopendir(TAKE_FD(dfd));
                 if (!dir) {
                         r = -errno;
@@ -405,13 +411,14 @@ static int check_modprobe_conflicts(plan_state *s)
                         }
                         bufs[n] = (vt_buf)VT_BUF_INIT;
                         /* A link to /dev/null (a masked file) reads as empty. */
-                        if (vt_root_read(s->ctx->facts->root, p, &bufs[n]) < 0)
+                        if (vt_root_read(s->ctx->facts->root, p, &bufs[n]) < 0) {
                                 vt_buf_clear(&bufs[n]);
+                                vt_error_clear();
+                        }
                         paths[n++] = p;
                 }
                 closedir(dir);
         }
-        vt_error_clear();
         if (r >= 0 && n) {
                 files = calloc(n, sizeof(*files));
                 if (!files)

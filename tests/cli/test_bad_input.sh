@@ -96,6 +96,53 @@ for fifo in etc/default/grub etc/modprobe.d/vfiotx.conf etc/modules; do
 	run 0 timeout 20 "$VFIOTX_BIN" --root "$root" status
 done
 
+# Errors that name their path and line (issue 14, 15): /etc/modprobe.d a file, a profile line
+# whose driver is no driver name.
+root=$(mkhost intel-igpu-desktop)
+rmdir "$root/etc/modprobe.d" && echo x >"$root/etc/modprobe.d"
+before=$(etc_state "$root")
+run 1 vt --root "$root" --sysfs "$SYS" --proc "$PROC" apply -y --no-rebuild --no-arm --device 0000:00:02.0
+assert_contains "$ERR" "cannot open directory /etc/modprobe.d: Not a directory"
+assert_contains "$ERR" "hint: modprobe reads the *.conf files in /etc/modprobe.d: make it a directory again"
+assert_eq "$(etc_state "$root")" "$before" "nothing written when /etc/modprobe.d is a file"
+root=$(mkhost intel-igpu-desktop)
+run 0 vt --root "$root" --sysfs "$SYS" --proc "$PROC" apply -y --no-rebuild --no-arm --device 0000:00:02.0
+sed -i 's|^device 0000:00:02.0 8086:3e92 i915$|device 0000:00:02.0 8086:3e92 i9/15|' "$root/etc/vfiotx/vfiotx.conf"
+line=$(grep -n '^device ' "$root/etc/vfiotx/vfiotx.conf" | cut -d: -f1)
+run 1 vt --root "$root" --sysfs "$SYS" --proc "$PROC" apply -y --no-rebuild --no-arm
+assert_contains "$ERR" "/etc/vfiotx/vfiotx.conf:$line: the driver after the ids must be a driver name"
+
+# A failed apply is not "applied" (issue 14, 13): status names the transaction whose files the
+# host has, the good state stays good, the failure is reported as the last attempt.
+if root=$(mkhost intel-igpu-desktop) && chattr +i "$root/etc/modprobe.d" 2>/dev/null; then
+	chattr -i "$root/etc/modprobe.d"
+	h() { vt --root "$root" --sysfs "$SYS" --proc "$PROC" "$@"; }
+	run 0 h apply -y --no-rebuild --no-arm --cmdline-add foo=1
+	run 0 h confirm
+	chattr +i "$root/etc/modprobe.d"
+	run 1 h apply -y --no-rebuild --no-arm --device 0000:00:02.0
+	chattr -i "$root/etc/modprobe.d"
+	run 0 h status
+	assert_contains "$OUT" "state: good"
+	# (transaction 3 is the confirmation: its files are transaction 2's)
+	assert_contains "$OUT" "applied: transaction 3 (confirm"
+	assert_contains "$OUT" "last attempt: transaction 4 (apply: pass through 0000:00:02.0"
+	assert_contains "$OUT" ") failed; the files are as transaction 3 left them"
+	assert_not_contains "$OUT" "not confirmed yet"
+	run 0 h --json status
+	assert_contains "$OUT" '"state":"good"'
+	assert_contains "$OUT" '"applied":3'
+	assert_contains "$OUT" '"last_failed":4'
+	# the next apply that works is the applied one again
+	run 0 h apply -y --no-rebuild --no-arm --device 0000:00:02.0
+	run 0 h status
+	assert_contains "$OUT" "state: applied"
+	assert_contains "$OUT" "applied: transaction 5 (apply"
+	assert_not_contains "$OUT" "last attempt"
+else
+	echo "skipped the failed-apply status checks: chattr +i does not work on $VT_TMP"
+fi
+
 # A read-only root: a clear message with how to remount; nothing written.
 root=$(mkroot)
 if mkdir "$VT_TMP/ro" && mount -t tmpfs -o size=4m tmpfs "$VT_TMP/ro" 2>/dev/null; then
