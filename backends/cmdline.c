@@ -147,7 +147,8 @@ static const char *param_key(const char *name, const char *value, size_t *keylen
                 *keylen = colon ? (size_t)(colon - value) : 0;
                 return value ? value : "";
         }
-        if (vt_cmdline_name_eq(name, "console") || vt_cmdline_name_eq(name, "initcall_blacklist")) {
+        if (vt_cmdline_name_eq(name, "console") || vt_cmdline_name_eq(name, "initcall_blacklist") ||
+            vt_cmdline_name_eq(name, "iommu")) {
                 *keylen = value ? strlen(value) : 0;
                 return value ? value : "";
         }
@@ -169,7 +170,8 @@ bool vt_cmdline_same_param(const char *name_a, const char *value_a, const char *
                 return false;
         /* console=x and a bare "console" are different settings, as are their keys. */
         if (la == 0 && (vt_cmdline_name_eq(name_a, "console") ||
-                        vt_cmdline_name_eq(name_a, "initcall_blacklist")))
+                        vt_cmdline_name_eq(name_a, "initcall_blacklist") ||
+                        vt_cmdline_name_eq(name_a, "iommu")))
                 return (value_a == NULL) == (value_b == NULL);
         return true;
 }

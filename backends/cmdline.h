@@ -17,8 +17,10 @@
  *   remove "name"     drops every word of that name (with or without a value);
  *   remove "name=val" drops only the words with exactly that name and value.
  * "Same parameter" is the name, except for parameters the kernel accumulates rather than
- * overrides: console= and initcall_blacklist= (each value is its own parameter) and video= (one
- * parameter per output or driver: video=efifb:off and video=HDMI-A-1:1920x1080 coexist).
+ * overrides: console=, initcall_blacklist= and iommu= (each value is its own parameter: x86's
+ * iommu_setup() applies every iommu= word, so adding iommu=pt keeps the user's iommu=1 or
+ * iommu=soft, and a line that has iommu=pt already is left alone) and video= (one parameter
+ * per output or driver: video=efifb:off and video=HDMI-A-1:1920x1080 coexist).
  *
  * Every word not named by the change keeps its bytes and its place, and the whitespace around
  * it. A removed word goes with the whitespace before it (or after it, when it is the first word),

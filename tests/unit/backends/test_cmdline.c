@@ -84,7 +84,8 @@ static void test_replace_not_duplicate(void **state)
               "vfio-pci.ids=10de:1b80,10de:10f0 a");
         check("foo=a-b", L("foo=a_b"), NULL, "foo=a_b");
         /* Several occurrences collapse into one, at the first place. */
-        check("a iommu=soft b iommu=pt c", L("iommu=pt"), NULL, "a iommu=pt b c");
+        check("a intel_iommu=off b intel_iommu=igfx_off c", L("intel_iommu=on"), NULL,
+              "a intel_iommu=on b c");
         /* Quoted values compare unquoted. */
         check("foo=\"a b\" x", L("foo=\"a b\""), NULL, "foo=\"a b\" x");
 }
@@ -98,6 +99,12 @@ static void test_accumulating_params(void **state)
               "video=HDMI-A-1:1920x1080 video=efifb:off");
         check("initcall_blacklist=foo", L("initcall_blacklist=sysfb_init"), NULL,
               "initcall_blacklist=foo initcall_blacklist=sysfb_init");
+        /* iommu= words accumulate (issue 14, 10): the user's own are kept, never rewritten */
+        check("iommu=1 amd_iommu=on iommu=pt", L("iommu=pt"), NULL,
+              "iommu=1 amd_iommu=on iommu=pt");
+        check("quiet iommu=soft", L("iommu=pt"), NULL, "quiet iommu=soft iommu=pt");
+        check("a iommu=soft b iommu=pt c", L("iommu=pt"), NULL, "a iommu=soft b iommu=pt c");
+        check("quiet iommu=soft iommu=pt", NULL, L("iommu=pt"), "quiet iommu=soft");
 }
 
 static void test_remove(void **state)

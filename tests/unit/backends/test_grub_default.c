@@ -614,8 +614,9 @@ static void test_what_is_refused_and_what_is_not(void **state)
                     "GRUB_CMDLINE_LINUX_DEFAULT=\"iommu=pt\"\n");
         accept_text("GRUB_CMDLINE_LINUX_DEFAULT=quiet'  '\"a\"\n",
                     "GRUB_CMDLINE_LINUX_DEFAULT=quiet'  '\"a iommu=pt\"\n");
+        /* a value over two lines; the user's iommu=soft stays (iommu= words accumulate) */
         accept_text("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\niommu=soft\"\n",
-                    "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\niommu=pt\"\n");
+                    "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\niommu=soft iommu=pt\"\n");
 }
 
 int main(void)
