@@ -255,6 +255,26 @@ static int track_nesting(const source *x, const vt_sh_statement *st, int *depth,
         return 0;
 }
 
+/* Is token i a ".", "source" or "eval" command? It is when it stands where a command starts:
+ * first on the line, after ; & | ( ), or after a word that a command follows (then, else, do,
+ * if, ...): `if [ -f x ]; then . x; fi` sources as surely as a line of its own. */
+static bool sources_at(const source *x, const vt_sh_statement *st, size_t i)
+{
+        static const char *const before_cmd[] = {"then", "else", "elif",  "do",   "!",
+                                                 "{",    "if",   "while", "until"};
+        const vt_sh_token *t = &st->t[i];
+        bool cmdpos = i == 0;
+
+        if (t->op || !(vt_sh_token_is(x->s, t, ".") || vt_sh_token_is(x->s, t, "source") ||
+                       vt_sh_token_is(x->s, t, "eval")))
+                return false;
+        if (i > 0 && st->t[i - 1].op)
+                cmdpos = st->t[i - 1].op != '<' && st->t[i - 1].op != '>';
+        for (size_t k = 0; i > 0 && !st->t[i - 1].op && k < ARRAY_SIZE(before_cmd); k++)
+                cmdpos = cmdpos || vt_sh_token_is(x->s, &st->t[i - 1], before_cmd[k]);
+        return cmdpos;
+}
+
 static int scan_statement(const source *x, size_t file, const vt_sh_statement *st, scan *sc,
                           bool nested)
 {
@@ -321,10 +341,10 @@ static int scan_statement(const source *x, size_t file, const vt_sh_statement *s
                 if (plain)
                         return 0;
         }
-        if (vt_sh_token_is(x->s, &st->t[0], ".") || vt_sh_token_is(x->s, &st->t[0], "source") ||
-            vt_sh_token_is(x->s, &st->t[0], "eval"))
-                return refuse(x, st->t[0].start,
-                              "sourcing or eval: vfiotx cannot tell what it sets");
+        for (size_t i = 0; i < st->n; i++)
+                if (sources_at(x, st, i))
+                        return refuse(x, st->t[i].start,
+                                      "sourcing or eval: vfiotx cannot tell what it sets");
         for (size_t i = 0; i < st->n; i++) {
                 bad = bad_mention(x, st->t[i].start, st->t[i].end);
                 if (bad != NOPE)

@@ -574,6 +574,16 @@ static void test_what_is_refused_and_what_is_not(void **state)
                     "/etc/default/grub.d/x.cfg:1: command");
         refuse_text("\n. /etc/extra\n", "/etc/default/grub.d/x.cfg:2: sourcing");
         refuse_text("eval \"$X\"\n", "/etc/default/grub.d/x.cfg:1: sourcing");
+        /* inside if and for, on one line or over several (issue 14, 11) */
+        refuse_text("if [ -f /etc/x ]; then . /etc/x; fi\n",
+                    "/etc/default/grub.d/x.cfg:1: sourcing");
+        refuse_text("if [ -f /etc/x ]\nthen\n  . /etc/x\nfi\n",
+                    "/etc/default/grub.d/x.cfg:3: sourcing");
+        refuse_text("if true; then\n source /etc/x\nfi\n", "/etc/default/grub.d/x.cfg:2: sourcing");
+        refuse_text("for f in /etc/x.d/*; do . \"$f\"; done\n",
+                    "/etc/default/grub.d/x.cfg:1: sourcing");
+        refuse_text("true && . /etc/x\n", "/etc/default/grub.d/x.cfg:1: sourcing");
+        refuse_text("{ eval \"$X\"; }\n", "/etc/default/grub.d/x.cfg:1: sourcing");
         refuse_text("unset GRUB_CMDLINE_LINUX_DEFAULT\n",
                     "/etc/default/grub.d/x.cfg:1: this changes");
         refuse_text("X=${GRUB_CMDLINE_LINUX_DEFAULT:=a}\n",
@@ -614,6 +624,10 @@ static void test_what_is_refused_and_what_is_not(void **state)
                     "GRUB_CMDLINE_LINUX_DEFAULT=\"iommu=pt\"\n");
         accept_text("GRUB_CMDLINE_LINUX_DEFAULT=quiet'  '\"a\"\n",
                     "GRUB_CMDLINE_LINUX_DEFAULT=quiet'  '\"a iommu=pt\"\n");
+        /* words that only look like sourcing: arguments, not commands */
+        accept_text(
+            "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\necho . source eval >/dev/null\n",
+            "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet iommu=pt\"\necho . source eval >/dev/null\n");
         /* a value over two lines; the user's iommu=soft stays (iommu= words accumulate) */
         accept_text("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\niommu=soft\"\n",
                     "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\niommu=soft iommu=pt\"\n");
