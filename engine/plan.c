@@ -624,6 +624,39 @@ static bool replaced_by_add(const vt_cmdline_change *c, const char *word)
         return false;
 }
 
+/* Words to remove go from GRUB_CMDLINE_LINUX too: grub-mkconfig puts it on every entry's
+ * command line, and a user's word there is as much on the kernel's line as one in
+ * GRUB_CMDLINE_LINUX_DEFAULT (removing it from one of them only would leave it in force).
+ * Additions go to GRUB_CMDLINE_LINUX_DEFAULT alone. `out`/`changed` hold the first edit's
+ * result and are updated in place. */
+static int remove_from_cmdline_linux(char **paths, size_t n, const vt_cmdline_change *change,
+                                     vt_buf *out, bool *changed)
+{
+        vt_cmdline_change rm = {.remove = change->remove, .n_remove = change->n_remove};
+        _cleanup_free_ vt_grub_file *files = calloc(n, sizeof(*files));
+        _cleanup_free_ vt_buf *out2 = calloc(n, sizeof(*out2));
+        _cleanup_free_ bool *changed2 = calloc(n, sizeof(*changed2));
+        int r;
+
+        if (!files || !out2 || !changed2)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                files[i] = (vt_grub_file){paths[i], vt_buf_cstr(&out[i]), out[i].len};
+                out2[i] = (vt_buf)VT_BUF_INIT;
+        }
+        r = vt_grub_default_edit(files, n, VT_GRUB_CMDLINE_ALL, &rm, out2, changed2);
+        for (size_t i = 0; i < n; i++) {
+                if (r >= 0 && changed2[i]) {
+                        vt_buf_free(&out[i]);
+                        out[i] = out2[i];
+                        changed[i] = true;
+                } else {
+                        vt_buf_free(&out2[i]);
+                }
+        }
+        return r;
+}
+
 static int plan_cmdline(plan_state *s)
 {
         vt_cmdline_plan cp = {0};
@@ -696,6 +729,8 @@ static int plan_cmdline(plan_state *s)
                 if (r >= 0)
                         r = vt_grub_default_edit(files, n_paths, VT_GRUB_CMDLINE_DEFAULT,
                                                  &cp.change, out, changed);
+                if (r >= 0 && cp.change.n_remove)
+                        r = remove_from_cmdline_linux(paths, n_paths, &cp.change, out, changed);
                 for (size_t i = 0; r >= 0 && i < n_paths; i++)
                         if (changed[i])
                                 r = put_file(s, paths[i], &out[i]);
