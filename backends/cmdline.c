@@ -234,6 +234,43 @@ static int param_push(vt_cmdline_param **arr, size_t *n, vt_cmdline_param *p)
         return 0;
 }
 
+/* Can this word be written into a command line at all? It goes into /etc/default/grub (sh),
+ * grub.cfg (GRUB's script language, which grub-mkconfig does not escape for every character)
+ * and /etc/kernel/cmdline. A quote it opens and never closes would swallow every later word, and
+ * from then on every apply would be refused by vfiotx's own check; the characters below are
+ * special to sh or to GRUB's parser (issue 14, 12). Kernel parameters do not need them. */
+int vt_cmdline_param_addable(const char *word)
+{
+        static const char special[] = "'`$\\;&|<>(){}";
+        size_t quotes = 0;
+
+        for (const char *p = word; *p; p++) {
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        return vt_error_hint(
+                            vt_error_set(EINVAL,
+                                         "'%s' cannot be added: it holds a control "
+                                         "character",
+                                         word),
+                            "give the parameter without it");
+                if (strchr(special, *p))
+                        return vt_error_hint(
+                            vt_error_set(EINVAL,
+                                         "'%s' cannot be added: '%c' is special to sh or "
+                                         "to GRUB's script language",
+                                         word, *p),
+                            "vfiotx adds parameters made of letters, digits, '\"' pairs and "
+                            "=,.:/+-_@%%!~*#[]^ only; set such a parameter in /etc/default/grub "
+                            "(or /etc/kernel/cmdline) yourself, quoted for it");
+                quotes += *p == '"';
+        }
+        if (quotes % 2)
+                return vt_error_hint(
+                    vt_error_set(EINVAL, "'%s' cannot be added: it opens a '\"' it never closes",
+                                 word),
+                    "close the quote ('foo=\"a b\"'), or leave the quote out");
+        return 0;
+}
+
 int vt_cmdline_change_add(vt_cmdline_change *c, const char *word)
 {
         vt_cmdline_param p = {NULL, NULL, NULL};

@@ -53,6 +53,12 @@ typedef struct vt_cmdline_words {
         bool open_quote; /* the last word opens a '"' that is never closed: it runs to the end */
 } vt_cmdline_words;
 
+/* May a user's parameter (--cmdline-add, a profile's cmdline-add) be added? -EINVAL with a hint
+ * for a '"' never closed, a control character, or a character special to sh or to GRUB's script
+ * language (' ` $ \ ; & | < > ( ) { }), which grub-mkconfig copies into grub.cfg unescaped.
+ * vt_cmdline_change_add() itself takes any single word (vfiotx's own and the editors' tests). */
+int vt_cmdline_param_addable(const char *word);
+
 /* Split `len` bytes of a command line (NUL bytes are treated as ordinary bytes). */
 int vt_cmdline_split(const char *line, size_t len, vt_cmdline_words *out);
 void vt_cmdline_words_free(vt_cmdline_words *w);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/cmdline.h"
 #include "backends/kernels.h"
 #include "common/error.h"
 #include "common/macro.h"
@@ -169,7 +170,13 @@ int vt_profile_parse(const char *path, const char *data, size_t len, vt_profile 
                                 r = vt_profile_add_device(&p, arg, (uint16_t)v, (uint16_t)d,
                                                           strcmp(drv, "-") ? drv : NULL, mod);
                 } else if (strcmp(key, "cmdline-add") == 0 && arg) {
-                        r = vt_strv_push(&p.cmdline_add, word);
+                        if (vt_cmdline_param_addable(word) < 0) {
+                                _cleanup_free_ char *why = strdup(vt_error_message());
+
+                                r = why ? bad(path, lineno, why) : -ENOMEM;
+                        } else {
+                                r = vt_strv_push(&p.cmdline_add, word);
+                        }
                         continue;
                 } else if (strcmp(key, "cmdline-remove") == 0 && arg) {
                         r = vt_strv_push(&p.cmdline_remove, word);

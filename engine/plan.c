@@ -230,6 +230,9 @@ static int apply_cmdline_spec(plan_state *s)
         int r = 0;
 
         for (size_t i = 0; r >= 0 && i < sp->cmdline_add.n; i++) {
+                r = vt_cmdline_param_addable(sp->cmdline_add.items[i]);
+                if (r < 0)
+                        break;
                 vt_strv_remove(&s->next.cmdline_remove, sp->cmdline_add.items[i]);
                 if (!vt_strv_contains(&s->next.cmdline_add, sp->cmdline_add.items[i]))
                         r = vt_strv_push(&s->next.cmdline_add, sp->cmdline_add.items[i]);

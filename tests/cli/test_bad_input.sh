@@ -112,6 +112,22 @@ line=$(grep -n '^device ' "$root/etc/vfiotx/vfiotx.conf" | cut -d: -f1)
 run 1 vt --root "$root" --sysfs "$SYS" --proc "$PROC" apply -y --no-rebuild --no-arm
 assert_contains "$ERR" "/etc/vfiotx/vfiotx.conf:$line: the driver after the ids must be a driver name"
 
+# Parameters the kernel line cannot carry safely (issue 14, 12): refused before anything is
+# written, with what to do; a hand-written profile line with one is refused with its line.
+root=$(mkhost intel-igpu-desktop)
+before=$(etc_state "$root")
+for p in 'foo="bar' "a='" 'a=$(reboot)' 'a={' 'a=b;c'; do
+	run 1 vt --root "$root" --sysfs "$SYS" --proc "$PROC" apply -y --no-rebuild --no-arm --cmdline-add "$p"
+	assert_contains "$ERR" "'$p' cannot be added"
+	assert_eq "$(etc_state "$root")" "$before" "nothing written for --cmdline-add $p"
+done
+run 0 vt --root "$root" --sysfs "$SYS" --proc "$PROC" apply -y --no-rebuild --no-arm --cmdline-add 'acpi_osi="!Windows 2012"'
+grep -q 'acpi_osi=\\"!Windows 2012\\"' "$root/etc/default/grub" || fail "a quoted parameter is added"
+echo 'cmdline-add foo="bar' >>"$root/etc/vfiotx/vfiotx.conf"
+line=$(wc -l <"$root/etc/vfiotx/vfiotx.conf")
+run 1 vt --root "$root" --sysfs "$SYS" --proc "$PROC" apply -y --no-rebuild --no-arm
+assert_contains "$ERR" "/etc/vfiotx/vfiotx.conf:$line: 'foo=\"bar' cannot be added: it opens a '\"' it never closes"
+
 # A failed apply is not "applied" (issue 14, 13): status names the transaction whose files the
 # host has, the good state stays good, the failure is reported as the last attempt.
 if root=$(mkhost intel-igpu-desktop) && chattr +i "$root/etc/modprobe.d" 2>/dev/null; then

@@ -154,6 +154,19 @@ static void test_bad_change(void **state)
         assert_int_equal(vt_cmdline_change_add(&c, "a b"), -EINVAL);
         assert_int_equal(vt_cmdline_change_add(&c, ""), -EINVAL);
         assert_int_equal(vt_cmdline_change_add(&c, "--"), -EINVAL);
+        /* what sh, GRUB's script language or the kernel cannot take (issue 14, 12) */
+        assert_int_equal(vt_cmdline_param_addable("foo=\"bar"), -EINVAL);
+        assert_non_null(strstr(vt_error_message(), "opens a '\"' it never closes"));
+        static const char *const bad[] = {"a='",   "a=$(cmd)", "a={",  "a=`x`",  "a=b;c", "a=1&",
+                                          "a=x|y", "a=<",      "a=\\", "a=\x01", "a=(b)"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(vt_cmdline_param_addable(bad[i]), -EINVAL);
+                assert_non_null(strstr(vt_error_message(), "cannot be added"));
+        }
+        assert_int_equal(vt_cmdline_param_addable("video=HDMI-A-1:1920x1080@60"), 0);
+        assert_int_equal(vt_cmdline_param_addable("acpi_osi=\"!Windows 2012\""), 0);
+        assert_int_equal(vt_cmdline_param_addable("isolcpus=1-3,5"), 0);
+        assert_int_equal(vt_cmdline_param_addable("foo=\"a b\""), 0);
         assert_int_equal(vt_cmdline_change_add(&c, "foo=\"a b\""), 0);
         assert_int_equal(vt_cmdline_change_remove(&c, "foo"), -EINVAL);
         assert_non_null(strstr(vt_error_message(), "both added and removed"));
