@@ -592,3 +592,25 @@ int vt_rebuild_plan_describe(const vt_rebuild_plan *p, vt_buf *out)
         }
         return r;
 }
+
+bool vt_path_manageable(const char *path)
+{
+        const char *p;
+
+        if (!path || strncmp(path, "/etc/", 5) != 0)
+                return false;
+        /* Clean: no empty, "." or ".." component. */
+        for (p = path; *p; p++) {
+                if (*p != '/')
+                        continue;
+                if (p[1] == '/' || p[1] == '\0')
+                        return false;
+                if (p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
+                        return false;
+                if (p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == '\0'))
+                        return false;
+        }
+        /* vfiotx's own files (the profile) and the inputs of the initramfs and command line */
+        return strncmp(path, "/etc/vfiotx/", 12) == 0 || vt_rebuild_path_affects_initramfs(path) ||
+               vt_rebuild_path_affects_cmdline(path);
+}

@@ -142,6 +142,12 @@ void vt_boot_path_of(const vt_root *root, const vt_boot_info *boot, vt_boot_path
 bool vt_rebuild_path_affects_initramfs(const char *path);
 bool vt_rebuild_path_affects_cmdline(const char *path);
 
+/* Is `path` a clean absolute path (under /etc/, no empty, "." or ".." component) of a file vfiotx
+ * may manage: its own files under /etc/vfiotx/, or an input of the initramfs or the kernel
+ * command line (above)? Nothing else is ever written or removed for a snapshot that comes from
+ * outside the journal: an imported archive, the plain good copy and its managed-paths list. */
+bool vt_path_manageable(const char *path);
+
 /* The steps needed after `changed` (absolute host paths) changed. */
 int vt_rebuild_plan_make(const vt_rebuild_host *host, const vt_boot_path *boot,
                          const char *const *changed, size_t n_changed, vt_rebuild_plan *out);

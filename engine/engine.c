@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/rebuild_plan.h"
 #include "common/error.h"
 #include "common/failpoint.h"
 #include "common/macro.h"
@@ -656,7 +657,7 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
         if (r >= 0)
                 r = vt_good_copy_read(&e.root, &good, &good_txn);
         if (r >= 0)
-                r = vt_managed_paths_add_absent(&e.root, &good);
+                r = vt_managed_paths_add_absent(&e.root, &good, vt_path_manageable);
         if (r >= 0)
                 r = vt_snapshot_restore(&e.root, &good);
         if (r < 0)

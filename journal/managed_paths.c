@@ -41,7 +41,8 @@ int vt_managed_paths_record(const vt_root *root, const vt_snapshot *s)
         return vt_atomic_write(root, VT_MANAGED_PATHS_PATH, next.ptr, next.len, &meta);
 }
 
-int vt_managed_paths_add_absent(const vt_root *root, vt_snapshot *s)
+int vt_managed_paths_add_absent(const vt_root *root, vt_snapshot *s,
+                                bool (*manageable)(const char *path))
 {
         _cleanup_buf_ vt_buf b = VT_BUF_INIT;
         int r = vt_root_read(root, VT_MANAGED_PATHS_PATH, &b);
@@ -54,7 +55,7 @@ int vt_managed_paths_add_absent(const vt_root *root, vt_snapshot *s)
                 nl = strchr(line, '\n');
                 if (nl)
                         *nl = '\0';
-                if (line[0] == '/' && !vt_snapshot_find(s, line) &&
+                if (line[0] == '/' && manageable(line) && !vt_snapshot_find(s, line) &&
                     (r = vt_snapshot_put(s, line, NULL, 0, NULL)) < 0)
                         return r;
         }

@@ -10,6 +10,8 @@
  * Contract: 0 or negative errno with a message; a missing list reads as empty. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "fs/root.h"
 #include "journal/snapshot.h"
 
@@ -19,6 +21,8 @@
 int vt_managed_paths_record(const vt_root *root, const vt_snapshot *s);
 
 /* Add to `s` an absent entry for every listed path it does not hold: the snapshot did not
- * list them, so they did not exist when it was taken. Lines that are not absolute paths are
- * ignored. */
-int vt_managed_paths_add_absent(const vt_root *root, vt_snapshot *s);
+ * list them, so they did not exist when it was taken (restoring `s` removes them). Only paths
+ * `manageable` accepts are taken (backends/rebuild_plan.h's vt_path_manageable): a line added by
+ * hand or by damage (/etc/fstab) is ignored, never removed. */
+int vt_managed_paths_add_absent(const vt_root *root, vt_snapshot *s,
+                                bool (*manageable)(const char *path));

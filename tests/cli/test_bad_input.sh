@@ -206,4 +206,16 @@ run 1 vt --root "$root" status
 assert_contains "$ERR" "state file /var/lib/vfiotx/state is damaged"
 run 0 vt --root "$root" rollback -y
 cmp -s "$root/etc/modules" "$VFIOTX_FIXTURES/roots/debian12/etc/modules" || fail "rollback with a damaged state file"
+
+# The same with a path vfiotx never manages added to managed-paths (issue 14, 7): the rollback
+# from the plain copy restores what it manages and never removes /etc/fstab.
+root=$(mkroot)
+echo "UUID=x / ext4 defaults 0 1" >"$root/etc/fstab"
+run 0 vt --root "$root" apply -y --no-rebuild
+printf '%s\n' /etc/fstab "/etc/vfiotx/../fstab" >>"$root/var/lib/vfiotx/managed-paths"
+echo garbage >"$root/var/lib/vfiotx/state"
+run 0 vt --root "$root" rollback -y
+assert_contains "$OUT" "from its plain copy"
+assert_eq "$(cat "$root/etc/fstab" 2>&1)" "UUID=x / ext4 defaults 0 1" "/etc/fstab is kept"
+cmp -s "$root/etc/modules" "$VFIOTX_FIXTURES/roots/debian12/etc/modules" || fail "rollback from the plain copy"
 finish

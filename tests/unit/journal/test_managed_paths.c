@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "backends/rebuild_plan.h"
 #include "journal/managed_paths.h"
 #include "journal/snapshot.h"
 
@@ -60,13 +61,17 @@ static void test_add_absent(void **state)
         assert_int_equal(vt_root_open(&root, dir), 0);
         /* no list yet: nothing to add, no error */
         assert_int_equal(vt_snapshot_put(&s, "/etc/modules", "x", 1, NULL), 0);
-        assert_int_equal(vt_managed_paths_add_absent(&root, &s), 0);
+        assert_int_equal(vt_managed_paths_add_absent(&root, &s, vt_path_manageable), 0);
         assert_int_equal(s.n, 1);
 
+        /* /etc/fstab and a path with ".." are no files vfiotx manages: never taken, so a
+         * restore never removes them (issue 14, 7) */
         write_file(dir, "var/lib/vfiotx/managed-paths",
-                   "/etc/modules\nnot a path\n/etc/modprobe.d/vfio.conf\n/etc/later");
-        assert_int_equal(vt_managed_paths_add_absent(&root, &s), 0);
+                   "/etc/modules\nnot a path\n/etc/fstab\n/etc/modprobe.d/vfio.conf\n"
+                   "/etc/vfiotx/../passwd\n/etc/vfiotx/later");
+        assert_int_equal(vt_managed_paths_add_absent(&root, &s, vt_path_manageable), 0);
         assert_int_equal(s.n, 3);
+        assert_null(vt_snapshot_find(&s, "/etc/fstab"));
         /* what the snapshot lists keeps its bytes; the rest is absent */
         f = vt_snapshot_find(&s, "/etc/modules");
         assert_non_null(f);
@@ -75,7 +80,7 @@ static void test_add_absent(void **state)
         assert_non_null(f);
         assert_false(f->present);
         /* the last line needs no newline */
-        f = vt_snapshot_find(&s, "/etc/later");
+        f = vt_snapshot_find(&s, "/etc/vfiotx/later");
         assert_non_null(f);
         assert_false(f->present);
         assert_null(vt_snapshot_find(&s, "not a path"));
