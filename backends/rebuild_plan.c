@@ -614,3 +614,19 @@ bool vt_path_manageable(const char *path)
         return strncmp(path, "/etc/vfiotx/", 12) == 0 || vt_rebuild_path_affects_initramfs(path) ||
                vt_rebuild_path_affects_cmdline(path);
 }
+
+bool vt_path_vfiotx_own(const char *path)
+{
+        static const char *const dirs[] = {"/etc/modprobe.d/vfiotx", "/etc/dracut.conf.d/vfiotx",
+                                           "/etc/mkinitcpio.conf.d/vfiotx"};
+
+        if (!vt_path_manageable(path))
+                return false;
+        if (strncmp(path, "/etc/vfiotx/", 12) == 0)
+                return true;
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+                if (strncmp(path, dirs[i], strlen(dirs[i])) == 0 &&
+                    !strchr(path + strlen(dirs[i]), '/'))
+                        return true;
+        return false;
+}

@@ -148,6 +148,12 @@ bool vt_rebuild_path_affects_cmdline(const char *path);
  * outside the journal: an imported archive, the plain good copy and its managed-paths list. */
 bool vt_path_manageable(const char *path);
 
+/* Is `path` a manageable file only vfiotx creates (/etc/vfiotx/..., vfiotx*.conf in
+ * /etc/modprobe.d, vfiotx.conf in dracut.conf.d or mkinitcpio.conf.d)? A restore from the plain
+ * good copy, which has no history to ask, removes only these when the copy predates them; any
+ * other file it does not list may have been there before vfiotx managed it, and is kept. */
+bool vt_path_vfiotx_own(const char *path);
+
 /* The steps needed after `changed` (absolute host paths) changed. */
 int vt_rebuild_plan_make(const vt_rebuild_host *host, const vt_boot_path *boot,
                          const char *const *changed, size_t n_changed, vt_rebuild_plan *out);

@@ -321,6 +321,69 @@ int vt_engine_capture(vt_engine *e, const char *const *extra, vt_snapshot *out)
         return vt_snapshot_capture(&e->root, paths, head.n, out);
 }
 
+int vt_engine_complete_target(vt_engine *e, vt_snapshot *target)
+{
+        _cleanup_snapshot_ vt_snapshot head = {0};
+        _cleanup_free_ vt_oid *chain = NULL;
+        _cleanup_free_ bool *done = NULL;
+        size_t n = 0, cap = 0, missing = 0;
+        vt_oid cur = e->state.head;
+        int r;
+
+        r = vt_engine_head(e, &head, NULL);
+        if (r < 0)
+                return r;
+        done = calloc(head.n + 1, sizeof(*done));
+        if (!done)
+                return -ENOMEM;
+        for (size_t i = 0; i < head.n; i++) {
+                done[i] = vt_snapshot_find(target, head.files[i].path) != NULL;
+                missing += !done[i];
+        }
+        if (!missing)
+                return 0;
+        /* The first-parent history from the head, oldest last. */
+        for (;;) {
+                vt_oid parents[2];
+
+                if (n == cap) {
+                        vt_oid *c = realloc(chain, (cap = cap ? cap * 2 : 64) * sizeof(*c));
+
+                        if (!c)
+                                return -ENOMEM;
+                        chain = c;
+                }
+                chain[n++] = cur;
+                r = vt_journal_parents(e->journal, &cur, parents);
+                if (r < 0)
+                        return r;
+                if (r == 0 || n > 1000000)
+                        break;
+                cur = parents[0];
+        }
+        for (size_t k = n; k-- > 0 && missing;) {
+                _cleanup_snapshot_ vt_snapshot s = {0};
+
+                r = vt_journal_load(e->journal, &chain[k], &s, NULL);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; r >= 0 && i < head.n; i++) {
+                        const vt_snap_file *f;
+
+                        if (done[i] || !(f = vt_snapshot_find(&s, head.files[i].path)))
+                                continue;
+                        r = vt_snapshot_put(target, f->path,
+                                            f->present ? vt_buf_cstr(&f->data) : NULL, f->data.len,
+                                            f->present ? &f->meta : NULL);
+                        done[i] = true;
+                        missing--;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int vt_engine_drift(vt_engine *e, vt_buf *out)
 {
         _cleanup_snapshot_ vt_snapshot head = {0}, disk = {0};
@@ -343,40 +406,71 @@ int vt_engine_drift(vt_engine *e, vt_buf *out)
 static int commit_drift(vt_engine *e, const vt_snapshot *head, const vt_snapshot *disk,
                         vt_buf *notes)
 {
-        _cleanup_buf_ vt_buf changed = VT_BUF_INIT;
+        _cleanup_buf_ vt_buf changed = VT_BUF_INIT, added = VT_BUF_INIT, summary = VT_BUF_INIT;
         vt_txn_info info = {0};
         bool first = !has_head(e);
         vt_oid out;
         int r;
 
+        /* A file the head does not list was not managed yet: finding it is no change made
+         * outside vfiotx (issue 14, 18), but its bytes are recorded all the same, so that a
+         * rollback can give them back. */
         for (size_t i = 0; i < disk->n; i++) {
                 const vt_snap_file *h = vt_snapshot_find(head, disk->files[i].path);
 
-                if (h ? !vt_snap_file_equal(h, &disk->files[i]) : disk->files[i].present)
+                if (h && !vt_snap_file_equal(h, &disk->files[i]))
                         vt_buf_printf(&changed, "%s%s", changed.len ? ", " : "",
                                       disk->files[i].path);
+                else if (!h && disk->files[i].present)
+                        vt_buf_printf(&added, "%s%s", added.len ? ", " : "", disk->files[i].path);
         }
-        if (!first && changed.len == 0)
+        if (!first && changed.len == 0 && added.len == 0)
                 return 0;
         info.id = e->state.txn + 1;
-        info.kind = first ? "baseline" : "drift";
+        info.kind = first ? "baseline" : changed.len ? "drift" : "found";
         info.outcome = "recorded";
         info.time = time(NULL);
         info.argv = (char *)e->argv;
         if (first) {
                 info.summary = "the host's files before vfiotx's first transaction";
         } else {
-                vt_buf prefix = VT_BUF_INIT;
-
-                vt_buf_printf(&prefix, "changed outside vfiotx: %s", vt_buf_cstr(&changed));
-                vt_buf_free(&changed);
-                changed = prefix;
-                info.summary = changed.ptr;
-                vt_buf_printf(notes, "recorded as transaction %ld: %s\n", info.id, info.summary);
+                if (changed.len)
+                        vt_buf_printf(&summary, "changed outside vfiotx: %s",
+                                      vt_buf_cstr(&changed));
+                if (added.len)
+                        vt_buf_printf(&summary, "%snow managed, as found: %s",
+                                      summary.len ? "; " : "", vt_buf_cstr(&added));
+                info.summary = summary.ptr;
+                if (changed.len)
+                        vt_buf_printf(notes, "recorded as transaction %ld: %s\n", info.id,
+                                      info.summary);
         }
         r = commit_head(e, disk, &info, first ? NULL : &e->state.head, first ? 0 : 1, &out);
         if (r < 0)
                 return r;
+        if (!first && added.len && e->state.has_good) {
+                /* The plain good copy has no history to ask: it gets the found files' bytes, so
+                 * that a rollback from it puts them back as found too. A copy that cannot be
+                 * read is left as it is (the journal still has the found entry). */
+                _cleanup_snapshot_ vt_snapshot good = {0};
+                long good_txn = 0;
+
+                if (vt_good_copy_read(&e->root, &good, &good_txn) >= 0) {
+                        for (size_t i = 0; r >= 0 && i < disk->n; i++) {
+                                const vt_snap_file *f = &disk->files[i];
+
+                                if (f->present && !vt_snapshot_find(head, f->path) &&
+                                    !vt_snapshot_find(&good, f->path))
+                                        r = vt_snapshot_put(&good, f->path, vt_buf_cstr(&f->data),
+                                                            f->data.len, &f->meta);
+                        }
+                        if (r >= 0)
+                                r = vt_good_copy_write(&e->root, &good, good_txn);
+                        if (r < 0)
+                                return r;
+                }
+                vt_error_clear();
+        }
         if (first) {
                 e->state.good = out;
                 e->state.has_good = true;
@@ -408,8 +502,7 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                 r = vt_engine_head(e, &head, NULL);
         if (r >= 0)
                 r = vt_engine_capture(e, target_paths, &disk);
-        if (r >= 0)
-                r = with_absent(&head, &disk);
+        /* (the head as it is: a path it does not list is one vfiotx starts managing now) */
         if (r >= 0)
                 r = commit_drift(e, &head, &disk, notes);
         if (r < 0)
@@ -657,7 +750,7 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
         if (r >= 0)
                 r = vt_good_copy_read(&e.root, &good, &good_txn);
         if (r >= 0)
-                r = vt_managed_paths_add_absent(&e.root, &good, vt_path_manageable);
+                r = vt_managed_paths_add_absent(&e.root, &good, vt_path_vfiotx_own);
         if (r >= 0)
                 r = vt_snapshot_restore(&e.root, &good);
         if (r < 0)

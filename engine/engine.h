@@ -59,6 +59,14 @@ void vt_engine_set_lock_timeout(int ms);
 /* The snapshot the journal head records (empty when there is no journal yet). */
 int vt_engine_head(vt_engine *e, vt_snapshot *out, vt_txn_info *info);
 
+/* Complete `target` (a snapshot to restore, often older than the head) with every path the
+ * head manages that it does not list, as the journal first recorded it: absent when vfiotx
+ * created the file later (the snapshot before that lists it absent), its bytes as found when
+ * vfiotx started managing a file that was already there (issue 14, 18: restoring an older
+ * snapshot must never delete a user's file it simply did not know yet). Rollback and the
+ * fallback boot call it; an imported archive's unlisted paths stay absent (vt_op_restore()). */
+int vt_engine_complete_target(vt_engine *e, vt_snapshot *target);
+
 /* Managed paths: those of the head snapshot plus `extra` (NULL-terminated, may be NULL).
  * Returns the current disk content of all of them in `out`. */
 int vt_engine_capture(vt_engine *e, const char *const *extra, vt_snapshot *out);

@@ -90,6 +90,8 @@ int vt_op_boot(const vt_op_env *env, const vt_op_ui *ui, vt_op_boot_result *res)
                 }
                 r = vt_journal_load(e.journal, &e.state.good, &target, NULL);
                 if (r >= 0)
+                        r = vt_engine_complete_target(&e, &target);
+                if (r >= 0)
                         r = vt_op_restore(&e, env, ui, &target, &req, &res->restore);
                 res->restored = r >= 0;
                 if (r >= 0)

@@ -20,6 +20,9 @@ int vt_op_restore(vt_engine *e, const vt_op_env *env, const vt_op_ui *ui, vt_sna
 
         *res = (vt_op_restore_result){0};
         vt_facts_init(&facts, &e->root, env->sysfs, env->proc);
+        /* A path the head manages and the target does not list did not exist then (an
+         * imported archive); rollback and the fallback complete their target from the journal's
+         * history first (vt_engine_complete_target()). */
         r = vt_engine_head(e, &head, NULL);
         for (size_t i = 0; r >= 0 && i < head.n; i++)
                 if (!vt_snapshot_find(target, head.files[i].path))

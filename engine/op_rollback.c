@@ -70,6 +70,8 @@ int vt_op_rollback(const vt_op_env *env, const vt_op_ui *ui, const vt_op_rollbac
                 oid = e.state.good;
         if (r >= 0)
                 r = vt_journal_load(e.journal, &oid, &target, &info);
+        if (r >= 0)
+                r = vt_engine_complete_target(&e, &target);
         if (r < 0)
                 goto out;
         res->target_txn = info.id;

@@ -31,7 +31,7 @@
 
 typedef struct vt_txn_info {
         long id;         /* transaction number, from 1 */
-        char *kind;      /* baseline, drift, apply, rollback, recovery, failed, confirm */
+        char *kind;      /* baseline, drift, found, apply, rollback, recovery, failed, confirm */
         char *summary;   /* one line for `log` */
         char *outcome;   /* applied, failed, undone, completed */
         char *detail;    /* longer text: the error, a tool's output; may be NULL */

@@ -22,7 +22,8 @@ int vt_managed_paths_record(const vt_root *root, const vt_snapshot *s);
 
 /* Add to `s` an absent entry for every listed path it does not hold: the snapshot did not
  * list them, so they did not exist when it was taken (restoring `s` removes them). Only paths
- * `manageable` accepts are taken (backends/rebuild_plan.h's vt_path_manageable): a line added by
- * hand or by damage (/etc/fstab) is ignored, never removed. */
+ * `manageable` accepts are taken (vfiotx passes backends/rebuild_plan.h's vt_path_vfiotx_own: the
+ * files only vfiotx creates): a line added by hand or by damage (/etc/fstab), or a file vfiotx
+ * found and started managing after `s`, is never removed. */
 int vt_managed_paths_add_absent(const vt_root *root, vt_snapshot *s,
                                 bool (*manageable)(const char *path));

@@ -86,7 +86,7 @@ static int read_copy(const vt_root *root, vt_snapshot *good, long *txn)
                 return vt_error_hint(r, "%s restores the good snapshot from the journal instead",
                                      FULL_RESCUE);
         }
-        r = vt_managed_paths_add_absent(root, good, vt_path_manageable);
+        r = vt_managed_paths_add_absent(root, good, vt_path_vfiotx_own);
         if (r < 0)
                 return vt_error_wrap(r, "nothing was restored: reading %s", VT_MANAGED_PATHS_PATH);
         return 0;

@@ -77,4 +77,23 @@ run 0 vt rollback --root "$root5" -y -q
 cmp -s "$root5/etc/modules" "$VFIOTX_FIXTURES/roots/debian12/etc/modules" || fail "rollback --root DIR after the command"
 run 2 vt status --root
 assert_contains "$ERR" "--root needs a value"
+# A file vfiotx starts managing later (issue 14, 18): recorded as found, not as drift, and a
+# rollback to a snapshot from before keeps it as found (it used to delete /etc/default/grub),
+# from the journal and from the plain copy alike.
+use_host intel-igpu-desktop
+for via in journal plain-copy; do
+	root=$(mkhost intel-igpu-desktop)
+	grub=$(fingerprint "$root/etc/default/grub")
+	h() { vt --root "$root" --sysfs "$SYS" --proc "$PROC" "$@"; }
+	run 0 h apply -y --no-rebuild --no-arm --no-iommu-params --device 0000:00:02.0
+	run 0 h apply -y --no-rebuild --no-arm --cmdline-add foo=1
+	assert_not_contains "$OUT" "changed outside vfiotx"
+	run 0 h log
+	assert_contains "$OUT" "found     recorded  now managed, as found: /etc/default/grub"
+	assert_not_contains "$OUT" "drift"
+	[ "$via" = plain-copy ] && echo garbage >"$root/var/lib/vfiotx/state"
+	run 0 h rollback -y --no-rebuild
+	assert_eq "$(fingerprint "$root/etc/default/grub")" "$grub" "/etc/default/grub kept as found ($via)"
+	[ -e "$root/etc/modprobe.d/vfiotx.conf" ] && fail "vfiotx's own file removed by the rollback ($via)"
+done
 finish
