@@ -26,6 +26,7 @@ summary; exits 1 when any file fails.
 Usage: test_real_configs.py VFIOTX_BIN FIXTURES_DIR CORPUS_DIR"""
 
 import collections
+import concurrent.futures
 import csv
 import difflib
 import os
@@ -286,49 +287,56 @@ def main():
     with open(os.path.join(corpus, "SOURCES.tsv"), newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     failed, counts = [], collections.Counter()
-    for row in rows:
-        path, kind, expect = row["file"], row["kind"], row["expect"]
-        if expect == "dropped":
-            counts["dropped"] += 1
-            print("SKIP %-55s dropped in SOURCES.tsv (never sourced)" % path)
-            continue
-        with open(os.path.join(corpus, path), "rb") as f:
-            data = f.read()
-        h = Host(vfiotx, fixtures, "cmdline" if kind == "kernel-cmdline" else "grub")
-        try:
-            if kind == "grub":
-                h.put("etc/default/grub", data)
-                done = edit_grub(h, "etc/default/grub", "refuse" in expect)
-            elif kind == "grub.d":
-                target = "etc/default/grub.d/%s" % os.path.basename(path)
-                if not target.endswith(".cfg"):
-                    target += ".cfg"
-                h.put(target, data)
-                done = edit_grub(h, target, "refuse" in expect)
-            elif kind == "kernel-cmdline":
-                h.put("etc/kernel/cmdline", data)
-                done = edit_cmdline(h, "refuse" in expect)
-            elif kind == "modprobe":
-                name = os.path.basename(path)
-                h.put("etc/modprobe.d/" + name, data)
-                done = edit_modprobe(h, name)
-            else:
-                raise Fail("unknown kind %r in SOURCES.tsv" % kind)
-            outcome = "refused" if any(d.startswith(("add refused", "apply refused"))
-                                       for d in done) else \
-                "edited, removal refused" if any("refused" in d for d in done) else "edited"
-            counts["%s %s" % (kind, outcome)] += 1
-            print("ok   %-55s %s" % (path, "; ".join(done)))
-        except (Fail, subprocess.TimeoutExpired) as e:
+    # two files at a time (each on its own host): CI runs the tests one after another
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        results = list(pool.map(lambda row: one_file(vfiotx, fixtures, corpus, row), rows))
+    for path, key, line in results:
+        print(line)
+        counts[key] += 1
+        if key == "failed":
             failed.append(path)
-            print("FAIL %-55s %s" % (path, e))
-        finally:
-            h.cleanup()
     print("\n%d files: %s; %d failed" % (len(rows), ", ".join(
-        "%s %d" % kv for kv in sorted(counts.items())), len(failed)))
+        "%s %d" % kv for kv in sorted(counts.items()) if kv[0] != "failed"), len(failed)))
     for p in failed:
         print("failed: " + p)
     return 1 if failed else 0
+
+
+def one_file(vfiotx, fixtures, corpus, row):
+    """(path, outcome key, the line to print) for one row of SOURCES.tsv."""
+    path, kind, expect = row["file"], row["kind"], row["expect"]
+    if expect == "dropped":
+        return path, "dropped", "SKIP %-55s dropped in SOURCES.tsv (never sourced)" % path
+    with open(os.path.join(corpus, path), "rb") as f:
+        data = f.read()
+    h = Host(vfiotx, fixtures, "cmdline" if kind == "kernel-cmdline" else "grub")
+    try:
+        if kind == "grub":
+            h.put("etc/default/grub", data)
+            done = edit_grub(h, "etc/default/grub", "refuse" in expect)
+        elif kind == "grub.d":
+            target = "etc/default/grub.d/%s" % os.path.basename(path)
+            if not target.endswith(".cfg"):
+                target += ".cfg"
+            h.put(target, data)
+            done = edit_grub(h, target, "refuse" in expect)
+        elif kind == "kernel-cmdline":
+            h.put("etc/kernel/cmdline", data)
+            done = edit_cmdline(h, "refuse" in expect)
+        elif kind == "modprobe":
+            name = os.path.basename(path)
+            h.put("etc/modprobe.d/" + name, data)
+            done = edit_modprobe(h, name)
+        else:
+            raise Fail("unknown kind %r in SOURCES.tsv" % kind)
+        outcome = "refused" if any(d.startswith(("add refused", "apply refused"))
+                                   for d in done) else \
+            "edited, removal refused" if any("refused" in d for d in done) else "edited"
+        return path, "%s %s" % (kind, outcome), "ok   %-55s %s" % (path, "; ".join(done))
+    except (Fail, subprocess.TimeoutExpired) as e:
+        return path, "failed", "FAIL %-55s %s" % (path, e)
+    finally:
+        h.cleanup()
 
 
 if __name__ == "__main__":
