@@ -166,6 +166,22 @@ def one_place(before, after):
             difflib.unified_diff(before.splitlines(True), after.splitlines(True), n=0))))
 
 
+def change(h, op, word, may_refuse, where, start_bytes):
+    """apply --cmdline-add/--cmdline-remove WORD; None when it worked, else what was refused.
+    An "edit" file must take the addition; removing a word the user wrote may be refused where
+    the file's construct is unsafe to edit. A refusal names FILE:LINE (`where`) and writes
+    nothing."""
+    flag = "--cmdline-add" if op == "add" else "--cmdline-remove"
+    rc, out = h.run("apply", "-y", "--no-rebuild", "--no-arm", flag, word)
+    if rc == 0:
+        return None
+    if not (may_refuse or op == "remove") or not re.search(where, out):
+        raise Fail("%s %s: exit %d:\n%s" % (op, word, rc, out[-600:]))
+    if h.etc() != start_bytes:
+        raise Fail("refused, but files changed")
+    return "%s refused (%s)" % (op, reason(out, "error:"))
+
+
 def edit_grub(h, target, may_refuse):
     """add, rollback, remove a word the user wrote, rollback; returns what was done."""
     start_bytes = h.etc()
@@ -177,17 +193,9 @@ def edit_grub(h, target, may_refuse):
     for op, word in (("add", ADDED), ("remove", pick)):
         if word is None:
             continue
-        flag = "--cmdline-add" if op == "add" else "--cmdline-remove"
-        rc, out = h.run("apply", "-y", "--no-rebuild", "--no-arm", flag, word)
-        if rc != 0:
-            # an "edit" file must take the addition; removing a word the user wrote may be
-            # refused where the file's construct is unsafe to edit (FILE:LINE, nothing written)
-            if not (may_refuse or op == "remove") or \
-                    not re.search(r"/etc/default/grub[^:\s]*:\d+:", out):
-                raise Fail("%s %s: exit %d:\n%s" % (op, word, rc, out[-600:]))
-            if h.etc() != start_bytes:
-                raise Fail("refused, but files changed")
-            return done + ["%s refused (%s)" % (op, reason(out, "error:"))]
+        refused = change(h, op, word, may_refuse, r"/etc/default/grub[^:\s]*:\d+:", start_bytes)
+        if refused:
+            return done + [refused]
         v1 = h.grub_vars()
         w1 = grub_words(v1)
         want = (w0 + [word] if word not in w0 else w0) if op == "add" \
@@ -222,14 +230,9 @@ def edit_cmdline(h, may_refuse):
     for op, word in (("add", ADDED), ("remove", pick)):
         if word is None:
             continue
-        flag = "--cmdline-add" if op == "add" else "--cmdline-remove"
-        rc, out = h.run("apply", "-y", "--no-rebuild", "--no-arm", flag, word)
-        if rc != 0:
-            if not (may_refuse or op == "remove") or "/etc/kernel/cmdline:" not in out:
-                raise Fail("%s %s: exit %d:\n%s" % (op, word, rc, out[-600:]))
-            if h.etc() != start_bytes:
-                raise Fail("refused, but files changed")
-            return done + ["%s refused (%s)" % (op, reason(out, "error:"))]
+        refused = change(h, op, word, may_refuse, r"/etc/kernel/cmdline:\d+:", start_bytes)
+        if refused:
+            return done + [refused]
         text = h.get("etc/kernel/cmdline").decode(errors="replace")
         if "\n" in text.rstrip("\n") or text.endswith("\n\n"):
             raise Fail("%s %s: /etc/kernel/cmdline is not one line: %r" % (op, word, text))
