@@ -258,9 +258,9 @@ int vt_cmdline_param_addable(const char *word)
                                          "'%s' cannot be added: '%c' is special to sh or "
                                          "to GRUB's script language",
                                          word, *p),
-                            "vfiotx adds parameters made of letters, digits, '\"' pairs and "
-                            "=,.:/+-_@%%!~*#[]^ only; set such a parameter in /etc/default/grub "
-                            "(or /etc/kernel/cmdline) yourself, quoted for it");
+                            "vfiotx does not add parameters with ' ` $ \\ ; & | < > ( ) { }; set "
+                            "such a parameter in /etc/default/grub (or /etc/kernel/cmdline) "
+                            "yourself, quoted for it");
                 quotes += *p == '"';
         }
         if (quotes % 2)

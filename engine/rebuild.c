@@ -1,7 +1,6 @@
 #include "engine/rebuild.h"
 
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +11,8 @@
 #include "backends/initramfs_verify.h"
 #include "backends/kernels.h"
 #include "backends/modprobe.h"
-#include "common/argv.h"
 #include "common/error.h"
 #include "common/macro.h"
-#include "engine/boot_fs.h"
-#include "engine/runner.h"
 
 int vt_rebuild_make(vt_facts *facts, const char *const *changed, size_t n_changed,
                     vt_rebuild_plan *out)
@@ -119,7 +115,6 @@ int vt_rebuild_verify(vt_facts *facts, const vt_rebuild_plan *plan, const vt_reb
 
         for (size_t i = 0; i < plan->n; i++) {
                 const vt_rebuild_step *s = &plan->steps[i];
-
                 size_t had = report->len;
 
                 if (s->artifact_kind == VT_ARTIFACT_INITRAMFS)

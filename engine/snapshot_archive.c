@@ -16,11 +16,6 @@
 #define MANIFEST    "manifest.json"
 #define FILES_DIR   "files/"
 
-bool vt_snapshot_archive_path_ok(const char *path)
-{
-        return vt_path_manageable(path);
-}
-
 static void write_freep(struct archive **a)
 {
         if (*a)
@@ -174,7 +169,7 @@ int vt_snapshot_archive_read(const void *data, size_t len, const char *name, vt_
                         return refuse(name, member, "not part of a vfiotx snapshot");
                 const char *path = member + strlen(FILES_DIR) - 1;
 
-                if (!vt_snapshot_archive_path_ok(path))
+                if (!vt_path_manageable(path))
                         return refuse(name, member, "not a clean path of a file vfiotx manages");
                 if (vt_snapshot_find(&files, path))
                         return refuse(name, member, "appears twice");
@@ -204,7 +199,7 @@ int vt_snapshot_archive_read(const void *data, size_t len, const char *name, vt_
                 vt_snap_file *t = vt_snapshot_find(&files, f->path);
                 char why[256];
 
-                if (!vt_snapshot_archive_path_ok(f->path))
+                if (!vt_path_manageable(f->path))
                         return refuse(name, f->path, "not a clean path of a file vfiotx manages");
                 if (!f->present) {
                         if (t)

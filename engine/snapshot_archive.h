@@ -15,8 +15,8 @@
  * it (mode, uid, gid, xattrs) and each present file must have exactly one member. Refused, with
  * -EBADMSG and a message naming the member: members other than manifest.json and files/...,
  * symbolic or hard links, devices, FIFOs, directories, paths that are not absolute clean paths
- * ('.', '..', '//') or not a file vfiotx manages (vt_snapshot_archive_path_ok), archives larger
- * than 64 MiB.
+ * ('.', '..', '//') or not a file vfiotx manages (backends/rebuild_plan.h's
+ * vt_path_manageable()), archives larger than 64 MiB.
  *
  * Contract: 0 or negative errno with a message. */
 #pragma once
@@ -34,6 +34,3 @@ int vt_snapshot_archive_write(const vt_snapshot *s, int64_t mtime, vt_buf *out);
  * is for messages. */
 int vt_snapshot_archive_read(const void *data, size_t len, const char *name, vt_snapshot *out);
 
-/* Is this a path vfiotx manages: absolute and clean, under /etc, and an input of the
- * initramfs or of the kernel command line (backends/rebuild_plan.h)? */
-bool vt_snapshot_archive_path_ok(const char *path);

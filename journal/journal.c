@@ -175,9 +175,9 @@ static int read_object(const git_oid *id, void *payload)
         return 0;
 }
 
-static int damaged(const char *gitdir, const char *what)
+static int damaged(const char *what)
 {
-        vt_error_set(EBADMSG, "the journal %s is damaged: %s", gitdir, what);
+        vt_error_set(EBADMSG, "the journal %s/journal.git is damaged: %s", VT_JOURNAL_DIR, what);
         return vt_error_hint(EBADMSG,
                              "'vfiotx rollback' still restores the last good snapshot from its "
                              "plain copy in %s/good (it sets the damaged journal aside)",
@@ -206,8 +206,13 @@ static int probe_objects(vt_journal *j)
                 if (waited_ns >= (long)PROBE_LIMIT_MS * 1000000) {
                         (void)kill(pid, SIGKILL);
                         (void)waitpid(pid, &status, 0);
-                        return damaged(j->gitdir, "reading its objects did not finish in 10 s "
-                                                  "(a truncated object makes libgit2 loop)");
+                        char what[96];
+
+                        snprintf(what, sizeof(what),
+                                 "reading its objects did not finish in %d s (a truncated object "
+                                 "makes libgit2 loop)",
+                                 PROBE_LIMIT_MS / 1000);
+                        return damaged(what);
                 }
                 nanosleep(&nap, NULL);
                 waited_ns += nap.tv_nsec;
@@ -222,7 +227,7 @@ static int probe_objects(vt_journal *j)
 
                 snprintf(what, sizeof(what), "reading its objects crashed (signal %d)",
                          WTERMSIG(status));
-                return damaged(j->gitdir, what);
+                return damaged(what);
         }
         return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "backends/rebuild_plan.h"
 #include "common/error.h"
 #include "engine/snapshot_archive.h"
 
@@ -48,19 +49,19 @@ static void test_round_trip(void **state)
 static void test_paths(void **state)
 {
         (void)state;
-        assert_true(vt_snapshot_archive_path_ok("/etc/modules"));
-        assert_true(vt_snapshot_archive_path_ok("/etc/modprobe.d/vfiotx.conf"));
-        assert_true(vt_snapshot_archive_path_ok("/etc/default/grub"));
-        assert_true(vt_snapshot_archive_path_ok("/etc/kernel/cmdline"));
-        assert_true(vt_snapshot_archive_path_ok("/etc/vfiotx/vfiotx.conf"));
-        assert_false(vt_snapshot_archive_path_ok("/etc/passwd"));
-        assert_false(vt_snapshot_archive_path_ok("/etc/modprobe.d/../passwd"));
-        assert_false(vt_snapshot_archive_path_ok("/etc/modprobe.d/./x.conf"));
-        assert_false(vt_snapshot_archive_path_ok("/etc//modules"));
-        assert_false(vt_snapshot_archive_path_ok("/etc/modprobe.d/"));
-        assert_false(vt_snapshot_archive_path_ok("etc/modules"));
-        assert_false(vt_snapshot_archive_path_ok("/lib/modprobe.d/x.conf"));
-        assert_false(vt_snapshot_archive_path_ok(NULL));
+        assert_true(vt_path_manageable("/etc/modules"));
+        assert_true(vt_path_manageable("/etc/modprobe.d/vfiotx.conf"));
+        assert_true(vt_path_manageable("/etc/default/grub"));
+        assert_true(vt_path_manageable("/etc/kernel/cmdline"));
+        assert_true(vt_path_manageable("/etc/vfiotx/vfiotx.conf"));
+        assert_false(vt_path_manageable("/etc/passwd"));
+        assert_false(vt_path_manageable("/etc/modprobe.d/../passwd"));
+        assert_false(vt_path_manageable("/etc/modprobe.d/./x.conf"));
+        assert_false(vt_path_manageable("/etc//modules"));
+        assert_false(vt_path_manageable("/etc/modprobe.d/"));
+        assert_false(vt_path_manageable("etc/modules"));
+        assert_false(vt_path_manageable("/lib/modprobe.d/x.conf"));
+        assert_false(vt_path_manageable(NULL));
 }
 
 static void test_refuse_outside(void **state)
