@@ -17,11 +17,15 @@ static int neg(int err)
 
 int vt_error_set(int err, const char *fmt, ...)
 {
+        char text[VT_ERROR_MAX];
         va_list ap;
 
+        /* Formatted apart first: an argument may be the current message itself
+         * ("...; putting the files back failed too: %s", vt_error_message()). */
         va_start(ap, fmt);
-        vsnprintf(message, sizeof(message), fmt, ap);
+        vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
+        memcpy(message, text, sizeof(message));
         have_message = 1;
         have_hint = 0;
         return neg(err);
@@ -47,11 +51,13 @@ int vt_error_wrap(int err, const char *fmt, ...)
 
 int vt_error_hint(int err, const char *fmt, ...)
 {
+        char text[VT_ERROR_MAX];
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(hint, sizeof(hint), fmt, ap);
+        vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
+        memcpy(hint, text, sizeof(hint));
         have_hint = 1;
         return neg(err);
 }

@@ -1,5 +1,6 @@
 #include "common/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -172,4 +173,50 @@ char *vt_path_join(const char *dir, const char *name)
         p[dl] = '/';
         strcpy(p + dl + 1, name);
         return p;
+}
+
+void vt_remove_tree_at(int parent, const char *name)
+{
+        int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct dirent *de;
+        DIR *d;
+
+        if (fd < 0) {
+                (void)unlinkat(parent, name, 0);
+                return;
+        }
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                        vt_remove_tree_at(dirfd(d), de->d_name);
+        closedir(d);
+        (void)unlinkat(parent, name, AT_REMOVEDIR);
+}
+
+int vt_fs_error_hint(const char *path, const char *shown, int err)
+{
+        _cleanup_free_ char *mnt = NULL;
+        const char *where;
+
+        err = err < 0 ? -err : err;
+        if (!path || (err != EROFS && err != ENOSPC && err != EDQUOT))
+                return -err;
+        where = vt_mount_point(path, &mnt) == 0 ? mnt : "MOUNTPOINT";
+        if (!shown)
+                shown = path;
+        if (err == EROFS)
+                vt_error_hint(err,
+                              "%s is on a file system mounted read-only; remount it read-write "
+                              "(mount -o remount,rw %s) and run vfiotx again",
+                              shown, where);
+        else
+                vt_error_hint(err,
+                              "the file system that holds %s (mounted at %s) is full; free some "
+                              "space there (df -h %s) and run vfiotx again",
+                              shown, where, where);
+        return -err;
 }

@@ -27,6 +27,16 @@ int vt_write_all(int fd, const void *data, size_t len);
  * it fails other than for a missing path. No message is set: callers use it to word a hint and
  * keep a generic one when it fails. */
 int vt_mount_point(const char *path, char **out);
+/* Set the hint for a file system error on `path` (absolute, as this process sees it; shown to
+ * the user as `shown`, or as itself when NULL), naming the mount point of the file system that
+ * holds it: for EROFS, remount it read-write ("mount -o remount,rw /root" in an initramfs
+ * shell); for ENOSPC and EDQUOT, free space there ("df -h /var"). Any other error, or a NULL
+ * path, leaves the hint alone. Returns -|err|. */
+int vt_fs_error_hint(const char *path, const char *shown, int err);
 /* Join a directory and a relative name with exactly one '/' ("/" + "etc" = "/etc"). Returns NULL
  * on ENOMEM. */
 char *vt_path_join(const char *dir, const char *name);
+/* Remove `name` under the directory `parent`, with everything below it, never following a
+ * symlink (a symlink is removed, not what it points at). Best effort and silent: for leftovers
+ * of an earlier crash, which the caller then writes anew or no longer reads. */
+void vt_remove_tree_at(int parent, const char *name);

@@ -147,7 +147,11 @@ static int set_good(vt_engine *e, const vt_oid *oid, const vt_snapshot *snap, lo
 }
 
 /* Commit a snapshot as the new head, outside of any file change: the state file is the commit
- * point, then the journal ref follows. */
+ * point, then the journal ref follows. A root commit (no parents: the baseline, or a journal
+ * begun anew from the plain copy) is the good snapshot too, and the same state write says so:
+ * a state with a head but no good one would leave a later rollback nothing to return to
+ * (issue 14, 3). Its good ref and plain copy follow; recovery redoes them if they are cut
+ * short. */
 static int commit_head(vt_engine *e, const vt_snapshot *snap, vt_txn_info *info,
                        const vt_oid *parents, size_t np, vt_oid *out)
 {
@@ -162,10 +166,62 @@ static int commit_head(vt_engine *e, const vt_snapshot *snap, vt_txn_info *info,
         e->state.phase = VT_PHASE_IDLE;
         e->state.txn = info->id;
         e->state.head = *out;
+        if (np == 0) {
+                e->state.good = *out;
+                e->state.has_good = true;
+        }
         r = vt_boot_state_write(&e->root, &e->state, &e->boot);
+        if (r >= 0)
+                r = move_journal_to(e, out, info->summary);
+        if (r >= 0 && np == 0)
+                r = set_good(e, out, snap, info->id);
+        return r;
+}
+
+/* The good snapshot, as the state file names it, with its ref and its plain copy. A state
+ * written before the root commit carried the good one (issue 14, 3) names none: the good
+ * snapshot is then the baseline, the first commit of the head's history. The plain copy is
+ * written after the state file names the snapshot, so a crash or a full disk can leave it
+ * missing or older (issue 14, 4): it is written again from the journal. */
+static int repair_good(vt_engine *e, vt_buf *notes)
+{
+        _cleanup_snapshot_ vt_snapshot good = {0};
+        vt_txn_info info = {0};
+        long copy_txn = -1;
+        int r;
+
+        if (!e->state.has_good) {
+                vt_oid cur = e->state.head, parents[2];
+
+                for (size_t n = 0; n < 1000000; n++) {
+                        r = vt_journal_parents(e->journal, &cur, parents);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                break;
+                        cur = parents[0];
+                }
+                e->state.good = cur;
+                e->state.has_good = true;
+                r = vt_boot_state_write(&e->root, &e->state, &e->boot);
+                if (r < 0)
+                        return r;
+                vt_buf_printf(notes, "recovered: the state file named no good snapshot; it is now "
+                                     "the first one recorded\n");
+        }
+        r = vt_journal_load(e->journal, &e->state.good, NULL, &info);
         if (r < 0)
                 return r;
-        return move_journal_to(e, out, info->summary);
+        if (vt_good_copy_txn(&e->root, &copy_txn) >= 0 && copy_txn == info.id) {
+                vt_txn_info_free(&info);
+                return 0;
+        }
+        vt_error_clear();
+        r = vt_journal_load(e->journal, &e->state.good, &good, NULL);
+        if (r >= 0)
+                r = set_good(e, &e->state.good, &good, info.id);
+        vt_txn_info_free(&info);
+        return r;
 }
 
 static int recover(vt_engine *e, vt_buf *notes)
@@ -258,7 +314,10 @@ static int recover(vt_engine *e, vt_buf *notes)
         }
         if (r >= 0 && vt_journal_ref(e->journal, VT_REF_PENDING, &pending) == 0)
                 r = vt_journal_delete_ref(e->journal, VT_REF_PENDING);
-        vt_error_clear();
+        if (r >= 0)
+                vt_error_clear();
+        if (r >= 0 && e->state.exists)
+                r = repair_good(e, notes);
 out:
         vt_txn_info_free(&tinfo);
         return r;
@@ -471,13 +530,6 @@ static int commit_drift(vt_engine *e, const vt_snapshot *head, const vt_snapshot
                 }
                 vt_error_clear();
         }
-        if (first) {
-                e->state.good = out;
-                e->state.has_good = true;
-                r = vt_boot_state_write(&e->root, &e->state, &e->boot);
-                if (r >= 0)
-                        r = set_good(e, &out, disk, info.id);
-        }
         e->have_journal = true;
         return r;
 }
@@ -590,8 +642,10 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
                         return vt_error_hint(
                             vt_error_set(r, "%s; putting the files back failed too: %s", error,
                                          vt_error_message()),
-                            "fix the cause, then run any vfiotx command: it finishes putting "
-                            "the files back");
+                            "fix the cause (a full disk: free some space), then run any "
+                            "vfiotx command that changes the host (apply, rollback, confirm): "
+                            "it first completes or undoes this transaction, whichever the files "
+                            "on disk allow");
                 if (req->rebuild_undo && req->rebuild_undo(req->userdata, &undo_record) < 0) {
                         /* The artifacts may not match the restored files: say so and keep a
                          * rebuild pending, never claim a clean undo. */
@@ -747,8 +801,18 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
         r = vt_root_open(&e.root, root);
         if (r >= 0)
                 r = vt_lock_take(&e.root, lock_timeout_ms, NULL, &e.lock_fd);
-        if (r >= 0)
+        if (r >= 0) {
                 r = vt_good_copy_read(&e.root, &good, &good_txn);
+                /* Nothing to restore from: the files stay as they are, and the way on is a new
+                 * journal that starts from them. */
+                if (r == -ENOENT)
+                        vt_error_hint(r,
+                                      "the files on the host were left as they are; to start "
+                                      "a new journal from them, move the damaged one aside: "
+                                      "mv %s%s/journal.git %s%s/journal.git.damaged",
+                                      strcmp(root, "/") ? root : "", VT_JOURNAL_DIR,
+                                      strcmp(root, "/") ? root : "", VT_JOURNAL_DIR);
+        }
         if (r >= 0)
                 r = vt_managed_paths_add_absent(&e.root, &good, vt_path_vfiotx_own);
         if (r >= 0)
@@ -783,13 +847,6 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
         e.state = (vt_state){0};
         e.boot = (vt_boot_state){0};
         r = commit_head(&e, &good, &info, NULL, 0, &out);
-        if (r < 0)
-                goto out;
-        e.state.good = out;
-        e.state.has_good = true;
-        r = vt_boot_state_write(&e.root, &e.state, &e.boot);
-        if (r >= 0)
-                r = set_good(&e, &out, &good, info.id);
         if (r >= 0)
                 vt_buf_printf(notes, "%s\n", summary);
 out:

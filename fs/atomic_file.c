@@ -32,9 +32,7 @@ static int io_error(const vt_root *root, const char *path, int err, const char *
         _cleanup_free_ char *shown = vt_root_display(root, path);
 
         vt_error_set(err, "cannot %s %s: %s", what, shown ? shown : path, strerror(err));
-        if (err == EROFS)
-                vt_root_erofs_hint(root, path, EROFS);
-        return -err;
+        return vt_root_fs_hint(root, path, err);
 }
 
 static int open_parent(const vt_root *root, const char *path, bool create, char **rel_out,

@@ -56,25 +56,14 @@ char *vt_root_display(const vt_root *root, const char *abspath)
         return vt_path_join(root->path, abspath);
 }
 
-int vt_root_erofs_hint(const vt_root *root, const char *abspath, int err)
+int vt_root_fs_hint(const vt_root *root, const char *abspath, int err)
 {
         _cleanup_free_ char *shown = vt_root_display(root, abspath);
         _cleanup_free_ char *top = root->path ? realpath(root->path, NULL) : NULL;
         _cleanup_free_ char *host = top ? vt_path_join(top, abspath) : NULL;
-        _cleanup_free_ char *mnt = NULL;
 
         /* the mount as this process sees it: a relative --root made absolute */
-        if (host && vt_mount_point(host, &mnt) == 0)
-                vt_error_hint(err,
-                              "%s is on a file system mounted read-only; remount it read-write "
-                              "(mount -o remount,rw %s) and run vfiotx again",
-                              shown, mnt);
-        else
-                vt_error_hint(err,
-                              "%s is on a file system mounted read-only; remount it read-write "
-                              "(mount -o remount,rw MOUNTPOINT) and run vfiotx again",
-                              shown ? shown : abspath);
-        return -err;
+        return vt_fs_error_hint(host, shown ? shown : abspath, err);
 }
 
 /* The resolved prefix, as a root-relative path ("." when empty). */

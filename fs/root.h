@@ -38,10 +38,8 @@ int vt_root_resolve(const vt_root *root, const char *abspath, bool allow_missing
 /* The path as the user sees it: root->path joined with the host path ("/mnt/host/etc/modules"),
  * or the host path itself when the root is "/". malloc'd; NULL on ENOMEM. */
 char *vt_root_display(const vt_root *root, const char *abspath);
-/* Set the hint for an EROFS on abspath (a path inside the root): remount the file system that
- * holds it read-write, naming its mount point as this process sees it ("mount -o remount,rw
- * /root" in an initramfs shell). Returns -err, for `return vt_root_erofs_hint(...)`. */
-int vt_root_erofs_hint(const vt_root *root, const char *abspath, int err);
+/* vt_fs_error_hint() (common/fileio.h) for abspath, a path inside the root. */
+int vt_root_fs_hint(const vt_root *root, const char *abspath, int err);
 
 /* Read a file inside the root. Returns -ENOENT when it does not exist (message set). */
 int vt_root_read(const vt_root *root, const char *abspath, vt_buf *out);

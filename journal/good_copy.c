@@ -10,32 +10,11 @@
 
 #include "common/error.h"
 #include "common/failpoint.h"
+#include "common/fileio.h"
 #include "common/macro.h"
 #include "fs/atomic_file.h"
 
 #define GOOD_DIR "/var/lib/vfiotx"
-
-static void remove_tree_at(int parent, const char *name)
-{
-        int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        struct dirent *de;
-        DIR *d;
-
-        if (fd < 0) {
-                (void)unlinkat(parent, name, 0);
-                return;
-        }
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return;
-        }
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        remove_tree_at(dirfd(d), de->d_name);
-        closedir(d);
-        (void)unlinkat(parent, name, AT_REMOVEDIR);
-}
 
 int vt_good_copy_write(const vt_root *root, const vt_snapshot *snap, long txn)
 {
@@ -55,7 +34,7 @@ int vt_good_copy_write(const vt_root *root, const vt_snapshot *snap, long txn)
         dirfd = openat(root->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dirfd < 0)
                 return vt_error_set(errno, "cannot open %s: %s", GOOD_DIR, strerror(errno));
-        remove_tree_at(dirfd, name); /* a half-written copy of an earlier crash */
+        vt_remove_tree_at(dirfd, name); /* a half-written copy of an earlier crash */
         for (size_t i = 0; i < snap->n; i++) {
                 const vt_snap_file *f = &snap->files[i];
 
@@ -91,9 +70,25 @@ int vt_good_copy_write(const vt_root *root, const vt_snapshot *snap, long txn)
                 while ((de = readdir(d)))
                         if (strncmp(de->d_name, "good.", 5) == 0 && strcmp(de->d_name, name) &&
                             strcmp(de->d_name, "good.new"))
-                                remove_tree_at(dirfd, de->d_name);
+                                vt_remove_tree_at(dirfd, de->d_name);
                 closedir(d);
         }
+        return 0;
+}
+
+int vt_good_copy_txn(const vt_root *root, long *txn)
+{
+        _cleanup_buf_ vt_buf b = VT_BUF_INIT;
+        char *end;
+        int r;
+
+        r = vt_root_read(root, GOOD_DIR "/good/txn", &b);
+        if (r < 0)
+                return r;
+        errno = 0;
+        *txn = strtol(vt_buf_cstr(&b), &end, 10);
+        if (errno || end == vt_buf_cstr(&b) || (*end && *end != '\n') || *txn < 0)
+                return vt_error_set(EBADMSG, "%s/good/txn is damaged", GOOD_DIR);
         return 0;
 }
 
@@ -126,10 +121,21 @@ int vt_good_copy_read(const vt_root *root, vt_snapshot *out, long *txn)
                 if (r >= 0 && f->manifest_size >= 0 && (long long)f->data.len != f->manifest_size)
                         r = vt_error_set(EBADMSG, "%s holds %zu bytes, its manifest says %lld",
                                          path, f->data.len, f->manifest_size);
+                if (r >= 0 && f->manifest_sha256[0]) {
+                        char sum[VT_SHA256_HEXSZ + 1];
+
+                        vt_sha256_hex(vt_buf_cstr(&f->data), f->data.len, sum);
+                        if (strcmp(sum, f->manifest_sha256))
+                                r = vt_error_set(EBADMSG,
+                                                 "%s does not hold the bytes its manifest "
+                                                 "names (SHA-256 %s, not %s)",
+                                                 path, sum, f->manifest_sha256);
+                }
         }
         if (r >= 0 && txn) {
-                r = vt_root_read(root, GOOD_DIR "/good/txn", &b);
-                *txn = r >= 0 ? strtol(vt_buf_cstr(&b), NULL, 10) : 0;
+                r = vt_good_copy_txn(root, txn);
+                if (r < 0)
+                        *txn = 0;
                 r = 0;
         }
         if (r < 0) {

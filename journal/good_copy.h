@@ -8,8 +8,9 @@
  * the old or the new copy as `good`, plus at most an unreferenced good.<n> directory, which the
  * next write removes.
  *
- * Reading checks each file against its manifest entry: it must exist and hold the size the
- * manifest gives; otherwise the copy is damaged (-EBADMSG or the read's errno, "the plain copy
+ * Reading checks each file against its manifest entry: it must exist and hold the size and the
+ * SHA-256 the manifest gives (a copy written before the manifest had "sha256" is checked by
+ * size); otherwise the copy is damaged (-EBADMSG or the read's errno, "the plain copy
  * of the good snapshot is damaged: ..."). The journal's own commits are checked by git.
  *
  * Contract: 0 or negative errno with a message; reading returns -ENOENT when no copy exists. */
@@ -20,3 +21,6 @@
 
 int vt_good_copy_write(const vt_root *root, const vt_snapshot *snap, long txn);
 int vt_good_copy_read(const vt_root *root, vt_snapshot *out, long *txn);
+/* The transaction number the copy holds, without reading the files: -ENOENT when there is no
+ * copy, -EBADMSG when its number is damaged. */
+int vt_good_copy_txn(const vt_root *root, long *txn);

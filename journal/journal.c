@@ -55,16 +55,28 @@ void vt_journal_global_shutdown(void)
         git_libgit2_shutdown();
 }
 
-static int git_fail(int gerr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int git_fail(const char *gitdir, int gerr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int git_fail(int gerr, const char *fmt, ...)
+/* A libgit2 error as ours. Objects the journal refers to must exist, so a missing or unreadable
+ * one is damage (-EBADMSG, with the way out through the plain copy). But a write the system
+ * refused (a full disk, a quota, a read-only mount) is no damage: the journal is as it was,
+ * and the hint says what to free or remount (issue 14: a full disk was called damage, and
+ * rollback then set a sound journal aside). libgit2 keeps errno from the failed call and
+ * names it in its message; either tells. */
+static int git_fail(const char *gitdir, int gerr, const char *fmt, ...)
 {
+        static const int system_errors[] = {ENOSPC, EDQUOT, EROFS};
         const git_error *e = git_error_last();
+        int saved = errno, err = gerr == GIT_ELOCKED ? EBUSY : EBADMSG;
         char what[512];
-        /* Objects the journal refers to must exist: a missing one is damage, not absence. */
-        int err = gerr == GIT_ELOCKED ? EBUSY : EBADMSG;
         va_list ap;
 
+        for (size_t i = 0;
+             err == EBADMSG && e && e->klass == GIT_ERROR_OS && i < ARRAY_SIZE(system_errors); i++)
+                if (saved == system_errors[i] ||
+                    (e->message && strstr(e->message, strerror(system_errors[i]))))
+                        err = system_errors[i];
         va_start(ap, fmt);
         vsnprintf(what, sizeof(what), fmt, ap);
         va_end(ap);
@@ -74,6 +86,8 @@ static int git_fail(int gerr, const char *fmt, ...)
                               "the journal is damaged; 'vfiotx rollback' still restores the "
                               "last good snapshot from its plain copy in %s/good",
                               VT_JOURNAL_DIR);
+        else if (err != EBUSY)
+                vt_fs_error_hint(gitdir, NULL, err);
         return -err;
 }
 
@@ -232,11 +246,86 @@ static int probe_objects(vt_journal *j)
         return 0;
 }
 
+/* A new repository is made as journal.git.new next to where it belongs, configured and
+ * fsync'ed, and only then renamed into place: a crash or a full disk half-way leaves no
+ * half-made journal.git, which every later command would call damaged (issue 14, 5). */
+static int create_new(vt_journal *j)
+{
+        _cleanup_free_ char *tmp = NULL, *parent = NULL;
+        _cleanup_close_ int pfd = -1;
+        git_repository_init_options opts;
+        git_repository *repo = NULL;
+        git_config *cfg = NULL;
+        char *slash;
+        int r;
+
+        if (asprintf(&tmp, "%s.new", j->gitdir) < 0 || !(parent = strdup(j->gitdir)))
+                return -ENOMEM;
+        slash = strrchr(parent, '/');
+        if (!slash)
+                return vt_error_set(EINVAL, "internal: journal path %s", j->gitdir);
+        *slash = '\0';
+        pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pfd < 0 && errno != ENOENT)
+                return vt_error_set(errno, "cannot open %s: %s", parent, strerror(errno));
+        if (pfd >= 0)
+                vt_remove_tree_at(pfd, "journal.git.new"); /* an earlier attempt's */
+        git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+        opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+        opts.mode = GIT_REPOSITORY_INIT_SHARED_UMASK;
+        opts.initial_head = "journal";
+        opts.description = "vfiotx journal: one commit per transaction";
+        r = git_repository_init_ext(&repo, tmp, &opts);
+        if (r < 0) {
+                r = git_fail(j->gitdir, r, "cannot create %s", j->gitdir);
+                goto fail;
+        }
+        r = git_repository_config(&cfg, repo);
+        if (r == 0) {
+                /* Only "always" logs refs outside refs/heads in a bare repository. */
+                r = git_config_set_string(cfg, "core.logAllRefUpdates", "always");
+                if (r == 0)
+                        r = git_config_set_bool(cfg, "gc.auto", 0);
+                git_config_free(cfg);
+        }
+        git_repository_free(repo);
+        if (r < 0) {
+                r = git_fail(j->gitdir, r, "cannot configure %s", j->gitdir);
+                goto fail;
+        }
+        r = fsync_tree(tmp);
+        if (r < 0)
+                goto fail;
+        if (pfd < 0 && (pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+                r = vt_error_set(errno, "cannot open %s: %s", parent, strerror(errno));
+                goto fail;
+        }
+        if ((r = vt_failpoint("journal: create")) < 0)
+                goto fail;
+        if (renameat(pfd, "journal.git.new", pfd, "journal.git") < 0 || fsync(pfd) < 0) {
+                r = vt_error_set(errno, "cannot move the new journal into place at %s: %s",
+                                 j->gitdir, strerror(errno));
+                goto fail;
+        }
+        r = fsync_tree_dir_only(parent);
+        if (r >= 0 && (slash = strrchr(parent, '/')) && slash != parent) {
+                /* A new /var/lib/vfiotx's own entry (MKPATH may have made it). */
+                *slash = '\0';
+                r = fsync_tree_dir_only(parent);
+        }
+        if (r < 0)
+                return r;
+        r = git_repository_open_ext(&j->repo, j->gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+        return r < 0 ? git_fail(j->gitdir, r, "cannot open %s", j->gitdir) : 0;
+fail:
+        if (pfd >= 0)
+                vt_remove_tree_at(pfd, "journal.git.new");
+        return r;
+}
+
 static int open_or_create(const vt_root *root, bool create, vt_journal *j)
 {
         _cleanup_free_ char *rel = NULL;
-        git_repository_init_options opts;
-        git_config *cfg = NULL;
         int r;
 
         set_options_once();
@@ -249,48 +338,20 @@ static int open_or_create(const vt_root *root, bool create, vt_journal *j)
         r = git_repository_open_ext(&j->repo, j->gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
         if (r == 0)
                 return probe_objects(j);
-        if (r != GIT_ENOTFOUND || !create) {
-                if (r == GIT_ENOTFOUND && !create) {
-                        struct stat st;
+        if (r == GIT_ENOTFOUND) {
+                struct stat st;
 
-                        if (stat(j->gitdir, &st) < 0)
-                                return vt_error_set(ENOENT, "no journal yet at %s", j->gitdir);
-                }
-                r = git_fail(r, "cannot open %s", j->gitdir);
-                return vt_error_hint(EBADMSG,
-                                     "the journal is damaged; 'vfiotx rollback' still restores "
-                                     "the last good snapshot from its plain copy in %s/good",
-                                     VT_JOURNAL_DIR);
+                /* Only a missing journal is made anew: a directory that is not a repository
+                 * is damage, and making one over it would lose what it holds. */
+                if (lstat(j->gitdir, &st) < 0 && errno == ENOENT)
+                        return create ? create_new(j)
+                                      : vt_error_set(ENOENT, "no journal yet at %s", j->gitdir);
         }
-        git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
-        opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
-        opts.mode = GIT_REPOSITORY_INIT_SHARED_UMASK;
-        opts.initial_head = "journal";
-        opts.description = "vfiotx journal: one commit per transaction";
-        r = git_repository_init_ext(&j->repo, j->gitdir, &opts);
-        if (r < 0)
-                return git_fail(r, "cannot create %s", j->gitdir);
-        r = git_repository_config(&cfg, j->repo);
-        if (r == 0) {
-                /* Only "always" logs refs outside refs/heads in a bare repository. */
-                r = git_config_set_string(cfg, "core.logAllRefUpdates", "always");
-                if (r == 0)
-                        r = git_config_set_bool(cfg, "gc.auto", 0);
-                git_config_free(cfg);
-        }
-        if (r < 0)
-                return git_fail(r, "cannot configure %s", j->gitdir);
-        r = fsync_tree(j->gitdir);
-        if (r >= 0) {
-                _cleanup_free_ char *parent = strdup(j->gitdir);
-                char *slash = parent ? strrchr(parent, '/') : NULL;
-
-                if (slash) {
-                        *slash = '\0';
-                        r = fsync_tree_dir_only(parent);
-                }
-        }
-        return r;
+        (void)git_fail(j->gitdir, r, "cannot open %s", j->gitdir);
+        return vt_error_hint(EBADMSG,
+                             "the journal is damaged; 'vfiotx rollback' still restores the last "
+                             "good snapshot from its plain copy in %s/good",
+                             VT_JOURNAL_DIR);
 }
 
 int vt_journal_open(const vt_root *root, bool create, vt_journal **out)
@@ -363,7 +424,7 @@ static int put_blob(vt_journal *j, git_tree_update *u, const char *path, const v
         int r = git_blob_create_from_buffer(&u->id, j->repo, data, len);
 
         if (r < 0)
-                return git_fail(r, "cannot store %s", path);
+                return git_fail(j->gitdir, r, "cannot store %s", path);
         u->action = GIT_TREE_UPDATE_UPSERT;
         u->filemode = GIT_FILEMODE_BLOB;
         u->path = path;
@@ -408,6 +469,8 @@ int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info 
         _cleanup_free_ char *meta = info_json(info);
         const git_commit *parent_commits[2] = {NULL, NULL};
         git_signature *sig = NULL;
+        git_buf cbuf = GIT_BUF_INIT;
+        git_odb *odb = NULL;
         git_tree *tree = NULL;
         git_oid tree_id, commit_id;
         size_t nu = 0;
@@ -437,7 +500,7 @@ int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info 
         }
         r = git_tree_create_updated(&tree_id, j->repo, NULL, nu, ups);
         if (r < 0) {
-                r = git_fail(r, "%s", "cannot build the snapshot tree");
+                r = git_fail(j->gitdir, r, "%s", "cannot build the snapshot tree");
                 goto out;
         }
         r = git_tree_lookup(&tree, j->repo, &tree_id);
@@ -450,7 +513,7 @@ int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info 
                 r = git_commit_lookup((git_commit **)&parent_commits[i], j->repo, &p);
         }
         if (r < 0) {
-                r = git_fail(r, "%s", "cannot prepare the commit");
+                r = git_fail(j->gitdir, r, "%s", "cannot prepare the commit");
                 goto out;
         }
         vt_buf_printf(&message, "txn %ld: %s: %s\n\noutcome: %s\n", info->id,
@@ -460,12 +523,21 @@ int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info 
                 vt_buf_printf(&message, "command: %s\n", info->argv);
         if ((r = vt_failpoint("journal: write commit")) < 0)
                 goto out;
-        r = git_commit_create(&commit_id, j->repo, NULL, sig, sig, NULL, vt_buf_cstr(&message),
-                              tree, n_parents, parent_commits);
+        /* Built in memory and written to the object database here: libgit2 1.5.1's
+         * git_commit_create() returns 0 when writing the object fails (a full disk), and the
+         * ref moved to it afterwards then names an object that does not exist. */
+        r = git_commit_create_buffer(&cbuf, j->repo, sig, sig, NULL, vt_buf_cstr(&message), tree,
+                                     n_parents, parent_commits);
+        if (r == 0)
+                r = git_repository_odb(&odb, j->repo);
+        if (r == 0)
+                r = git_odb_write(&commit_id, odb, cbuf.ptr, cbuf.size, GIT_OBJECT_COMMIT);
         if (r < 0)
-                r = git_fail(r, "%s", "cannot write the commit");
+                r = git_fail(j->gitdir, r, "%s", "cannot write the commit");
         else
                 *out = from_git(&commit_id);
+        git_odb_free(odb);
+        git_buf_dispose(&cbuf);
 out:
         for (size_t i = 0; i < snap->n; i++)
                 free(paths[i]);
@@ -484,7 +556,7 @@ int vt_journal_ref(vt_journal *j, const char *name, vt_oid *out)
         if (r == GIT_ENOTFOUND)
                 return vt_error_set(ENOENT, "journal: no ref %s", name);
         if (r < 0)
-                return git_fail(r, "cannot read %s", name);
+                return git_fail(j->gitdir, r, "cannot read %s", name);
         *out = from_git(&id);
         return 0;
 }
@@ -508,7 +580,7 @@ int vt_journal_set_ref(vt_journal *j, const char *name, const vt_oid *target,
         if (r == GIT_EMODIFIED || r == GIT_EEXISTS)
                 return vt_error_set(EBUSY, "journal: %s was moved by someone else", name);
         if (r < 0)
-                return git_fail(r, "cannot move %s", name);
+                return git_fail(j->gitdir, r, "cannot move %s", name);
         return 0;
 }
 
@@ -521,7 +593,7 @@ int vt_journal_delete_ref(vt_journal *j, const char *name)
         if (r == GIT_ENOTFOUND)
                 return 0;
         if (r < 0)
-                return git_fail(r, "cannot read %s", name);
+                return git_fail(j->gitdir, r, "cannot read %s", name);
         if ((r = vt_failpoint("journal: delete ref")) < 0) {
                 git_reference_free(ref);
                 return r;
@@ -529,7 +601,7 @@ int vt_journal_delete_ref(vt_journal *j, const char *name)
         r = git_reference_delete(ref);
         git_reference_free(ref);
         if (r < 0)
-                return git_fail(r, "cannot delete %s", name);
+                return git_fail(j->gitdir, r, "cannot delete %s", name);
         return 0;
 }
 
@@ -580,7 +652,7 @@ static int read_blob(vt_journal *j, git_commit *c, const char *path, vt_buf *out
         int r = git_object_lookup_bypath(&obj, (git_object *)c, path, GIT_OBJECT_BLOB);
 
         if (r < 0)
-                return git_fail(r, "cannot read %s from a snapshot", path);
+                return git_fail(j->gitdir, r, "cannot read %s from a snapshot", path);
         r = vt_buf_set(out, git_blob_rawcontent((git_blob *)obj),
                        (size_t)git_blob_rawsize((git_blob *)obj));
         git_object_free(obj);
@@ -598,7 +670,7 @@ int vt_journal_load(vt_journal *j, const vt_oid *commit, vt_snapshot *snap, vt_t
 
         r = git_commit_lookup(&c, j->repo, &id);
         if (r < 0)
-                return git_fail(r, "cannot read transaction %s", VT_OID_TOSTR(commit));
+                return git_fail(j->gitdir, r, "cannot read transaction %s", VT_OID_TOSTR(commit));
         if (info) {
                 r = read_blob(j, c, "meta.json", &b);
                 if (r >= 0)
@@ -643,7 +715,7 @@ int vt_journal_parents(vt_journal *j, const vt_oid *commit, vt_oid out[2])
         int r = git_commit_lookup(&c, j->repo, &id);
 
         if (r < 0)
-                return git_fail(r, "cannot read transaction %s", VT_OID_TOSTR(commit));
+                return git_fail(j->gitdir, r, "cannot read transaction %s", VT_OID_TOSTR(commit));
         n = git_commit_parentcount(c);
         for (unsigned i = 0; i < n && i < 2; i++)
                 out[i] = from_git(git_commit_parent_id(c, i));

@@ -30,9 +30,7 @@ int vt_lock_take(const vt_root *root, int timeout_ms, void (*waiting)(long holde
 
         r = vt_root_mkdir_p(root, "/var/lib/vfiotx");
         if (r < 0) {
-                if (r == -EROFS)
-                        vt_root_erofs_hint(root, "/var/lib/vfiotx", EROFS);
-                return r;
+                return vt_root_fs_hint(root, "/var/lib/vfiotx", r);
         }
         r = vt_root_resolve(root, VT_LOCK_PATH, false, &rel);
         if (r < 0)
@@ -41,9 +39,7 @@ int vt_lock_take(const vt_root *root, int timeout_ms, void (*waiting)(long holde
         if (fd < 0) {
                 r = vt_error_set(errno, "cannot open the lock %s: %s", VT_LOCK_PATH,
                                  strerror(errno));
-                if (r == -EROFS)
-                        vt_root_erofs_hint(root, VT_LOCK_PATH, EROFS);
-                return r;
+                return vt_root_fs_hint(root, VT_LOCK_PATH, r);
         }
         while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 struct timespec ts = {0, 100 * 1000 * 1000};

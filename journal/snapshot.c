@@ -2,12 +2,26 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "common/macro.h"
 #include "fs/atomic_file.h"
+
+void vt_sha256_hex(const void *data, size_t len, char out[VT_SHA256_HEXSZ + 1])
+{
+        struct sha256_ctx ctx;
+        uint8_t d[SHA256_DIGEST_SIZE];
+
+        sha256_init(&ctx);
+        sha256_update(&ctx, len, data);
+        sha256_digest(&ctx, sizeof(d), d);
+        for (size_t i = 0; i < sizeof(d); i++)
+                snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
 
 static void file_free(vt_snap_file *f)
 {
@@ -220,7 +234,7 @@ int vt_snapshot_manifest(const vt_snapshot *s, vt_buf *out)
         for (size_t i = 0; i < s->n; i++) {
                 const vt_snap_file *f = &s->files[i];
                 json_object *o = json_object_new_object();
-                char mode[8];
+                char mode[8], sum[VT_SHA256_HEXSZ + 1];
 
                 if (!o)
                         goto done;
@@ -234,6 +248,8 @@ int vt_snapshot_manifest(const vt_snapshot *s, vt_buf *out)
                 json_object_object_add(o, "uid", json_object_new_int64(f->meta.uid));
                 json_object_object_add(o, "gid", json_object_new_int64(f->meta.gid));
                 json_object_object_add(o, "size", json_object_new_int64((int64_t)f->data.len));
+                vt_sha256_hex(vt_buf_cstr(&f->data), f->data.len, sum);
+                json_object_object_add(o, "sha256", json_object_new_string(sum));
                 if (f->meta.n_xattrs) {
                         json_object *x = json_object_new_object();
 
@@ -281,7 +297,7 @@ int vt_snapshot_parse_manifest(const char *json, size_t len, vt_snapshot *s)
         for (size_t i = 0; i < json_object_array_length(files) && r >= 0; i++) {
                 json_object *o = json_object_array_get_idx(files, i), *v, *x;
                 vt_file_meta meta = VT_FILE_META_DEFAULT;
-                const char *path;
+                const char *path, *sum = "";
                 long long size = -1;
                 bool present;
 
@@ -300,6 +316,9 @@ int vt_snapshot_parse_manifest(const char *json, size_t len, vt_snapshot *s)
                                 meta.gid = (gid_t)json_object_get_int64(v);
                         if (json_object_object_get_ex(o, "size", &v))
                                 size = json_object_get_int64(v);
+                        if (json_object_object_get_ex(o, "sha256", &v) &&
+                            !(sum = json_object_get_string(v)))
+                                sum = "";
                         if (json_object_object_get_ex(o, "xattrs", &x)) {
                                 json_object_object_foreach(x, name, val)
                                 {
@@ -319,8 +338,12 @@ int vt_snapshot_parse_manifest(const char *json, size_t len, vt_snapshot *s)
                 }
                 if (r >= 0)
                         r = vt_snapshot_put(s, path, present ? "" : NULL, 0, &meta);
-                if (r >= 0)
-                        vt_snapshot_find(s, path)->manifest_size = size;
+                if (r >= 0) {
+                        vt_snap_file *f = vt_snapshot_find(s, path);
+
+                        f->manifest_size = size;
+                        snprintf(f->manifest_sha256, sizeof(f->manifest_sha256), "%s", sum);
+                }
                 vt_file_meta_free(&meta);
         }
         json_object_put(root);

@@ -2,8 +2,8 @@
  * absent. It is what the journal stores per transaction and what apply and rollback write.
  *
  * The manifest is the snapshot's description in JSON (paths, present/absent, mode, uid, gid,
- * xattrs as hex) — git trees cannot hold owners, xattrs or "absent", so the journal stores it
- * next to the file blobs, and the plain-file copy of the last good snapshot uses it too.
+ * size, SHA-256, xattrs as hex) — git trees cannot hold owners, xattrs or "absent", so the journal
+ * stores it next to the file blobs, and the plain-file copy of the last good snapshot uses it too.
  *
  * Contract: files are kept sorted by path and unique; 0 or negative errno with a message. */
 #pragma once
@@ -15,6 +15,8 @@
 #include "fs/file_meta.h"
 #include "fs/root.h"
 
+#define VT_SHA256_HEXSZ 64
+
 typedef struct vt_snap_file {
         char *path; /* absolute host path: "/etc/modules" */
         bool present;
@@ -24,6 +26,9 @@ typedef struct vt_snap_file {
          * apart (the plain good copy) can tell a truncated file from a good one; -1 when the
          * entry was not parsed from a manifest or the manifest gave none. */
         long long manifest_size;
+        /* Likewise its "sha256" (lowercase hex), "" when none: a copy of the same size with
+         * other bytes (zeroed by a crash, damaged on disk) is found by it. */
+        char manifest_sha256[VT_SHA256_HEXSZ + 1];
 } vt_snap_file;
 
 typedef struct vt_snapshot {
@@ -61,3 +66,6 @@ int vt_snapshot_matches_disk(const vt_root *root, const vt_snapshot *s);
  * manifest, creating entries with empty data (the caller loads the bytes). */
 int vt_snapshot_manifest(const vt_snapshot *s, vt_buf *out);
 int vt_snapshot_parse_manifest(const char *json, size_t len, vt_snapshot *s);
+
+/* The SHA-256 of `len` bytes as lowercase hex (the manifest's "sha256"). */
+void vt_sha256_hex(const void *data, size_t len, char out[VT_SHA256_HEXSZ + 1]);
