@@ -118,29 +118,16 @@ static int paths_of(const vt_snapshot *s, const char ***out)
 
 static int move_journal_to(vt_engine *e, const vt_oid *target, const char *msg)
 {
-        vt_oid cur;
-        int r = vt_journal_ref(e->journal, VT_REF_JOURNAL, &cur);
-
-        if (r == -ENOENT)
-                return vt_journal_set_ref(e->journal, VT_REF_JOURNAL, target, NULL, msg);
-        if (r < 0)
-                return r;
-        if (vt_oid_equal(&cur, target))
-                return 0;
-        return vt_journal_set_ref(e->journal, VT_REF_JOURNAL, target, &cur, msg);
+        return vt_journal_follow_ref(e->journal, VT_REF_JOURNAL, target, msg);
 }
 
 static int set_good(vt_engine *e, const vt_oid *oid, const vt_snapshot *snap, long txn)
 {
-        vt_oid cur;
         char msg[64];
-        int r = vt_journal_ref(e->journal, VT_REF_GOOD, &cur);
+        int r;
 
         snprintf(msg, sizeof(msg), "good: txn %ld", txn);
-        if (r == -ENOENT)
-                r = vt_journal_set_ref(e->journal, VT_REF_GOOD, oid, NULL, msg);
-        else if (r >= 0 && !vt_oid_equal(&cur, oid))
-                r = vt_journal_set_ref(e->journal, VT_REF_GOOD, oid, &cur, msg);
+        r = vt_journal_follow_ref(e->journal, VT_REF_GOOD, oid, msg);
         if (r < 0)
                 return r;
         return vt_good_copy_write(&e->root, snap, txn);
@@ -182,7 +169,8 @@ static int commit_head(vt_engine *e, const vt_snapshot *snap, vt_txn_info *info,
  * written before the root commit carried the good one (issue 14, 3) names none: the good
  * snapshot is then the baseline, the first commit of the head's history. The plain copy is
  * written after the state file names the snapshot, so a crash or a full disk can leave it
- * missing or older (issue 14, 4): it is written again from the journal. */
+ * missing or older (issue 14, 4), and a disk can damage it: it is written again from the
+ * journal. */
 static int repair_good(vt_engine *e, vt_buf *notes)
 {
         _cleanup_snapshot_ vt_snapshot good = {0};
@@ -212,11 +200,14 @@ static int repair_good(vt_engine *e, vt_buf *notes)
         r = vt_journal_load(e->journal, &e->state.good, NULL, &info);
         if (r < 0)
                 return r;
-        if (vt_good_copy_txn(&e->root, &copy_txn) >= 0 && copy_txn == info.id) {
+        /* Read in full, so that a damaged copy (a file cut short or zeroed, a damaged manifest)
+         * is written anew while the journal can still give the bytes. */
+        if (vt_good_copy_read(&e->root, &good, &copy_txn) >= 0 && copy_txn == info.id) {
                 vt_txn_info_free(&info);
                 return 0;
         }
         vt_error_clear();
+        vt_snapshot_free(&good);
         r = vt_journal_load(e->journal, &e->state.good, &good, NULL);
         if (r >= 0)
                 r = set_good(e, &e->state.good, &good, info.id);
@@ -228,7 +219,6 @@ static int recover(vt_engine *e, vt_buf *notes)
 {
         _cleanup_snapshot_ vt_snapshot before = {0}, target = {0};
         vt_txn_info tinfo = {0};
-        vt_oid pending, cur;
         int r;
 
         if (e->state.phase == VT_PHASE_APPLYING) {
@@ -295,24 +285,16 @@ static int recover(vt_engine *e, vt_buf *notes)
                                               e->state.intent_txn, e->state.intent_kind);
                 }
         } else if (e->state.exists) {
-                r = vt_journal_ref(e->journal, VT_REF_JOURNAL, &cur);
-                if (r == -ENOENT || (r >= 0 && !vt_oid_equal(&cur, &e->state.head)))
-                        r = move_journal_to(e, &e->state.head, "recovery: follow state");
+                r = move_journal_to(e, &e->state.head, "recovery: follow state");
+                if (r >= 0 && e->state.has_good)
+                        r = vt_journal_follow_ref(e->journal, VT_REF_GOOD, &e->state.good,
+                                                  "recovery: follow state");
                 if (r < 0)
                         goto out;
-                if (e->state.has_good) {
-                        r = vt_journal_ref(e->journal, VT_REF_GOOD, &cur);
-                        if (r == -ENOENT)
-                                r = vt_journal_set_ref(e->journal, VT_REF_GOOD, &e->state.good,
-                                                       NULL, "recovery: follow state");
-                        else if (r >= 0 && !vt_oid_equal(&cur, &e->state.good))
-                                r = vt_journal_set_ref(e->journal, VT_REF_GOOD, &e->state.good,
-                                                       &cur, "recovery: follow state");
-                }
         } else {
                 r = 0;
         }
-        if (r >= 0 && vt_journal_ref(e->journal, VT_REF_PENDING, &pending) == 0)
+        if (r >= 0)
                 r = vt_journal_delete_ref(e->journal, VT_REF_PENDING);
         if (r >= 0)
                 vt_error_clear();
@@ -353,7 +335,9 @@ int vt_engine_open(vt_engine *e, const char *root, unsigned flags, const char *a
         if (!e->writable)
                 return 0;
         vt_journal_clear_stale_locks(e->journal);
-        r = recover(e, notes);
+        r = vt_journal_repair_refs(e->journal);
+        if (r >= 0)
+                r = recover(e, notes);
         if (r < 0)
                 return r;
         /* Temporary files of a write that was cut short. */
@@ -500,13 +484,14 @@ static int commit_drift(vt_engine *e, const vt_snapshot *head, const vt_snapshot
                         vt_buf_printf(&summary, "%snow managed, as found: %s",
                                       summary.len ? "; " : "", vt_buf_cstr(&added));
                 info.summary = summary.ptr;
-                if (changed.len)
-                        vt_buf_printf(notes, "recorded as transaction %ld: %s\n", info.id,
-                                      info.summary);
         }
         r = commit_head(e, disk, &info, first ? NULL : &e->state.head, first ? 0 : 1, &out);
         if (r < 0)
                 return r;
+        /* Said only once it is true (issue 14, 14: a refused apply said it had recorded a
+         * transaction that never came to be). */
+        if (changed.len)
+                vt_buf_printf(notes, "recorded as transaction %ld: %s\n", info.id, info.summary);
         if (!first && added.len && e->state.has_good) {
                 /* The plain good copy has no history to ask: it gets the found files' bytes, so
                  * that a rollback from it puts them back as found too. A copy that cannot be
@@ -805,13 +790,8 @@ int vt_engine_rescue_from_copy(const char *root, const char *argv, vt_buf *notes
                 r = vt_good_copy_read(&e.root, &good, &good_txn);
                 /* Nothing to restore from: the files stay as they are, and the way on is a new
                  * journal that starts from them. */
-                if (r == -ENOENT)
-                        vt_error_hint(r,
-                                      "the files on the host were left as they are; to start "
-                                      "a new journal from them, move the damaged one aside: "
-                                      "mv %s%s/journal.git %s%s/journal.git.damaged",
-                                      strcmp(root, "/") ? root : "", VT_JOURNAL_DIR,
-                                      strcmp(root, "/") ? root : "", VT_JOURNAL_DIR);
+                if (r < 0)
+                        vt_journal_aside_hint(&e.root, r);
         }
         if (r >= 0)
                 r = vt_managed_paths_add_absent(&e.root, &good, vt_path_vfiotx_own);

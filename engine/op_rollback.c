@@ -72,6 +72,14 @@ int vt_op_rollback(const vt_op_env *env, const vt_op_ui *ui, const vt_op_rollbac
                 r = vt_journal_load(e.journal, &oid, &target, &info);
         if (r >= 0)
                 r = vt_engine_complete_target(&e, &target);
+        /* The journal opened, but the good snapshot cannot be read from it: that is as damaged
+         * as a journal that does not open, and the plain copy is there for it. */
+        if (r == -EBADMSG && !req->which) {
+                vt_txn_info_free(&info);
+                vt_engine_close(&e);
+                res->rescued = true;
+                return rescue(env, ui, req);
+        }
         if (r < 0)
                 goto out;
         res->target_txn = info.id;

@@ -76,7 +76,8 @@ int vt_good_copy_write(const vt_root *root, const vt_snapshot *snap, long txn)
         return 0;
 }
 
-int vt_good_copy_txn(const vt_root *root, long *txn)
+/* The transaction number the copy holds: -EBADMSG when it is damaged. */
+static int copy_txn(const vt_root *root, long *txn)
 {
         _cleanup_buf_ vt_buf b = VT_BUF_INIT;
         char *end;
@@ -133,7 +134,7 @@ int vt_good_copy_read(const vt_root *root, vt_snapshot *out, long *txn)
                 }
         }
         if (r >= 0 && txn) {
-                r = vt_good_copy_txn(root, txn);
+                r = copy_txn(root, txn);
                 if (r < 0)
                         *txn = 0;
                 r = 0;

@@ -21,6 +21,3 @@
 
 int vt_good_copy_write(const vt_root *root, const vt_snapshot *snap, long txn);
 int vt_good_copy_read(const vt_root *root, vt_snapshot *out, long *txn);
-/* The transaction number the copy holds, without reading the files: -ENOENT when there is no
- * copy, -EBADMSG when its number is damaged. */
-int vt_good_copy_txn(const vt_root *root, long *txn);

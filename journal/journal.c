@@ -1,5 +1,6 @@
 #include "journal/journal.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,15 +15,18 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/error.h"
 #include "common/failpoint.h"
 #include "common/fileio.h"
 #include "common/macro.h"
+#include "journal/good_copy.h"
 
 struct vt_journal {
         git_repository *repo;
-        char *gitdir; /* filesystem path of journal.git */
+        char *gitdir;        /* filesystem path of journal.git */
+        const vt_root *root; /* the caller's, open for as long as the journal is */
 };
 
 _Static_assert(GIT_OID_RAWSZ == VT_OID_RAWSZ, "a journal object id is a SHA-1");
@@ -55,7 +59,8 @@ void vt_journal_global_shutdown(void)
         git_libgit2_shutdown();
 }
 
-static int git_fail(const char *gitdir, int gerr, const char *fmt, ...)
+static void damaged_hint(const vt_journal *j);
+static int git_fail(const vt_journal *j, int gerr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* A libgit2 error as ours. Objects the journal refers to must exist, so a missing or unreadable
@@ -64,7 +69,7 @@ static int git_fail(const char *gitdir, int gerr, const char *fmt, ...)
  * and the hint says what to free or remount (issue 14: a full disk was called damage, and
  * rollback then set a sound journal aside). libgit2 keeps errno from the failed call and
  * names it in its message; either tells. */
-static int git_fail(const char *gitdir, int gerr, const char *fmt, ...)
+static int git_fail(const vt_journal *j, int gerr, const char *fmt, ...)
 {
         static const int system_errors[] = {ENOSPC, EDQUOT, EROFS};
         const git_error *e = git_error_last();
@@ -82,13 +87,41 @@ static int git_fail(const char *gitdir, int gerr, const char *fmt, ...)
         va_end(ap);
         vt_error_set(err, "journal: %s: %s", what, e && e->message ? e->message : "git error");
         if (err == EBADMSG)
-                vt_error_hint(err,
-                              "the journal is damaged; 'vfiotx rollback' still restores the "
-                              "last good snapshot from its plain copy in %s/good",
-                              VT_JOURNAL_DIR);
+                damaged_hint(j);
         else if (err != EBUSY)
-                vt_fs_error_hint(gitdir, NULL, err);
+                vt_fs_error_hint(j->gitdir, NULL, err);
         return -err;
+}
+
+int vt_journal_aside_hint(const vt_root *root, int err)
+{
+        _cleanup_free_ char *shown = vt_root_display(root, VT_JOURNAL_DIR "/journal.git");
+
+        return vt_error_hint(err,
+                             "the files on the host are left as they are; to start a new "
+                             "journal from them, move the damaged one aside: mv %s %s.damaged",
+                             shown ? shown : VT_JOURNAL_DIR "/journal.git",
+                             shown ? shown : VT_JOURNAL_DIR "/journal.git");
+}
+
+/* The way out of a damaged journal: rollback from the plain copy, when there is one that
+ * reads; a hint that promised it when it was missing or damaged too sent the user into a
+ * rollback that failed (issue 14). The copy is read in full here, on the error path only. */
+static void damaged_hint(const vt_journal *j)
+{
+        _cleanup_free_ char *msg = strdup(vt_error_message() ? vt_error_message() : "");
+        _cleanup_snapshot_ vt_snapshot copy = {0};
+        bool usable = j->root && vt_good_copy_read(j->root, &copy, NULL) >= 0;
+
+        vt_error_set(EBADMSG, "%s", msg ? msg : "the journal is damaged");
+        if (usable)
+                vt_error_hint(EBADMSG,
+                              "the journal is damaged; 'vfiotx rollback' still restores the last "
+                              "good snapshot from its plain copy in %s/good (it sets the damaged "
+                              "journal aside)",
+                              VT_JOURNAL_DIR);
+        else if (j->root)
+                vt_journal_aside_hint(j->root, EBADMSG);
 }
 
 void vt_txn_info_free(vt_txn_info *t)
@@ -174,11 +207,67 @@ void vt_journal_close(vt_journal *j)
 
 /* libgit2 1.5.1 (Debian 12's) loops forever inflating some truncated loose objects (upstream
  * issue 7342, fixed later), so a damaged journal could hang every command while it holds the
- * lock, and the plain-copy fallback would never run. Before the journal is used, a child reads
- * every object once; one that does not finish within the limit, or dies, marks the journal
- * damaged. Objects that merely fail to read are left to the reads that meet them (the command
- * may work from what survives). */
+ * lock, and the plain-copy fallback would never run. Before the journal is used, a child checks
+ * that every loose object's zlib stream ends (a cut-short one marks the journal damaged at
+ * once: that is what loops), then reads every object once; a read that does not finish within
+ * the limit, or dies, marks the journal damaged too. Objects that merely fail to read are left to
+ * the reads that meet them (the command may work from what survives). */
 #define PROBE_LIMIT_MS 10000
+
+/* Does the zlib stream of the loose object `name` (in the directory dfd) end properly? A file
+ * that cannot be read, or holds no zlib at all, is left to libgit2, which reports those; a
+ * stream that runs out of input before its end is what makes libgit2 1.5.1 loop. */
+static bool stream_complete(int dfd, const char *name)
+{
+        _cleanup_buf_ vt_buf b = VT_BUF_INIT;
+        unsigned char out[16384];
+        z_stream z = {0};
+        int zr;
+
+        if (vt_read_file_at(dfd, name, &b) < 0 || inflateInit(&z) != Z_OK)
+                return true;
+        z.next_in = (unsigned char *)b.ptr;
+        z.avail_in = (uInt)b.len;
+        do {
+                z.next_out = out;
+                z.avail_out = sizeof(out);
+                zr = inflate(&z, Z_NO_FLUSH);
+        } while (zr == Z_OK);
+        inflateEnd(&z);
+        return zr != Z_BUF_ERROR;
+}
+
+/* Is any loose object (objects/xx/<38 hex>) cut short? */
+static bool loose_cut_short(const char *gitdir)
+{
+        _cleanup_free_ char *objects = vt_path_join(gitdir, "objects");
+        struct dirent *de, *fe;
+        bool cut = false;
+        DIR *d = objects ? opendir(objects) : NULL;
+
+        while (d && !cut && (de = readdir(d))) {
+                int sub;
+                DIR *sd;
+
+                if (strlen(de->d_name) != 2 || !isxdigit((unsigned char)de->d_name[0]) ||
+                    !isxdigit((unsigned char)de->d_name[1]))
+                        continue;
+                sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                sd = sub >= 0 ? fdopendir(sub) : NULL;
+                if (!sd) {
+                        if (sub >= 0)
+                                close(sub);
+                        continue;
+                }
+                while (!cut && (fe = readdir(sd)))
+                        if (strlen(fe->d_name) == 38)
+                                cut = !stream_complete(dirfd(sd), fe->d_name);
+                closedir(sd);
+        }
+        if (d)
+                closedir(d);
+        return cut;
+}
 
 static int read_object(const git_oid *id, void *payload)
 {
@@ -189,13 +278,11 @@ static int read_object(const git_oid *id, void *payload)
         return 0;
 }
 
-static int damaged(const char *what)
+static int damaged(const vt_journal *j, const char *what)
 {
         vt_error_set(EBADMSG, "the journal %s/journal.git is damaged: %s", VT_JOURNAL_DIR, what);
-        return vt_error_hint(EBADMSG,
-                             "'vfiotx rollback' still restores the last good snapshot from its "
-                             "plain copy in %s/good (it sets the damaged journal aside)",
-                             VT_JOURNAL_DIR);
+        damaged_hint(j);
+        return -EBADMSG;
 }
 
 static int probe_objects(vt_journal *j)
@@ -211,6 +298,8 @@ static int probe_objects(vt_journal *j)
         if (pid == 0) {
                 git_odb *odb = NULL;
 
+                if (loose_cut_short(j->gitdir))
+                        _exit(3);
                 _exit(git_repository_odb(&odb, j->repo) == 0 &&
                               git_odb_foreach(odb, read_object, odb) == 0
                           ? 0
@@ -226,7 +315,7 @@ static int probe_objects(vt_journal *j)
                                  "reading its objects did not finish in %d s (a truncated object "
                                  "makes libgit2 loop)",
                                  PROBE_LIMIT_MS / 1000);
-                        return damaged(what);
+                        return damaged(j, what);
                 }
                 nanosleep(&nap, NULL);
                 waited_ns += nap.tv_nsec;
@@ -236,12 +325,15 @@ static int probe_objects(vt_journal *j)
         if (w < 0)
                 return vt_error_set(errno, "cannot check the journal: waitpid: %s",
                                     strerror(errno));
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+                return damaged(j, "an object in its objects/ is cut short (its compressed data "
+                                  "ends early)");
         if (WIFSIGNALED(status)) {
                 char what[96];
 
                 snprintf(what, sizeof(what), "reading its objects crashed (signal %d)",
                          WTERMSIG(status));
-                return damaged(what);
+                return damaged(j, what);
         }
         return 0;
 }
@@ -277,7 +369,7 @@ static int create_new(vt_journal *j)
         opts.description = "vfiotx journal: one commit per transaction";
         r = git_repository_init_ext(&repo, tmp, &opts);
         if (r < 0) {
-                r = git_fail(j->gitdir, r, "cannot create %s", j->gitdir);
+                r = git_fail(j, r, "cannot create %s", j->gitdir);
                 goto fail;
         }
         r = git_repository_config(&cfg, repo);
@@ -290,7 +382,7 @@ static int create_new(vt_journal *j)
         }
         git_repository_free(repo);
         if (r < 0) {
-                r = git_fail(j->gitdir, r, "cannot configure %s", j->gitdir);
+                r = git_fail(j, r, "cannot configure %s", j->gitdir);
                 goto fail;
         }
         r = fsync_tree(tmp);
@@ -316,11 +408,47 @@ static int create_new(vt_journal *j)
         if (r < 0)
                 return r;
         r = git_repository_open_ext(&j->repo, j->gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
-        return r < 0 ? git_fail(j->gitdir, r, "cannot open %s", j->gitdir) : 0;
+        return r < 0 ? git_fail(j, r, "cannot open %s", j->gitdir) : 0;
 fail:
         if (pfd >= 0)
                 vt_remove_tree_at(pfd, "journal.git.new");
         return r;
+}
+
+/* HEAD always holds the same line in a journal, and libgit2 reads it on every ref update: a
+ * damaged one (a crash, a bad disk) made every writing command fail, rollback included, with a
+ * hint to run rollback (issue 14, 9). A writer puts the line back; nothing else is in it. */
+static int repair_head(const char *gitdir)
+{
+        static const char line[] = "ref: refs/heads/journal\n";
+        _cleanup_free_ char *head = vt_path_join(gitdir, "HEAD");
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_buf_ vt_buf b = VT_BUF_INIT;
+        _cleanup_close_ int fd = -1, dfd = -1;
+        struct stat st;
+
+        if (!head)
+                return -ENOMEM;
+        if (stat(gitdir, &st) < 0 || !S_ISDIR(st.st_mode))
+                return 0; /* nothing to repair: opening says what is wrong */
+        /* (a regular file only: anything else is replaced, and never opened) */
+        if (lstat(head, &st) == 0 && S_ISREG(st.st_mode) && vt_read_file(head, &b) >= 0 &&
+            b.len == strlen(line) && !memcmp(b.ptr, line, b.len))
+                return 0;
+        vt_error_clear();
+        if (asprintf(&tmp, "%s.vfiotx-new", head) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 || vt_write_all(fd, line, strlen(line)) < 0 || fsync(fd) < 0 ||
+            rename(tmp, head) < 0 || (dfd = open(gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+            fsync(dfd) < 0) {
+                int err = errno;
+
+                (void)unlink(tmp);
+                return vt_fs_error_hint(
+                    head, NULL, vt_error_set(err, "cannot repair %s: %s", head, strerror(err)));
+        }
+        return 0;
 }
 
 static int open_or_create(const vt_root *root, bool create, vt_journal *j)
@@ -332,9 +460,12 @@ static int open_or_create(const vt_root *root, bool create, vt_journal *j)
         r = vt_root_resolve(root, VT_JOURNAL_DIR "/journal.git", true, &rel);
         if (r < 0)
                 return r;
+        j->root = root;
         j->gitdir = vt_path_join(root->path, rel);
         if (!j->gitdir)
                 return -ENOMEM;
+        if (create && (r = repair_head(j->gitdir)) < 0)
+                return r;
         r = git_repository_open_ext(&j->repo, j->gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
         if (r == 0)
                 return probe_objects(j);
@@ -347,11 +478,11 @@ static int open_or_create(const vt_root *root, bool create, vt_journal *j)
                         return create ? create_new(j)
                                       : vt_error_set(ENOENT, "no journal yet at %s", j->gitdir);
         }
-        (void)git_fail(j->gitdir, r, "cannot open %s", j->gitdir);
-        return vt_error_hint(EBADMSG,
-                             "the journal is damaged; 'vfiotx rollback' still restores the last "
-                             "good snapshot from its plain copy in %s/good",
-                             VT_JOURNAL_DIR);
+        vt_error_set(EBADMSG, "journal: cannot open %s: %s", j->gitdir,
+                     git_error_last() && git_error_last()->message ? git_error_last()->message
+                                                                   : "git error");
+        damaged_hint(j);
+        return -EBADMSG;
 }
 
 int vt_journal_open(const vt_root *root, bool create, vt_journal **out)
@@ -424,7 +555,7 @@ static int put_blob(vt_journal *j, git_tree_update *u, const char *path, const v
         int r = git_blob_create_from_buffer(&u->id, j->repo, data, len);
 
         if (r < 0)
-                return git_fail(j->gitdir, r, "cannot store %s", path);
+                return git_fail(j, r, "cannot store %s", path);
         u->action = GIT_TREE_UPDATE_UPSERT;
         u->filemode = GIT_FILEMODE_BLOB;
         u->path = path;
@@ -500,7 +631,7 @@ int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info 
         }
         r = git_tree_create_updated(&tree_id, j->repo, NULL, nu, ups);
         if (r < 0) {
-                r = git_fail(j->gitdir, r, "%s", "cannot build the snapshot tree");
+                r = git_fail(j, r, "%s", "cannot build the snapshot tree");
                 goto out;
         }
         r = git_tree_lookup(&tree, j->repo, &tree_id);
@@ -513,7 +644,7 @@ int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info 
                 r = git_commit_lookup((git_commit **)&parent_commits[i], j->repo, &p);
         }
         if (r < 0) {
-                r = git_fail(j->gitdir, r, "%s", "cannot prepare the commit");
+                r = git_fail(j, r, "%s", "cannot prepare the commit");
                 goto out;
         }
         vt_buf_printf(&message, "txn %ld: %s: %s\n\noutcome: %s\n", info->id,
@@ -533,7 +664,7 @@ int vt_journal_commit(vt_journal *j, const vt_snapshot *snap, const vt_txn_info 
         if (r == 0)
                 r = git_odb_write(&commit_id, odb, cbuf.ptr, cbuf.size, GIT_OBJECT_COMMIT);
         if (r < 0)
-                r = git_fail(j->gitdir, r, "%s", "cannot write the commit");
+                r = git_fail(j, r, "%s", "cannot write the commit");
         else
                 *out = from_git(&commit_id);
         git_odb_free(odb);
@@ -556,7 +687,7 @@ int vt_journal_ref(vt_journal *j, const char *name, vt_oid *out)
         if (r == GIT_ENOTFOUND)
                 return vt_error_set(ENOENT, "journal: no ref %s", name);
         if (r < 0)
-                return git_fail(j->gitdir, r, "cannot read %s", name);
+                return git_fail(j, r, "cannot read %s", name);
         *out = from_git(&id);
         return 0;
 }
@@ -580,8 +711,101 @@ int vt_journal_set_ref(vt_journal *j, const char *name, const vt_oid *target,
         if (r == GIT_EMODIFIED || r == GIT_EEXISTS)
                 return vt_error_set(EBUSY, "journal: %s was moved by someone else", name);
         if (r < 0)
-                return git_fail(j->gitdir, r, "cannot move %s", name);
+                return git_fail(j, r, "cannot move %s", name);
         return 0;
+}
+
+/* Remove a ref that cannot be read (garbage in its file or in packed-refs) or names an object
+ * that does not exist. The state file says where the journal's refs belong, so nothing is lost;
+ * moving such a ref with compare-and-swap instead either failed or wrote the missing object
+ * into the reflog, which git fsck then rejects. packed-refs is written only by a user's
+ * `git pack-refs`; when it is what cannot be read, it goes too (the refs it held are the state
+ * file's, or a pending one that is deleted anyway). */
+static int drop_damaged_ref(vt_journal *j, const char *name)
+{
+        _cleanup_free_ char *loose = vt_path_join(j->gitdir, name);
+        _cleanup_free_ char *packed = vt_path_join(j->gitdir, "packed-refs");
+        git_reference *ref = NULL;
+        int r;
+
+        if (!loose || !packed)
+                return -ENOMEM;
+        if ((r = vt_failpoint("journal: drop damaged ref")) < 0)
+                return r;
+        if (unlink(loose) < 0 && errno != ENOENT)
+                return vt_error_set(errno, "cannot remove the damaged %s: %s", loose,
+                                    strerror(errno));
+        r = git_reference_lookup(&ref, j->repo, name);
+        if (r == 0) {
+                r = git_reference_delete(ref);
+                git_reference_free(ref);
+        }
+        if (r < 0 && r != GIT_ENOTFOUND && unlink(packed) < 0 && errno != ENOENT)
+                return vt_error_set(errno, "cannot remove the damaged %s: %s", packed,
+                                    strerror(errno));
+        vt_error_clear();
+        return 0;
+}
+
+static int count_ref(const char *name, void *payload)
+{
+        (void)name;
+        (*(size_t *)payload)++;
+        return 0;
+}
+
+int vt_journal_repair_refs(vt_journal *j)
+{
+        _cleanup_free_ char *packed = vt_path_join(j->gitdir, "packed-refs");
+        size_t n = 0;
+        int r;
+
+        if (!packed)
+                return -ENOMEM;
+        if (access(packed, F_OK) < 0)
+                return 0;
+        r = git_reference_foreach_name(j->repo, count_ref, &n);
+        if (r == 0)
+                return 0;
+        /* (the refs it held are the state file's, which the caller puts back) */
+        if ((r = vt_failpoint("journal: drop damaged ref")) < 0)
+                return r;
+        if (unlink(packed) < 0 && errno != ENOENT)
+                return vt_error_set(errno, "cannot remove the damaged %s: %s", packed,
+                                    strerror(errno));
+        vt_error_clear();
+        return 0;
+}
+
+static bool object_exists(vt_journal *j, const git_oid *id)
+{
+        git_odb *odb = NULL;
+        bool yes = git_repository_odb(&odb, j->repo) == 0 && git_odb_exists(odb, id);
+
+        git_odb_free(odb);
+        return yes;
+}
+
+int vt_journal_follow_ref(vt_journal *j, const char *name, const vt_oid *target,
+                          const char *reflog_msg)
+{
+        git_oid id;
+        int r = git_reference_name_to_id(&id, j->repo, name);
+
+        if (r == GIT_ENOTFOUND)
+                return vt_journal_set_ref(j, name, target, NULL, reflog_msg);
+        if (r == 0) {
+                vt_oid cur = from_git(&id);
+
+                if (vt_oid_equal(&cur, target))
+                        return 0;
+                if (object_exists(j, &id))
+                        return vt_journal_set_ref(j, name, target, &cur, reflog_msg);
+        }
+        r = drop_damaged_ref(j, name);
+        if (r < 0)
+                return r;
+        return vt_journal_set_ref(j, name, target, NULL, reflog_msg);
 }
 
 int vt_journal_delete_ref(vt_journal *j, const char *name)
@@ -593,7 +817,7 @@ int vt_journal_delete_ref(vt_journal *j, const char *name)
         if (r == GIT_ENOTFOUND)
                 return 0;
         if (r < 0)
-                return git_fail(j->gitdir, r, "cannot read %s", name);
+                return drop_damaged_ref(j, name);
         if ((r = vt_failpoint("journal: delete ref")) < 0) {
                 git_reference_free(ref);
                 return r;
@@ -601,7 +825,7 @@ int vt_journal_delete_ref(vt_journal *j, const char *name)
         r = git_reference_delete(ref);
         git_reference_free(ref);
         if (r < 0)
-                return git_fail(j->gitdir, r, "cannot delete %s", name);
+                return git_fail(j, r, "cannot delete %s", name);
         return 0;
 }
 
@@ -652,7 +876,7 @@ static int read_blob(vt_journal *j, git_commit *c, const char *path, vt_buf *out
         int r = git_object_lookup_bypath(&obj, (git_object *)c, path, GIT_OBJECT_BLOB);
 
         if (r < 0)
-                return git_fail(j->gitdir, r, "cannot read %s from a snapshot", path);
+                return git_fail(j, r, "cannot read %s from a snapshot", path);
         r = vt_buf_set(out, git_blob_rawcontent((git_blob *)obj),
                        (size_t)git_blob_rawsize((git_blob *)obj));
         git_object_free(obj);
@@ -670,7 +894,7 @@ int vt_journal_load(vt_journal *j, const vt_oid *commit, vt_snapshot *snap, vt_t
 
         r = git_commit_lookup(&c, j->repo, &id);
         if (r < 0)
-                return git_fail(j->gitdir, r, "cannot read transaction %s", VT_OID_TOSTR(commit));
+                return git_fail(j, r, "cannot read transaction %s", VT_OID_TOSTR(commit));
         if (info) {
                 r = read_blob(j, c, "meta.json", &b);
                 if (r >= 0)
@@ -715,7 +939,7 @@ int vt_journal_parents(vt_journal *j, const vt_oid *commit, vt_oid out[2])
         int r = git_commit_lookup(&c, j->repo, &id);
 
         if (r < 0)
-                return git_fail(j->gitdir, r, "cannot read transaction %s", VT_OID_TOSTR(commit));
+                return git_fail(j, r, "cannot read transaction %s", VT_OID_TOSTR(commit));
         n = git_commit_parentcount(c);
         for (unsigned i = 0; i < n && i < 2; i++)
                 out[i] = from_git(git_commit_parent_id(c, i));

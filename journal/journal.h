@@ -13,8 +13,10 @@
  * The journal is not the commit point: several ref updates are not atomic together, so the
  * state file (journal/state.h) decides, and refs are brought in line with it on recovery.
  *
- * Contract: 0 or negative errno with a message; a damaged repository gives -EBADMSG with a hint
- * that rollback still works from the plain-file copy of the last good snapshot. */
+ * Contract: 0 or negative errno with a message; a damaged repository gives -EBADMSG with a hint:
+ * that rollback still works from the plain-file copy of the last good snapshot when that copy
+ * reads, else how to start a new journal. A write the system refused (a full disk, a quota, a
+ * read-only mount) is that errno, with a hint naming the mount, never "damaged". */
 #pragma once
 
 #include <stdbool.h>
@@ -66,6 +68,11 @@ void vt_journal_close(vt_journal *j);
  * the new name relative to VT_JOURNAL_DIR. -ENOENT when there is no journal.git. */
 int vt_journal_set_aside(const vt_root *root, char **out_name);
 
+/* Set the hint for a damaged journal without a usable plain copy: the files stay as they are,
+ * and moving journal.git aside (the command, with the path as the user sees it) starts a new
+ * journal from them. Returns -|err|. */
+int vt_journal_aside_hint(const vt_root *root, int err);
+
 /* Remove *.lock files a crashed process left in the repository. Call only while holding the
  * vfiotx lock (journal/lock.h), when no other writer can exist. */
 int vt_journal_clear_stale_locks(vt_journal *j);
@@ -81,8 +88,18 @@ int vt_journal_ref(vt_journal *j, const char *name, vt_oid *out);
  * exist). -EBUSY when someone else moved it. */
 int vt_journal_set_ref(vt_journal *j, const char *name, const vt_oid *target,
                        const vt_oid *expected, const char *reflog_msg);
-/* Delete a ref if it exists (no error when absent). */
+/* Delete a ref if it exists (no error when absent; a damaged one is removed as well). */
 int vt_journal_delete_ref(vt_journal *j, const char *name);
+/* A packed-refs file that cannot be read (git fsck rejects the journal for it) is removed;
+ * call while holding the vfiotx lock, then bring the refs in line with the state file
+ * (vt_journal_follow_ref()), since the refs it held are gone. */
+int vt_journal_repair_refs(vt_journal *j);
+/* Point `name` at `target` whatever it holds now, for bringing refs in line with the state
+ * file: a compare-and-swap from its current value when that names an object; created when
+ * missing; removed and created anew when it is damaged (cannot be read, or names an object that
+ * does not exist). */
+int vt_journal_follow_ref(vt_journal *j, const char *name, const vt_oid *target,
+                          const char *reflog_msg);
 
 /* Load a commit's snapshot and/or transaction info (either may be NULL). */
 int vt_journal_load(vt_journal *j, const vt_oid *commit, vt_snapshot *snap, vt_txn_info *info);

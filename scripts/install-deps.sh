@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(
 	build-essential cmake pkg-config git
-	libgit2-dev libpci-dev libarchive-dev libjson-c-dev nettle-dev libkmod-dev libcmocka-dev
+	libgit2-dev libpci-dev libarchive-dev libjson-c-dev nettle-dev zlib1g-dev libkmod-dev libcmocka-dev
 	pci.ids pciutils kmod
 	# used by the tests as oracles and tools
 	attr util-linux python3 bc cpio zstd xz-utils lz4 gzip grub2-common
