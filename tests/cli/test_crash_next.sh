@@ -25,13 +25,13 @@ before=$(state_of "$ref")
 vt --root "$ref" apply -y --no-rebuild >/dev/null
 after=$(state_of "$ref")
 
-prepare() { # a fresh root; for rollback, one with the apply done
-	local root
-	root=$(mkroot)
-	[ "$1" != rollback ] || vt --root "$root" apply -y --no-rebuild >/dev/null
-	echo "$root"
+# The roots each walk starts from: fresh, and with the apply done (copied, not made again).
+fresh=$(mkroot)
+applied=$(mkroot)
+vt --root "$applied" apply -y --no-rebuild >/dev/null
+prepare() { # DEST COMMAND: a copy of the root COMMAND starts from
+	cp -a "$([ "$2" = rollback ] && echo "$applied" || echo "$fresh")/." "$1/"
 }
-
 # The files are all-before or all-after.
 whole() {
 	local s
@@ -52,53 +52,80 @@ rolls_back() {
 	[ "$(state_of "$root")" = "$before" ] || fail "$what: rollback did not return to the good snapshot"
 }
 
+one() { # MODE N COMMAND...: crash at failpoint N, then each next command on its own copy
+	local mode=$1 n=$2 rc=0 base root next what s
+	shift 2
+	base="$VT_TMP/base"
+	mkdir "$base"
+	prepare "$base" "$1"
+	if [ "$mode" = kill ]; then
+		VFIOTX_FAILPOINT_KILL=$n "$VFIOTX_BIN" --root "$base" "$@" >/dev/null 2>&1 || rc=$?
+		[ "$rc" = 137 ] || fail "$* with kill at $n exited $rc"
+	else
+		VFIOTX_FAILPOINT_FAIL=$n "$VFIOTX_BIN" --root "$base" "$@" >/dev/null 2>&1 || rc=$?
+		[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "$* with I/O error at $n exited $rc"
+	fi
+	# status and log write nothing: they share one copy.
+	for next in status+log apply rollback; do
+		what="$mode at failpoint $n of '$*', then $next"
+		root="$VT_TMP/next"
+		rm -rf "$root"
+		cp -a "$base" "$root"
+		case $next in
+		status+log)
+			# Until a command that writes finishes or undoes the transaction, the files
+			# may be half-way: status must say so.
+			run 0 vt --root "$root" status
+			assert_not_contains "$OUT" "transaction 0" "$what"
+			s=$(state_of "$root")
+			if [ "$s" != "$before" ] && [ "$s" != "$after" ]; then
+				assert_contains "$OUT" "state: interrupted" "$what: half-way files"
+				assert_contains "$OUT" "the next vfiotx command that changes the host finishes or undoes it" "$what"
+			fi
+			run 0 vt --root "$root" log
+			;;
+		apply)
+			run 0 vt --root "$root" apply -y --no-rebuild
+			[ "$(state_of "$root")" = "$after" ] || fail "$what: apply did not reach the after state"
+			;;
+		rollback) ;;
+		esac
+		rolls_back "$root" "$what"
+		if [ "$next" = apply ]; then
+			fsck_ok "$root"
+			[ -f "$root/var/lib/vfiotx/good/txn" ] || fail "$what: no plain copy of the good snapshot"
+		fi
+	done
+}
+
+# Every failpoint in its own subshell and temporary directory, as many at once as there are
+# processors: the checks' failures come back as the subshells' exit codes.
+workers=$(nproc)
 walk() { # MODE COMMAND...
-	local mode=$1 n total rc base root next what s
+	local mode=$1 n total running=0 probe
 	shift
-	base=$(prepare "$1")
-	total=$(VFIOTX_FAILPOINT_TRACE=1 "$VFIOTX_BIN" --root "$base" "$@" 2>&1 >/dev/null | grep -c 'failpoint [0-9]*:')
+	probe="$VT_TMP/probe"
+	mkdir "$probe"
+	prepare "$probe" "$1"
+	total=$(VFIOTX_FAILPOINT_TRACE=1 "$VFIOTX_BIN" --root "$probe" "$@" 2>&1 >/dev/null | grep -c 'failpoint [0-9]*:')
 	[ "$total" -gt 10 ] || fail "expected more than 10 failpoints in '$*', saw $total"
 	for ((n = 1; n <= total; n++)); do
-		base=$(prepare "$1")
-		rc=0
-		if [ "$mode" = kill ]; then
-			VFIOTX_FAILPOINT_KILL=$n "$VFIOTX_BIN" --root "$base" "$@" >/dev/null 2>&1 || rc=$?
-			[ "$rc" = 137 ] || fail "$* with kill at $n exited $rc"
-		else
-			VFIOTX_FAILPOINT_FAIL=$n "$VFIOTX_BIN" --root "$base" "$@" >/dev/null 2>&1 || rc=$?
-			[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "$* with I/O error at $n exited $rc"
+		(
+			VT_TMP="$VT_TMP/$mode.$1.$n"
+			VT_FAILS=0
+			mkdir "$VT_TMP"
+			one "$mode" "$n" "$@"
+			rm -rf "$VT_TMP"
+			exit $((VT_FAILS > 0))
+		) &
+		if ((++running >= workers)); then
+			wait -n || VT_FAILS=$((VT_FAILS + 1))
+			running=$((running - 1))
 		fi
-		# status and log write nothing: they share one copy.
-		for next in status+log apply rollback; do
-			what="$mode at failpoint $n of '$*', then $next"
-			root="$VT_TMP/next"
-			rm -rf "$root"
-			cp -a "$base" "$root"
-			case $next in
-			status+log)
-				# Until a command that writes finishes or undoes the transaction, the files
-				# may be half-way: status must say so.
-				run 0 vt --root "$root" status
-				assert_not_contains "$OUT" "transaction 0" "$what"
-				s=$(state_of "$root")
-				if [ "$s" != "$before" ] && [ "$s" != "$after" ]; then
-					assert_contains "$OUT" "state: interrupted" "$what: half-way files"
-					assert_contains "$OUT" "the next vfiotx command that changes the host finishes or undoes it" "$what"
-				fi
-				run 0 vt --root "$root" log
-				;;
-			apply)
-				run 0 vt --root "$root" apply -y --no-rebuild
-				[ "$(state_of "$root")" = "$after" ] || fail "$what: apply did not reach the after state"
-				;;
-			rollback) ;;
-			esac
-			rolls_back "$root" "$what"
-			if [ "$next" = apply ]; then
-				fsck_ok "$root"
-				[ -f "$root/var/lib/vfiotx/good/txn" ] || fail "$what: no plain copy of the good snapshot"
-			fi
-		done
+	done
+	while ((running > 0)); do
+		wait -n || VT_FAILS=$((VT_FAILS + 1))
+		running=$((running - 1))
 	done
 	echo "$mode: ${*}: $total failpoints, each followed by status, log, apply and rollback"
 }

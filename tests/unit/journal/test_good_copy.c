@@ -1,5 +1,6 @@
 /* journal/good_copy: the plain copy reads back as written; a file cut short (its size is not
- * the manifest's) or missing makes the copy damaged (-EBADMSG), not absent; no copy is -ENOENT. */
+ * the manifest's), zeroed or changed at the same size (its SHA-256 is not the manifest's) or
+ * missing makes the copy damaged (-EBADMSG), not absent; no copy is -ENOENT. */
 #include "../helpers.h"
 
 #include <errno.h>
@@ -54,6 +55,12 @@ static void test_damaged(void **state)
         assert_int_equal(vt_good_copy_read(&root, &s, &txn), -EBADMSG);
         assert_non_null(strstr(vt_error_message(), "damaged"));
         assert_non_null(strstr(vt_error_message(), "holds 2 bytes, its manifest says 5"));
+        /* the same size, other bytes (test_damaged_journal.sh zeroes it) */
+        write_file(dir, "var/lib/vfiotx/good/files/etc/modules", "    \n");
+        assert_int_equal(vt_good_copy_read(&root, &s, &txn), -EBADMSG);
+        assert_non_null(strstr(vt_error_message(), "does not hold the bytes its manifest names"));
+        write_file(dir, "var/lib/vfiotx/good/files/etc/modules", "vfjo\n");
+        assert_int_equal(vt_good_copy_read(&root, &s, &txn), -EBADMSG);
         snprintf(p, sizeof(p), "%s/var/lib/vfiotx/good/files/etc/modules", dir);
         assert_int_equal(unlink(p), 0);
         assert_int_equal(vt_good_copy_read(&root, &s, &txn), -EBADMSG);

@@ -1,5 +1,6 @@
 /* journal/journal + snapshot: commits round-trip bytes and metadata, ref moves are
- * compare-and-swap, transactions are found by number or commit prefix. */
+ * compare-and-swap, transactions are found by number or commit prefix; damaged HEAD, refs and
+ * packed-refs are repaired by a writer. */
 #include "../helpers.h"
 
 #include <errno.h>
@@ -169,6 +170,67 @@ static void test_set_aside(void **state)
         rm_rf(dir);
 }
 
+/* Damage the journal's own small files can take (issue 14): a half-made journal.git.new from an
+ * earlier attempt, a garbage HEAD, a ref that holds garbage or names a missing object, an
+ * unreadable packed-refs. A writer puts each right; the refs end where they are told to. */
+static void test_repairs(void **state)
+{
+        char *dir = make_tmpdir(), *head;
+        vt_root root = VT_ROOT_INIT;
+        vt_journal *j = NULL;
+        vt_snapshot s = {0};
+        vt_txn_info info = {1,    "baseline", "first",    "recorded", NULL,
+                            NULL, NULL,       1700000000, false,      NULL};
+        vt_oid a, cur;
+        struct stat st;
+        char p[4096];
+
+        (void)state;
+        assert_int_equal(vt_journal_global_init(), 0);
+        assert_int_equal(vt_root_open(&root, dir), 0);
+        write_file(dir, "var/lib/vfiotx/journal.git.new/HEAD", "half");
+        assert_int_equal(vt_journal_open(&root, true, &j), 0);
+        snprintf(p, sizeof(p), "%s/var/lib/vfiotx/journal.git.new", dir);
+        assert_int_equal(stat(p, &st), -1); /* the leftover is gone */
+        assert_int_equal(vt_snapshot_put(&s, "/etc/modules", "x", 1, NULL), 0);
+        assert_int_equal(vt_journal_commit(j, &s, &info, NULL, 0, &a), 0);
+        assert_int_equal(vt_journal_follow_ref(j, VT_REF_JOURNAL, &a, "made"), 0);
+        vt_journal_close(j);
+
+        write_file(dir, "var/lib/vfiotx/journal.git/HEAD", "garbage\n");
+        assert_int_equal(vt_journal_open(&root, true, &j), 0);
+        head = slurp(dir, "var/lib/vfiotx/journal.git/HEAD");
+        assert_string_equal(head, "ref: refs/heads/journal\n");
+        free(head);
+
+        write_file(dir, "var/lib/vfiotx/journal.git/refs/heads/journal", "garbage\n");
+        assert_int_equal(vt_journal_follow_ref(j, VT_REF_JOURNAL, &a, "after garbage"), 0);
+        assert_int_equal(vt_journal_ref(j, VT_REF_JOURNAL, &cur), 0);
+        assert_true(vt_oid_equal(&cur, &a));
+
+        write_file(dir, "var/lib/vfiotx/journal.git/refs/heads/journal",
+                   "0123456789012345678901234567890123456789\n");
+        assert_int_equal(vt_journal_follow_ref(j, VT_REF_JOURNAL, &a, "after missing"), 0);
+        assert_int_equal(vt_journal_ref(j, VT_REF_JOURNAL, &cur), 0);
+        assert_true(vt_oid_equal(&cur, &a));
+        /* its reflog never names the missing object (git fsck would reject it) */
+        head = slurp(dir, "var/lib/vfiotx/journal.git/logs/refs/heads/journal");
+        assert_null(strstr(head, "0123456789012345678901234567890123456789"));
+        free(head);
+
+        write_file(dir, "var/lib/vfiotx/journal.git/packed-refs", "not packed refs");
+        assert_int_equal(vt_journal_repair_refs(j), 0);
+        snprintf(p, sizeof(p), "%s/var/lib/vfiotx/journal.git/packed-refs", dir);
+        assert_int_equal(stat(p, &st), -1);
+        assert_int_equal(vt_journal_ref(j, VT_REF_JOURNAL, &cur), 0);
+
+        vt_snapshot_free(&s);
+        vt_journal_close(j);
+        vt_root_close(&root);
+        vt_journal_global_shutdown();
+        rm_rf(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -176,6 +238,7 @@ int main(void)
             cmocka_unit_test(test_commit_load_cas_find),
             cmocka_unit_test(test_find_digit_prefix),
             cmocka_unit_test(test_set_aside),
+            cmocka_unit_test(test_repairs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
