@@ -33,7 +33,10 @@ echo "== scripts/demo.sh"
 scripts/demo.sh
 # The tests need root: they set owners and xattrs and mount a read-only tmpfs; the VM tests
 # build a disk image and write into its file system.
+# Two at a time on two cores: one guest at most (tests/CMakeLists.txt), and the unit, CLI and
+# corpus tests on the core QEMU leaves (tests/vm/README.md has the times).
+jobs=(-j"$(nproc)")
 if [ "$(id -u)" != 0 ]; then
-	exec sudo ctest --test-dir build-test --output-on-failure "$@"
+	exec sudo ctest --test-dir build-test --output-on-failure "${jobs[@]}" "$@"
 fi
-exec ctest --test-dir build-test --output-on-failure "$@"
+exec ctest --test-dir build-test --output-on-failure "${jobs[@]}" "$@"
