@@ -104,8 +104,7 @@ workers=$(nproc)
 walk() { # MODE COMMAND...
 	local mode=$1 n total running=0 probe
 	shift
-	probe="$VT_TMP/probe"
-	mkdir "$probe"
+	probe=$(mktemp -d -p "$VT_TMP")
 	prepare "$probe" "$1"
 	total=$(VFIOTX_FAILPOINT_TRACE=1 "$VFIOTX_BIN" --root "$probe" "$@" 2>&1 >/dev/null | grep -c 'failpoint [0-9]*:')
 	[ "$total" -gt 10 ] || fail "expected more than 10 failpoints in '$*', saw $total"
