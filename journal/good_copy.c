@@ -134,9 +134,12 @@ int vt_good_copy_read(const vt_root *root, vt_snapshot *out, long *txn)
                 }
         }
         if (r >= 0 && txn) {
+                /* A damaged number alone is no reason to refuse the files: 0 says "unknown",
+                 * and recovery writes the copy anew when it differs from the good one's. */
                 r = copy_txn(root, txn);
                 if (r < 0)
                         *txn = 0;
+                vt_error_clear();
                 r = 0;
         }
         if (r < 0) {

@@ -95,13 +95,18 @@ static int git_fail(const vt_journal *j, int gerr, const char *fmt, ...)
 
 int vt_journal_aside_hint(const vt_root *root, int err)
 {
-        _cleanup_free_ char *shown = vt_root_display(root, VT_JOURNAL_DIR "/journal.git");
+        _cleanup_free_ char *dir = vt_root_display(root, VT_JOURNAL_DIR);
+        const char *d = dir ? dir : VT_JOURNAL_DIR;
 
+        /* The state file goes too: it names the damaged journal's commits, and a new journal
+         * without them would refuse every ref the state asks for. Without either, the next
+         * apply records the files as they are as its baseline. */
         return vt_error_hint(err,
                              "the files on the host are left as they are; to start a new "
-                             "journal from them, move the damaged one aside: mv %s %s.damaged",
-                             shown ? shown : VT_JOURNAL_DIR "/journal.git",
-                             shown ? shown : VT_JOURNAL_DIR "/journal.git");
+                             "journal from them, move the damaged one and the state file aside: "
+                             "mv %s/journal.git %s/journal.git.damaged && mv %s/state "
+                             "%s/state.damaged",
+                             d, d, d, d);
 }
 
 /* The way out of a damaged journal: rollback from the plain copy, when there is one that
@@ -721,6 +726,15 @@ int vt_journal_set_ref(vt_journal *j, const char *name, const vt_oid *target,
  * into the reflog, which git fsck then rejects. packed-refs is written only by a user's
  * `git pack-refs`; when it is what cannot be read, it goes too (the refs it held are the state
  * file's, or a pending one that is deleted anyway). */
+/* Did the last libgit2 call fail on what it read from the refs (a parse error), rather than
+ * on the system (no space, no memory, a lock)? Only then is packed-refs damage. */
+static bool packed_refs_unreadable(void)
+{
+        const git_error *e = git_error_last();
+
+        return e && e->klass == GIT_ERROR_REFERENCE;
+}
+
 static int drop_damaged_ref(vt_journal *j, const char *name)
 {
         _cleanup_free_ char *loose = vt_path_join(j->gitdir, name);
@@ -739,10 +753,16 @@ static int drop_damaged_ref(vt_journal *j, const char *name)
         if (r == 0) {
                 r = git_reference_delete(ref);
                 git_reference_free(ref);
+                if (r < 0) /* a full disk, a lock: no damage, nothing else goes */
+                        return git_fail(j, r, "cannot delete %s", name);
         }
-        if (r < 0 && r != GIT_ENOTFOUND && unlink(packed) < 0 && errno != ENOENT)
-                return vt_error_set(errno, "cannot remove the damaged %s: %s", packed,
-                                    strerror(errno));
+        if (r < 0 && r != GIT_ENOTFOUND) {
+                if (!packed_refs_unreadable())
+                        return git_fail(j, r, "cannot read %s", name);
+                if (unlink(packed) < 0 && errno != ENOENT)
+                        return vt_error_set(errno, "cannot remove the damaged %s: %s", packed,
+                                            strerror(errno));
+        }
         vt_error_clear();
         return 0;
 }
@@ -767,6 +787,8 @@ int vt_journal_repair_refs(vt_journal *j)
         r = git_reference_foreach_name(j->repo, count_ref, &n);
         if (r == 0)
                 return 0;
+        if (!packed_refs_unreadable())
+                return git_fail(j, r, "cannot list the journal's refs");
         /* (the refs it held are the state file's, which the caller puts back) */
         if ((r = vt_failpoint("journal: drop damaged ref")) < 0)
                 return r;

@@ -69,8 +69,8 @@ void vt_journal_close(vt_journal *j);
 int vt_journal_set_aside(const vt_root *root, char **out_name);
 
 /* Set the hint for a damaged journal without a usable plain copy: the files stay as they are,
- * and moving journal.git aside (the command, with the path as the user sees it) starts a new
- * journal from them. Returns -|err|. */
+ * and moving journal.git and the state file aside (the command, with the paths as the user sees
+ * them) starts a new journal from them. Returns -|err|. */
 int vt_journal_aside_hint(const vt_root *root, int err);
 
 /* Remove *.lock files a crashed process left in the repository. Call only while holding the
