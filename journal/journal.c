@@ -21,6 +21,7 @@
 #include "common/failpoint.h"
 #include "common/fileio.h"
 #include "common/macro.h"
+#include "fs/atomic_file.h"
 #include "journal/good_copy.h"
 
 struct vt_journal {
@@ -422,38 +423,24 @@ fail:
 
 /* HEAD always holds the same line in a journal, and libgit2 reads it on every ref update: a
  * damaged one (a crash, a bad disk) made every writing command fail, rollback included, with a
- * hint to run rollback (issue 14, 9). A writer puts the line back; nothing else is in it. */
-static int repair_head(const char *gitdir)
+ * hint to run rollback (issue 14, 9). A writer puts the line back; nothing else is in it. Only
+ * in a journal.git that exists: writing would make the directory, which opening then calls
+ * damaged. */
+static int repair_head(const vt_root *root)
 {
         static const char line[] = "ref: refs/heads/journal\n";
-        _cleanup_free_ char *head = vt_path_join(gitdir, "HEAD");
-        _cleanup_free_ char *tmp = NULL;
         _cleanup_buf_ vt_buf b = VT_BUF_INIT;
-        _cleanup_close_ int fd = -1, dfd = -1;
-        struct stat st;
+        vt_file_meta meta = {0644, 0, 0, NULL, 0};
+        int r;
 
-        if (!head)
-                return -ENOMEM;
-        if (stat(gitdir, &st) < 0 || !S_ISDIR(st.st_mode))
-                return 0; /* nothing to repair: opening says what is wrong */
-        /* (a regular file only: anything else is replaced, and never opened) */
-        if (lstat(head, &st) == 0 && S_ISREG(st.st_mode) && vt_read_file(head, &b) >= 0 &&
+        r = vt_root_exists(root, VT_JOURNAL_DIR "/journal.git");
+        if (r <= 0)
+                return r;
+        if (vt_root_read(root, VT_JOURNAL_DIR "/journal.git/HEAD", &b) >= 0 &&
             b.len == strlen(line) && !memcmp(b.ptr, line, b.len))
                 return 0;
         vt_error_clear();
-        if (asprintf(&tmp, "%s.vfiotx-new", head) < 0)
-                return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0 || vt_write_all(fd, line, strlen(line)) < 0 || fsync(fd) < 0 ||
-            rename(tmp, head) < 0 || (dfd = open(gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-            fsync(dfd) < 0) {
-                int err = errno;
-
-                (void)unlink(tmp);
-                return vt_fs_error_hint(
-                    head, NULL, vt_error_set(err, "cannot repair %s: %s", head, strerror(err)));
-        }
-        return 0;
+        return vt_atomic_write(root, VT_JOURNAL_DIR "/journal.git/HEAD", line, strlen(line), &meta);
 }
 
 static int open_or_create(const vt_root *root, bool create, vt_journal *j)
@@ -469,7 +456,7 @@ static int open_or_create(const vt_root *root, bool create, vt_journal *j)
         j->gitdir = vt_path_join(root->path, rel);
         if (!j->gitdir)
                 return -ENOMEM;
-        if (create && (r = repair_head(j->gitdir)) < 0)
+        if (create && (r = repair_head(root)) < 0)
                 return r;
         r = git_repository_open_ext(&j->repo, j->gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
         if (r == 0)
@@ -720,14 +707,8 @@ int vt_journal_set_ref(vt_journal *j, const char *name, const vt_oid *target,
         return 0;
 }
 
-/* Remove a ref that cannot be read (garbage in its file or in packed-refs) or names an object
- * that does not exist. The state file says where the journal's refs belong, so nothing is lost;
- * moving such a ref with compare-and-swap instead either failed or wrote the missing object
- * into the reflog, which git fsck then rejects. packed-refs is written only by a user's
- * `git pack-refs`; when it is what cannot be read, it goes too (the refs it held are the state
- * file's, or a pending one that is deleted anyway). */
 /* Did the last libgit2 call fail on what it read from the refs (a parse error), rather than
- * on the system (no space, no memory, a lock)? Only then is packed-refs damage. */
+ * for want of space, memory or a lock? Only then is packed-refs damage. */
 static bool packed_refs_unreadable(void)
 {
         const git_error *e = git_error_last();
@@ -735,6 +716,12 @@ static bool packed_refs_unreadable(void)
         return e && e->klass == GIT_ERROR_REFERENCE;
 }
 
+/* Remove a ref that cannot be read (garbage in its file or in packed-refs) or names an object
+ * that does not exist. The state file says where the journal's refs belong, so nothing is lost;
+ * moving such a ref with compare-and-swap instead either failed or wrote the missing object
+ * into the reflog, which git fsck then rejects. packed-refs is written only by a user's
+ * `git pack-refs`; when it is what cannot be read, it goes too (the refs it held are the state
+ * file's, or a pending one that is deleted anyway). */
 static int drop_damaged_ref(vt_journal *j, const char *name)
 {
         _cleanup_free_ char *loose = vt_path_join(j->gitdir, name);
