@@ -66,8 +66,8 @@ static int strip_block(const char *path, const vt_buf *cur, vt_buf *rest, bool *
         if (r < 0)
                 return vt_error_set(ENOMEM, "out of memory");
         if (in_block) {
-                vt_error_set(EINVAL, "%s:%u: vfiotx's managed block has no end line \"%s\"", path,
-                             begin_line, END_MARK);
+                vt_error_set_at(EINVAL, path, begin_line, "vfiotx's managed block has no end line \"%s\"",
+                                END_MARK);
                 return vt_error_hint(EINVAL,
                                      "restore the line \"%s\" after the block, or remove "
                                      "the block, then run the command again",
@@ -259,8 +259,8 @@ static int check_mkinitcpio_syntax(const vt_buf *rest)
         }
         if (!bad)
                 return 0;
-        vt_error_set(EINVAL, "%s:%u: MODULES is set with the old string syntax",
-                     VT_MKINITCPIO_CONF_PATH, bad);
+        vt_error_set_at(EINVAL, VT_MKINITCPIO_CONF_PATH, bad,
+                        "MODULES is set with the old string syntax");
         return vt_error_hint(EINVAL, "write it as an array, MODULES=(...), then run the command "
                                      "again");
 }

@@ -30,7 +30,7 @@ static unsigned line_of(const source *x, size_t off)
 
 static int refuse(const source *x, size_t off, const char *what)
 {
-        vt_error_set(EINVAL, "%s:%u: %s", x->path, line_of(x, off), what);
+        vt_error_set_at(EINVAL, x->path, line_of(x, off), "%s", what);
         return vt_error_hint(EINVAL,
                              "vfiotx edits %s only where it is a plain assignment it can read "
                              "safely; simplify that line (or set the parameters there yourself) "

@@ -97,7 +97,7 @@ int vt_strv_remove(vt_strv *v, const char *s)
 
 static int bad(const char *path, unsigned line, const char *what)
 {
-        vt_error_set(EINVAL, "%s:%u: %s", path, line, what);
+        vt_error_set_at(EINVAL, path, line, "%s", what);
         return vt_error_hint(EINVAL, "fix the line or remove the file (then 'vfiotx apply' starts "
                                      "from an empty profile); 'vfiotx log -p' shows what vfiotx "
                                      "wrote there");

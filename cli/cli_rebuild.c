@@ -1,6 +1,7 @@
 /* The CLI side of the engine operations: the host options they work on, and the callbacks that
  * print what they report while they run (the diff, the rebuild steps and their progress, the
  * notes) and ask the question on the terminal. */
+#include <json-c/json.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -40,14 +41,66 @@ static void undoing(void *userdata)
                 printf("putting the files back and rebuilding for them:\n");
 }
 
+/* Keep `text`'s lines in the report's list *list (--json). */
+static void report_lines(const vt_cli *cli, json_object **list, const char *text)
+{
+        json_object *lines;
+
+        if (!cli->json || !cli->report)
+                return;
+        if (!*list)
+                *list = json_object_new_array();
+        lines = vt_json_lines(text);
+        for (size_t i = 0; i < json_object_array_length(lines); i++)
+                json_object_array_add(*list, json_object_get(json_object_array_get_idx(lines, i)));
+        json_object_put(lines);
+}
+
+/* Replace a report part (--json). */
+static void report_set(const vt_cli *cli, json_object **part, json_object *value)
+{
+        if (!cli->json || !cli->report) {
+                json_object_put(value);
+                return;
+        }
+        json_object_put(*part);
+        *part = value;
+}
+
 static void notes(void *userdata, const char *text)
 {
-        vt_cli_notes(userdata, text);
+        const vt_cli *cli = userdata;
+
+        vt_cli_notes(cli, text);
+        if (cli->report)
+                report_lines(cli, &cli->report->notes, text);
 }
 
 static void warning(void *userdata, const char *text)
 {
-        vt_cli_warn(userdata, "%s", text);
+        const vt_cli *cli = userdata;
+
+        vt_cli_warn(cli, "%s", text);
+        if (cli->report)
+                report_lines(cli, &cli->report->warnings, text);
+}
+
+static void show_files(void *userdata, const vt_snapshot *disk, const vt_snapshot *target)
+{
+        const vt_cli *cli = userdata;
+        _cleanup_buf_ vt_buf diff = VT_BUF_INIT;
+        json_object *changes;
+
+        if (!cli->json || !cli->report)
+                return;
+        changes = vt_json_changes(disk, target);
+        if (!changes)
+                return;
+        for (size_t i = 0; i < json_object_array_length(changes); i++)
+                vt_buf_puts(&diff, json_object_get_string(json_object_object_get(
+                                       json_object_array_get_idx(changes, i), "diff")));
+        report_set(cli, &cli->report->changes, changes);
+        report_set(cli, &cli->report->diff, json_object_new_string(vt_buf_cstr(&diff)));
 }
 
 static void show_diff(void *userdata, const char *diff)
@@ -58,7 +111,11 @@ static void show_diff(void *userdata, const char *diff)
 
 static void show_rebuild(void *userdata, const vt_rebuild_plan *plan)
 {
-        vt_cli_rebuild_show(userdata, plan);
+        const vt_cli *cli = userdata;
+
+        vt_cli_rebuild_show(cli, plan);
+        if (cli->report)
+                report_set(cli, &cli->report->rebuild, vt_json_rebuild(plan));
 }
 
 static bool confirm(void *userdata, const char *question)
@@ -84,6 +141,7 @@ void vt_cli_ui(const vt_cli *cli, vt_op_ui *ui)
             .notes = notes,
             .warning = warning,
             .show_diff = show_diff,
+            .show_files = show_files,
             .show_rebuild = show_rebuild,
             .progress = progress,
             .undoing = undoing,

@@ -181,20 +181,6 @@ static void print_refusals(const vt_plan *plan, FILE *f, const char *lead)
 
 static void show_plan(const vt_cli *cli, const vt_plan *plan, const char *diff)
 {
-        if (cli->json) {
-                json_object *o = json_object_new_object(), *ref = json_object_new_array();
-
-                json_object_object_add(o, "changes", json_object_new_boolean(*diff != '\0'));
-                json_object_object_add(o, "summary", json_object_new_string(plan->summary));
-                json_object_object_add(o, "diff", json_object_new_string(diff));
-                json_object_object_add(o, "why", json_object_new_string(vt_buf_cstr(&plan->why)));
-                for (size_t i = 0; i < plan->refusals.n; i++)
-                        json_object_array_add(ref, json_object_new_string(plan->refusals.items[i]));
-                json_object_object_add(o, "refusals", ref);
-                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-                json_object_put(o);
-                return;
-        }
         if (plan->why.len)
                 vt_cli_info(cli, "%s", plan->why.ptr);
         if (*diff)
@@ -207,12 +193,21 @@ static void show_plan(const vt_cli *cli, const vt_plan *plan, const char *diff)
         }
 }
 
+/* The plan's part of the plan and apply documents. */
+static void plan_json(json_object *doc, const vt_plan *plan)
+{
+        json_object_object_add(doc, "summary", vt_json_str(plan->summary));
+        json_object_object_add(doc, "why", vt_json_lines(vt_buf_cstr(&plan->why)));
+        json_object_object_add(doc, "refusals", vt_json_refusals(plan));
+}
+
 int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
 {
         vt_op_plan_result res = {0};
+        vt_outcome outcome = VT_OUTCOME_UNCHANGED;
         vt_spec spec = {0};
         vt_op_env env;
-        int r;
+        int r, rc;
 
         r = parse_args(cli, "plan", argc, argv, &spec, NULL);
         if (r >= 0) {
@@ -221,13 +216,43 @@ int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
         }
         vt_cli_env(cli, &env);
         r = vt_op_plan(&env, &spec, &res);
-        if (res.computed)
-                show_plan(cli, &res.plan, vt_buf_cstr(&res.diff));
-        if (r >= 0)
-                vt_cli_rebuild_show(cli, &res.rebuild.plan);
+        if (res.computed) {
+                if (res.plan.refusals.n)
+                        outcome = VT_OUTCOME_REFUSED;
+                else if (res.diff.len)
+                        outcome = VT_OUTCOME_CHANGED;
+        }
+        if (cli->json) {
+                vt_cli_report *rep = cli->report;
+
+                if (res.computed) {
+                        rep->changes = vt_json_changes(&res.disk, &res.plan.target);
+                        rep->diff = json_object_new_string(vt_buf_cstr(&res.diff));
+                }
+                if (r >= 0)
+                        rep->rebuild = vt_json_rebuild(&res.rebuild.plan);
+                if (r >= 0) {
+                        json_object *doc = vt_cli_doc(cli);
+
+                        plan_json(doc, &res.plan);
+                        json_object_object_add(doc, "would_change",
+                                               json_object_new_boolean(res.diff.len > 0));
+                        rc = vt_cli_emit(cli, doc, outcome);
+                        goto out;
+                }
+        } else {
+                if (res.computed)
+                        show_plan(cli, &res.plan, vt_buf_cstr(&res.diff));
+                if (r >= 0)
+                        vt_cli_rebuild_show(cli, &res.rebuild.plan);
+        }
+        rc = r < 0 ? vt_cli_fail(cli, r, "plan") : vt_cli_exit(cli, outcome);
+out:
         vt_op_plan_result_free(&res);
         vt_spec_free(&spec);
-        return r < 0 ? vt_cli_fail(cli, r, "plan") : VT_EXIT_OK;
+        /* A plan that apply would refuse is still a plan: 0 for people, 3 with
+         * --detailed-exitcode. */
+        return r >= 0 && !cli->detailed_exitcode ? VT_EXIT_OK : rc;
 }
 
 /* The plan, before apply carries it out (not with --json or -q). */
@@ -241,6 +266,7 @@ static void ui_show_plan(void *userdata, const vt_plan *plan, const char *diff)
 
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
 {
+        vt_outcome outcome = VT_OUTCOME_UNCHANGED;
         apply_flags flags = {0};
         vt_op_apply_result res = {0};
         vt_op_apply_req req;
@@ -269,11 +295,37 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
         if (r < 0) {
                 if (res.refused && (cli->json || cli->verbosity < 0))
                         print_refusals(&res.plan, stderr, "refused: ");
+                if (res.refused)
+                        cli->report->refusals = vt_json_refusals(&res.plan);
                 goto out;
         }
+        outcome = res.txn || res.rebuilt_pending ? VT_OUTCOME_CHANGED : VT_OUTCOME_UNCHANGED;
         if (cli->json) {
-                printf("{\"transaction\": %ld, \"changed\": %s}\n", res.txn,
-                       res.txn ? "true" : "false");
+                json_object *doc = vt_cli_doc(cli), *trial = NULL;
+                vt_txn_info t = {.id = res.txn, .kind = "apply", .outcome = "applied"};
+
+                if (res.computed)
+                        plan_json(doc, &res.plan);
+                t.summary = res.plan.summary;
+                json_object_object_add(doc, "changed",
+                                       json_object_new_boolean(outcome == VT_OUTCOME_CHANGED));
+                json_object_object_add(doc, "transaction", vt_json_txn(&t));
+                json_object_object_add(doc, "rebuild_pending",
+                                       json_object_new_boolean(res.txn && flags.no_rebuild));
+                json_object_object_add(doc, "reboot_required",
+                                       json_object_new_boolean(res.txn && !flags.no_rebuild));
+                if (res.armed && res.txn) {
+                        trial = json_object_new_object();
+                        json_object_object_add(trial, "state", json_object_new_string("armed"));
+                        json_object_object_add(trial, "transaction", json_object_new_int64(res.txn));
+                        json_object_object_add(trial, "tries", json_object_new_int64(res.tries));
+                        json_object_object_add(trial, "reason", NULL);
+                }
+                json_object_object_add(doc, "trial", trial);
+                r = vt_cli_emit(cli, doc, outcome);
+                vt_op_apply_result_free(&res);
+                vt_spec_free(&spec);
+                return r;
         } else if (res.txn == 0) {
                 vt_cli_info(cli, "%s\n",
                             res.rebuilt_pending ? "the pending rebuild is complete"
@@ -301,5 +353,5 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
 out:
         vt_op_apply_result_free(&res);
         vt_spec_free(&spec);
-        return r < 0 ? vt_cli_fail(cli, r, "apply") : VT_EXIT_OK;
+        return r < 0 ? vt_cli_fail(cli, r, "apply") : vt_cli_exit(cli, outcome);
 }

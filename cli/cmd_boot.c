@@ -1,6 +1,7 @@
 /* boot: run early at every boot by vfiotx-boot.service. A trial boot is recorded; a fallback
  * boot (GRUB took the last good entry) restores the good snapshot's files and rebuilds, so a
  * later kernel update cannot bake the bad configuration back in; a pending rebuild is done. */
+#include <json-c/json.h>
 #include "cli/cli.h"
 #include "engine/op_boot.h"
 
@@ -36,6 +37,27 @@ int vt_cmd_boot(vt_cli *cli, int argc, char **argv)
                                       &res.restore);
         /* what the fallback left for the user, after the restore's own lines */
         vt_cli_notes(cli, vt_buf_cstr(&res.notes));
+        if (cli->report && cli->json) {
+                json_object *lines = vt_json_lines(vt_buf_cstr(&res.notes));
+
+                if (!cli->report->notes)
+                        cli->report->notes = json_object_new_array();
+                for (size_t i = 0; i < json_object_array_length(lines); i++)
+                        json_object_array_add(cli->report->notes,
+                                              json_object_get(json_object_array_get_idx(lines, i)));
+                json_object_put(lines);
+        }
         vt_buf_free(&res.notes);
-        return r < 0 ? vt_cli_fail(cli, r, "boot") : VT_EXIT_OK;
+        if (r < 0)
+                return vt_cli_fail(cli, r, "boot");
+        if (cli->json) {
+                json_object *doc = vt_cli_doc(cli);
+
+                json_object_object_add(doc, "boot",
+                                       json_object_new_string(res.kind == VT_BOOT_FALLBACK ? "fallback" : res.kind == VT_BOOT_TRIAL ? "trial" : "normal"));
+                return vt_cli_restore_done(cli, doc, &res.restore, false, 0);
+        }
+        return vt_cli_exit(cli, res.restored && (res.restore.txn || res.restore.rebuilt_pending)
+                                    ? VT_OUTCOME_CHANGED
+                                    : VT_OUTCOME_UNCHANGED);
 }

@@ -49,7 +49,7 @@ int vt_cmd_check(vt_cli *cli, int argc, char **argv)
         ready = res.ready;
 
         if (cli->json) {
-                json_object *o = json_object_new_object(), *arr = json_object_new_array();
+                json_object *o = vt_cli_doc(cli), *arr = json_object_new_array();
 
                 for (size_t i = 0; i < fs->n; i++) {
                         const vt_finding *f = &fs->items[i];
@@ -67,9 +67,9 @@ int vt_cmd_check(vt_cli *cli, int argc, char **argv)
                 }
                 json_object_object_add(o, "ready", json_object_new_boolean(ready));
                 json_object_object_add(o, "findings", arr);
-                printf("%s\n", json_object_to_json_string_ext(
-                                   o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-                json_object_put(o);
+                /* Not ready keeps its exit code 1 (check's own contract, for scripts that came
+                 * before the JSON one). */
+                vt_cli_emit(cli, o, ready ? VT_OUTCOME_UNCHANGED : VT_OUTCOME_ATTENTION);
         } else {
                 size_t fails = 0, warns = 0;
 

@@ -1,5 +1,6 @@
 /* confirm: the applied transaction (on trial or not) is good; with --health, only if the host is
  * healthy, else the trial is marked bad and the host reboots into the last good entry. */
+#include <json-c/json.h>
 #include <getopt.h>
 #include <stdio.h>
 
@@ -42,6 +43,7 @@ int vt_cmd_confirm(vt_cli *cli, int argc, char **argv)
 {
         vt_op_confirm_req req = {0};
         vt_op_confirm_result res = {0};
+        vt_outcome outcome;
         bool check = false, deadline = false;
         vt_op_env env;
         vt_op_ui ui;
@@ -73,5 +75,17 @@ int vt_cmd_confirm(vt_cli *cli, int argc, char **argv)
         vt_cli_env(cli, &env);
         vt_cli_ui(cli, &ui);
         r = vt_op_confirm(&env, &ui, &req, &res);
-        return r < 0 ? vt_cli_fail(cli, r, "confirm") : VT_EXIT_OK;
+        if (r < 0)
+                return vt_cli_fail(cli, r, "confirm");
+        /* A deadline that found the trial already over did nothing. */
+        outcome = res.txn ? VT_OUTCOME_CHANGED : VT_OUTCOME_UNCHANGED;
+        if (cli->json) {
+                json_object *doc = vt_cli_doc(cli);
+
+                json_object_object_add(doc, "confirmed",
+                                       res.txn ? json_object_new_int64(res.txn) : NULL);
+                json_object_object_add(doc, "ended_trial", json_object_new_boolean(res.ended_trial));
+                return vt_cli_emit(cli, doc, outcome);
+        }
+        return vt_cli_exit(cli, outcome);
 }

@@ -154,7 +154,7 @@ int vt_cmd_devices(vt_cli *cli, int argc, char **argv)
                 vt_cli_warn(cli, "%s\n", res.host->notes[i]);
 
         if (cli->json) {
-                root = json_object_new_object();
+                root = vt_cli_doc(cli);
                 arr = json_object_new_array();
         } else {
                 printf("%-12s  %-5s %-9s  %-14s %-5s  %-22s %s\n", "BDF", "CLASS", "ID", "DRIVER",
@@ -183,8 +183,8 @@ int vt_cmd_devices(vt_cli *cli, int argc, char **argv)
         if (cli->json) {
                 json_object_object_add(root, "devices", arr);
                 json_object_object_add(root, "host", host_json(res.host));
-                printf("%s\n", json_object_to_json_string_ext(
-                                   root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                rc = vt_cli_emit(cli, root, VT_OUTCOME_UNCHANGED);
+                root = NULL;
         }
 out:
         json_object_put(root);

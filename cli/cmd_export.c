@@ -1,4 +1,5 @@
 /* export: write a snapshot of the journal as a tar archive (engine/snapshot_archive.h). */
+#include <json-c/json.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -37,32 +38,6 @@ const vt_command vt_command_export = {
     .groups = export_groups,
 };
 
-/* Write the archive next to its final name, then rename: a failed export leaves no torn file. */
-static int write_output(const char *path, const vt_buf *data)
-{
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int fd = -1;
-        int r;
-
-        if (strcmp(path, "-") == 0)
-                return vt_write_all(STDOUT_FILENO, data->ptr, data->len);
-        if (asprintf(&tmp, "%s.tmp-%d", path, (int)getpid()) < 0)
-                return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return vt_error_set(errno, "cannot create %s: %s", path, strerror(errno));
-        r = vt_write_all(fd, data->ptr, data->len);
-        if (r >= 0 && fsync(fd) < 0)
-                r = -errno;
-        if (r >= 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0) {
-                unlink(tmp);
-                return vt_error_set(r, "cannot write %s: %s", path, strerror(-r));
-        }
-        return 0;
-}
-
 int vt_cmd_export(vt_cli *cli, int argc, char **argv)
 {
         vt_op_export_result res = {.archive = VT_BUF_INIT};
@@ -84,15 +59,27 @@ int vt_cmd_export(vt_cli *cli, int argc, char **argv)
                 return vt_cli_usage_error(cli, "export", "unexpected argument '%s'", argv[p.next]);
         if (!output)
                 return vt_cli_usage_error(cli, "export", "missing -o FILE");
+        if (cli->json && strcmp(output, "-") == 0)
+                return vt_cli_usage_error(cli, "export", "-o - and --json both write stdout");
 
         vt_cli_env(cli, &env);
         vt_cli_ui(cli, &ui);
         r = vt_op_export(&env, &ui, which, &res);
         if (r >= 0)
-                r = write_output(output, &res.archive);
+                r = vt_cli_write_output(output, res.archive.ptr, res.archive.len, 0600);
         if (r >= 0 && strcmp(output, "-") != 0)
                 vt_cli_info(cli, "exported transaction %ld (%zu files) to %s\n", res.txn,
                             res.n_files, output);
         vt_buf_free(&res.archive);
-        return r < 0 ? vt_cli_fail(cli, r, "export") : VT_EXIT_OK;
+        if (r < 0)
+                return vt_cli_fail(cli, r, "export");
+        if (cli->json) {
+                json_object *doc = vt_cli_doc(cli);
+
+                json_object_object_add(doc, "transaction", json_object_new_int64(res.txn));
+                json_object_object_add(doc, "files", json_object_new_int64((int64_t)res.n_files));
+                json_object_object_add(doc, "output", json_object_new_string(output));
+                return vt_cli_emit(cli, doc, VT_OUTCOME_UNCHANGED);
+        }
+        return VT_EXIT_OK;
 }

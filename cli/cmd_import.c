@@ -73,5 +73,5 @@ int vt_cmd_import(vt_cli *cli, int argc, char **argv)
         vt_cli_restore_render(cli, file, &res);
         if (res.txn)
                 vt_cli_info(cli, "imported as transaction %ld\n", res.txn);
-        return VT_EXIT_OK;
+        return vt_cli_restore_done(cli, NULL, &res, false, 0);
 }

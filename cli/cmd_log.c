@@ -40,21 +40,17 @@ const vt_command vt_command_show = {
                    "command line, any error, and its diff.\n",
 };
 
+/* A journal entry: the shared transaction object and what log and show add to it. */
 static json_object *entry_json(const vt_oid *oid, const vt_txn_info *t, const vt_buf *diff)
 {
-        json_object *o = json_object_new_object();
+        json_object *o = vt_json_txn(t);
 
-        json_object_object_add(o, "id", json_object_new_int64(t->id));
+        if (!o)
+                return NULL;
         json_object_object_add(o, "commit", json_object_new_string(VT_OID_TOSTR(oid)));
-        json_object_object_add(o, "time", json_object_new_int64(t->time));
-        json_object_object_add(o, "kind", json_object_new_string(t->kind ? t->kind : ""));
-        json_object_object_add(o, "outcome", json_object_new_string(t->outcome ? t->outcome : ""));
-        json_object_object_add(o, "summary", json_object_new_string(t->summary ? t->summary : ""));
         json_object_object_add(o, "forced", json_object_new_boolean(t->forced));
-        if (t->detail)
-                json_object_object_add(o, "detail", json_object_new_string(t->detail));
-        if (t->argv)
-                json_object_object_add(o, "command", json_object_new_string(t->argv));
+        json_object_object_add(o, "detail", vt_json_str(t->detail));
+        json_object_object_add(o, "command_line", vt_json_str(t->argv));
         if (diff)
                 json_object_object_add(o, "diff", json_object_new_string(vt_buf_cstr(diff)));
         return o;
@@ -116,9 +112,12 @@ int vt_cmd_log(vt_cli *cli, int argc, char **argv)
                         json_object_array_add(list,
                                               entry_json(&res.items[i].commit, &res.items[i].info,
                                                          patch ? &res.items[i].diff : NULL));
-                if (r >= 0)
-                        printf("%s\n",
-                               json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY));
+                if (r >= 0) {
+                        json_object *doc = vt_cli_doc(cli);
+
+                        json_object_object_add(doc, "transactions", list);
+                        return vt_cli_emit(cli, doc, VT_OUTCOME_UNCHANGED);
+                }
                 json_object_put(list);
         } else {
                 /* What was read before a failure is shown, then the failure. */

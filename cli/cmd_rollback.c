@@ -75,10 +75,10 @@ int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)
         if (r < 0)
                 return vt_cli_fail(cli, r, "rollback");
         if (res.rescued)
-                return VT_EXIT_OK;
+                return vt_cli_restore_done(cli, NULL, &res.restore, true, 0);
         snprintf(what, sizeof(what), "transaction %ld", res.target_txn);
         vt_cli_restore_render(cli, what, &res.restore);
         if (res.restore.txn)
                 vt_cli_info(cli, "rolled back as transaction %ld\n", res.restore.txn);
-        return VT_EXIT_OK;
+        return vt_cli_restore_done(cli, NULL, &res.restore, false, res.target_txn);
 }

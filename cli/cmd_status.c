@@ -10,9 +10,24 @@
 #include "common/macro.h"
 #include "engine/op_status.h"
 
+enum { OPT_TEXTFILE = VT_OPT_LONG };
+
+static const vt_option status_options[] = {
+    {OPT_TEXTFILE, "textfile", "FILE",
+     "also write the state as metrics in node_exporter's textfile\n"
+     "format to FILE (written aside, then renamed; - for stdout)"},
+    {0},
+};
+
+static const vt_option_group status_groups[] = {
+    {NULL, "Options", status_options},
+    {0},
+};
+
 const vt_command vt_command_status = {
     .name = "status",
     .run = vt_cmd_status,
+    .groups = status_groups,
     .summary = "show the state of the journal",
     .description =
         "Show the state of the journal: the applied transaction, the last good one, whether\n"
@@ -21,88 +36,197 @@ const vt_command vt_command_status = {
         "can arm a boot-counted trial here.\n",
 };
 
+/* status's state word as JSON and metrics spell it: "marked bad" is "marked-bad". */
+static void kebab(const char *in, char *out, size_t size)
+{
+        size_t i = 0;
+
+        for (; in[i] && i + 1 < size; i++)
+                out[i] = in[i] == ' ' ? '-' : in[i];
+        out[i] = '\0';
+}
+
+/* Something a person (or a fleet dashboard) should look at: anything but a confirmed host. */
+static bool needs_attention(const vt_op_status_result *res)
+{
+        return (strcmp(res->state, "good") != 0 && strcmp(res->state, "none") != 0) ||
+               res->boot.pending_rebuild || res->drift.len || res->interrupted;
+}
+
+static json_object *status_json(const vt_cli *cli, const vt_op_status_result *res)
+{
+        const vt_profile *profile = &res->profile;
+        json_object *o = vt_cli_doc(cli), *bc = json_object_new_object(), *trial, *devs;
+        char state[32];
+
+        kebab(res->state, state, sizeof(state));
+        json_object_object_add(o, "state", json_object_new_string(state));
+        json_object_object_add(o, "applied", vt_json_txn(&res->applied));
+        json_object_object_add(o, "good", vt_json_txn(&res->good));
+        json_object_object_add(o, "last_failed", vt_json_txn(&res->failed));
+        trial = vt_json_trial(&res->boot);
+        if (trial) {
+                json_object_object_add(trial, "tries_left",
+                                       res->tries_left >= 0
+                                           ? json_object_new_int(res->tries_left)
+                                           : NULL);
+                json_object_object_add(trial, "next_boot", json_object_new_string(res->next_boot));
+        }
+        json_object_object_add(o, "trial", trial);
+        json_object_object_add(o, "pending_rebuild",
+                               json_object_new_boolean(res->boot.pending_rebuild));
+        json_object_object_add(o, "interrupted",
+                               res->interrupted ? json_object_new_int64(res->interrupted_txn)
+                                                : NULL);
+        json_object_object_add(o, "drift", vt_json_lines(vt_buf_cstr(&res->drift)));
+        json_object_object_add(o, "attention", json_object_new_boolean(needs_attention(res)));
+        devs = json_object_new_array();
+        for (size_t i = 0; i < profile->n_devices; i++) {
+                json_object *d = json_object_new_object();
+                char ids[16];
+
+                snprintf(ids, sizeof(ids), "%04x:%04x", profile->devices[i].vendor,
+                         profile->devices[i].device);
+                json_object_object_add(d, "bdf", json_object_new_string(profile->devices[i].bdf));
+                json_object_object_add(d, "ids", json_object_new_string(ids));
+                json_object_object_add(d, "host_driver", vt_json_str(profile->devices[i].driver));
+                json_object_array_add(devs, d);
+        }
+        json_object_object_add(o, "devices", devs);
+        json_object_object_add(o, "method",
+                               json_object_new_string(vt_bind_method_name(profile->method)));
+        json_object_object_add(bc, "available", json_object_new_boolean(res->counter_ok));
+        json_object_object_add(bc, "reason", vt_json_str(res->counter_why));
+        json_object_object_add(o, "boot_counter", bc);
+        return o;
+}
+
+static size_t count_lines(const char *s)
+{
+        size_t n = 0;
+
+        for (; *s; s++)
+                n += *s == '\n';
+        return n;
+}
+
+/* node_exporter's textfile format (its textfile collector reads the .prom files of a directory). */
+static int textfile(const vt_op_status_result *res, vt_buf *out)
+{
+        static const char *const states[] = {"none",       "good",        "applied",
+                                             "armed",      "trying",      "marked-bad",
+                                             "rolled-back", "interrupted"};
+        char state[32];
+        int r = 0;
+
+        kebab(res->state, state, sizeof(state));
+        r |= vt_buf_puts(out, "# HELP vfiotx_state The journal's state (1 for the current one).\n"
+                              "# TYPE vfiotx_state gauge\n");
+        for (size_t i = 0; i < ARRAY_SIZE(states); i++)
+                r |= vt_buf_printf(out, "vfiotx_state{state=\"%s\"} %d\n", states[i],
+                                   strcmp(state, states[i]) == 0);
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_trial_active 1 while a boot-counted trial is armed or "
+                           "running.\n# TYPE vfiotx_trial_active gauge\nvfiotx_trial_active %d\n",
+                           res->boot.trial == VT_TRIAL_ARMED || res->boot.trial == VT_TRIAL_TRYING);
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_trial_tries_left Boots of the trial left on GRUB's "
+                           "counter (-1: no trial or unknown).\n# TYPE vfiotx_trial_tries_left "
+                           "gauge\nvfiotx_trial_tries_left %d\n",
+                           res->tries_left);
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_fell_back 1 when the last trial ended on the last good "
+                           "snapshot (marked bad or rolled back).\n# TYPE vfiotx_fell_back "
+                           "gauge\nvfiotx_fell_back %d\n",
+                           res->boot.trial == VT_TRIAL_MARKED_BAD ||
+                               res->boot.trial == VT_TRIAL_ROLLED_BACK);
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_drift_files Managed files changed outside vfiotx.\n"
+                           "# TYPE vfiotx_drift_files gauge\nvfiotx_drift_files %zu\n",
+                           count_lines(vt_buf_cstr(&res->drift)));
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_pending_rebuild 1 when the initramfs and boot "
+                           "configuration do not reflect the files yet.\n# TYPE "
+                           "vfiotx_pending_rebuild gauge\nvfiotx_pending_rebuild %d\n",
+                           res->boot.pending_rebuild);
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_interrupted 1 while a transaction is interrupted.\n"
+                           "# TYPE vfiotx_interrupted gauge\nvfiotx_interrupted %d\n",
+                           res->interrupted);
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_applied_transaction The transaction whose files the "
+                           "host has.\n# TYPE vfiotx_applied_transaction gauge\n"
+                           "vfiotx_applied_transaction %ld\n",
+                           res->applied.id);
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_good_transaction The last good (confirmed) "
+                           "transaction.\n# TYPE vfiotx_good_transaction gauge\n"
+                           "vfiotx_good_transaction %ld\n",
+                           res->good.id);
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_applied_timestamp_seconds When the applied transaction "
+                           "was made.\n# TYPE vfiotx_applied_timestamp_seconds gauge\n"
+                           "vfiotx_applied_timestamp_seconds %lld\n",
+                           (long long)res->applied.time);
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_good_timestamp_seconds When the last good snapshot was "
+                           "confirmed (or recorded).\n# TYPE vfiotx_good_timestamp_seconds "
+                           "gauge\nvfiotx_good_timestamp_seconds %lld\n",
+                           (long long)res->good.time);
+        r |= vt_buf_printf(out,
+                           "# HELP vfiotx_boot_counter_available 1 when apply can arm a "
+                           "boot-counted trial here.\n# TYPE vfiotx_boot_counter_available "
+                           "gauge\nvfiotx_boot_counter_available %d\n",
+                           res->counter_ok);
+        return r < 0 ? -ENOMEM : 0;
+}
+
 int vt_cmd_status(vt_cli *cli, int argc, char **argv)
 {
         _cleanup_(vt_op_status_result_free) vt_op_status_result res = {0};
+        _cleanup_buf_ vt_buf metrics = VT_BUF_INIT;
         const vt_profile *profile = &res.profile;
-        const char *counter_why;
+        const char *counter_why, *textfile_path = NULL;
+        vt_outcome outcome;
         vt_op_env env;
         vt_op_ui ui;
+        vt_opts p;
         int r, c;
 
-        c = vt_opts_parse_none(cli, &vt_command_status, argc, argv);
-        if (c >= 0)
-                return c;
+        vt_opts_init(&p, cli, &vt_command_status, argc, argv);
+        while ((c = vt_opts_next(&p)) > 0)
+                if (c == OPT_TEXTFILE)
+                        textfile_path = p.arg;
+        if (c < 0)
+                return p.exit;
+        if (p.next < argc)
+                return vt_cli_usage_error(cli, "status", "unexpected argument '%s'", argv[p.next]);
+        if (textfile_path && cli->json && strcmp(textfile_path, "-") == 0)
+                return vt_cli_usage_error(cli, "status",
+                                          "--textfile - and --json both write stdout");
         vt_cli_env(cli, &env);
         vt_cli_ui(cli, &ui);
         r = vt_op_status(&env, &ui, &res);
         if (r < 0)
                 return vt_cli_fail(cli, r, "status");
-        counter_why = res.counter_why ? res.counter_why : "";
-        if (cli->json) {
-                json_object *o = json_object_new_object();
-                json_object *bc = json_object_new_object();
-
-                json_object_object_add(bc, "available", json_object_new_boolean(res.counter_ok));
-                if (res.counter_why)
-                        json_object_object_add(bc, "reason",
-                                               json_object_new_string(res.counter_why));
-                json_object_object_add(o, "boot_counter", bc);
-
-                json_object_object_add(o, "state", json_object_new_string(res.state));
-                json_object_object_add(o, "applied", json_object_new_int64(res.applied.id));
-                json_object_object_add(o, "good", json_object_new_int64(res.good.id));
-                if (res.failed.id)
-                        json_object_object_add(o, "last_failed",
-                                               json_object_new_int64(res.failed.id));
-                if (res.boot.trial != VT_TRIAL_NONE) {
-                        json_object *t = json_object_new_object();
-
-                        json_object_object_add(
-                            t, "state", json_object_new_string(vt_trial_name(res.boot.trial)));
-                        json_object_object_add(t, "txn", json_object_new_int64(res.boot.trial_txn));
-                        json_object_object_add(t, "tries",
-                                               json_object_new_int64(res.boot.trial_tries));
-                        json_object_object_add(t, "reason",
-                                               json_object_new_string(res.boot.trial_reason));
-                        json_object_object_add(o, "trial", t);
-                }
-                json_object_object_add(o, "pending_rebuild",
-                                       json_object_new_boolean(res.boot.pending_rebuild));
-                json_object_object_add(o, "drift", json_object_new_string(vt_buf_cstr(&res.drift)));
-                json_object *devs = json_object_new_array();
-
-                for (size_t i = 0; i < profile->n_devices; i++) {
-                        json_object *d = json_object_new_object();
-                        char ids[16];
-
-                        snprintf(ids, sizeof(ids), "%04x:%04x", profile->devices[i].vendor,
-                                 profile->devices[i].device);
-                        json_object_object_add(d, "bdf",
-                                               json_object_new_string(profile->devices[i].bdf));
-                        json_object_object_add(d, "ids", json_object_new_string(ids));
-                        json_object_object_add(
-                            d, "host_driver",
-                            profile->devices[i].driver
-                                ? json_object_new_string(profile->devices[i].driver)
-                                : NULL);
-                        json_object_array_add(devs, d);
-                }
-                json_object_object_add(o, "devices", devs);
-                json_object_object_add(
-                    o, "method", json_object_new_string(vt_bind_method_name(profile->method)));
-                if (res.interrupted)
-                        json_object_object_add(o, "interrupted",
-                                               json_object_new_int64(res.interrupted_txn));
-                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-                json_object_put(o);
-                return VT_EXIT_OK;
+        outcome = needs_attention(&res) ? VT_OUTCOME_ATTENTION : VT_OUTCOME_UNCHANGED;
+        if (textfile_path) {
+                r = textfile(&res, &metrics);
+                if (r >= 0)
+                        r = vt_cli_write_output(textfile_path, metrics.ptr, metrics.len, 0644);
+                if (r < 0)
+                        return vt_cli_fail(cli, r, "status");
+                if (!cli->json)
+                        return vt_cli_exit(cli, outcome);
         }
+        counter_why = res.counter_why ? res.counter_why : "";
+        if (cli->json)
+                return vt_cli_emit(cli, status_json(cli, &res), outcome);
         if (strcmp(res.state, "none") == 0) {
                 printf("state: none (vfiotx has not changed %s)\n", cli->root);
                 if (!res.counter_ok)
                         printf("boot counter: unavailable: %s\n", counter_why);
-                return VT_EXIT_OK;
+                return vt_cli_exit(cli, outcome);
         }
         printf("state: %s\n", res.state);
         if (res.boot.trial == VT_TRIAL_ARMED)
@@ -154,5 +278,5 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
         if (res.drift.len)
                 printf("changed outside vfiotx (recorded at the next apply or rollback):\n%s",
                        res.drift.ptr);
-        return VT_EXIT_OK;
+        return vt_cli_exit(cli, outcome);
 }

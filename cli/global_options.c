@@ -1,4 +1,6 @@
 /* The options of every command: where the host is, output, time limits (cli.h). */
+#include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli/cli.h"
@@ -22,7 +24,12 @@ static const vt_option host_options[] = {
 };
 
 static const vt_option output_options[] = {
-    {VT_GLOBAL_JSON, "json", NULL, "print data as JSON on stdout"},
+    {VT_GLOBAL_JSON, "json", NULL,
+     "print one JSON document on stdout, errors included\n"
+     "(docs/json.md)"},
+    {VT_GLOBAL_DETAILED_EXITCODE, "detailed-exitcode", NULL,
+     "exit 0 nothing to do, 3 refused, 4 changed or would\n"
+     "change (status: needs attention); 1 failed, 2 usage"},
     {'v', "verbose", NULL, "more output (the rebuild tools' own output; repeatable)"},
     {'q', "quiet", NULL, "only errors, warnings and data"},
     {VT_GLOBAL_VERSION, "version", NULL, "print the version"},
@@ -79,6 +86,9 @@ int vt_cli_global_option(vt_cli *cli, int id, const char *value)
         case VT_GLOBAL_JSON:
                 cli->json = true;
                 break;
+        case VT_GLOBAL_DETAILED_EXITCODE:
+                cli->detailed_exitcode = true;
+                break;
         case 'v':
                 cli->verbosity++;
                 break;
@@ -86,6 +96,12 @@ int vt_cli_global_option(vt_cli *cli, int id, const char *value)
                 cli->verbosity = -1;
                 break;
         case VT_GLOBAL_VERSION:
+                if (cli->json) {
+                        json_object *doc = vt_cli_doc(cli);
+
+                        json_object_object_add(doc, "version", json_object_new_string(VFIOTX_VERSION));
+                        return vt_cli_emit(cli, doc, VT_OUTCOME_UNCHANGED);
+                }
                 printf("vfiotx %s\n", VFIOTX_VERSION);
                 return VT_EXIT_OK;
         default:

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "common/buf.h"
+#include "common/macro.h"
 #include "engine/engine.h"
 #include "journal/journal.h"
 
@@ -73,6 +74,7 @@ int main(int argc, char **argv)
                       .proc = "/proc",
                       .rebuild_timeout_s = 1800};
         _cleanup_buf_ vt_buf cmdline = VT_BUF_INIT;
+        _cleanup_(vt_cli_report_free) vt_cli_report report = {0};
         const vt_command *cmd;
         size_t n = 0;
         int c, r, first, rest = 0;
@@ -80,6 +82,12 @@ int main(int argc, char **argv)
         for (int i = 0; i < argc; i++)
                 vt_buf_printf(&cmdline, "%s%s", i ? " " : "", argv[i]);
         cli.cmdline = cmdline.ptr;
+        cli.report = &report;
+        /* --json anywhere (before "--") makes even an error in the options before it a JSON
+         * document. */
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--json") == 0)
+                        cli.json = true;
 
         for (const vt_option_group *g = vt_global_options; g->options; g++)
                 for (const vt_option *o = g->options; o->name; o++)
@@ -108,6 +116,7 @@ int main(int argc, char **argv)
         cmd = vt_command_find(argv[optind]);
         if (!cmd)
                 return vt_cli_usage_error(&cli, NULL, "unknown command '%s'", argv[optind]);
+        cli.command = cmd->name;
         first = optind;
         r = pull_global_options(&cli, argv + first + 1, &rest, argc - first - 1);
         if (r >= 0)

@@ -8,7 +8,9 @@
 
 static _Thread_local char message[VT_ERROR_MAX];
 static _Thread_local char hint[VT_ERROR_MAX];
-static _Thread_local int have_message, have_hint;
+static _Thread_local char where_file[1024];
+static _Thread_local unsigned where_line;
+static _Thread_local int have_message, have_hint, have_where;
 
 static int neg(int err)
 {
@@ -28,6 +30,22 @@ int vt_error_set(int err, const char *fmt, ...)
         memcpy(message, text, sizeof(message));
         have_message = 1;
         have_hint = 0;
+        have_where = 0;
+        return neg(err);
+}
+
+int vt_error_set_at(int err, const char *file, unsigned line, const char *fmt, ...)
+{
+        char text[VT_ERROR_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        vt_error_set(err, "%s:%u: %s", file, line, text);
+        snprintf(where_file, sizeof(where_file), "%s", file);
+        where_line = line;
+        have_where = 1;
         return neg(err);
 }
 
@@ -72,8 +90,17 @@ const char *vt_error_hint_text(void)
         return have_hint ? hint : NULL;
 }
 
+const char *vt_error_file(unsigned *line)
+{
+        if (!have_message || !have_where)
+                return NULL;
+        if (line)
+                *line = where_line;
+        return where_file;
+}
+
 void vt_error_clear(void)
 {
-        have_message = have_hint = 0;
+        have_message = have_hint = have_where = 0;
         message[0] = hint[0] = '\0';
 }

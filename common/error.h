@@ -11,6 +11,11 @@
  * The hint is cleared. */
 int vt_error_set(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* vt_error_set() for a fault at a line of a file: the message is "FILE:LINE: <text>", and
+ * vt_error_file() gives the place apart (for the JSON error document). */
+int vt_error_set_at(int err, const char *file, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Prefix the current message with more context ("reading /etc/modules: <old>"); returns -|err|.
  * When no message is set, the errno's strerror() text is used as <old>. */
 int vt_error_wrap(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -22,4 +27,7 @@ int vt_error_hint(int err, const char *fmt, ...) __attribute__((format(printf, 2
 const char *vt_error_message(void);
 /* The current hint, or NULL. */
 const char *vt_error_hint_text(void);
+/* The file of the current error (vt_error_set_at(), kept through vt_error_wrap() and
+ * vt_error_hint()), with its line in *line; NULL when the error has no place. */
+const char *vt_error_file(unsigned *line);
 void vt_error_clear(void);

@@ -52,6 +52,9 @@ typedef struct vt_op_ui {
         void (*show_plan)(void *userdata, const struct vt_plan *plan, const char *diff);
         /* The unified diff of the files about to change (only when something changes). */
         void (*show_diff)(void *userdata, const char *diff);
+        /* The same change as the two snapshots, disk and target, for a report file by file
+         * (--json); called with show_plan and show_diff. */
+        void (*show_files)(void *userdata, const vt_snapshot *disk, const vt_snapshot *target);
         /* The rebuild steps about to run (plan->n may be 0: nothing to rebuild). */
         void (*show_rebuild)(void *userdata, const vt_rebuild_plan *plan);
         /* A rebuild step starts, prints a line, or ends (engine/rebuild_run.h). */

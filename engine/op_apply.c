@@ -154,6 +154,8 @@ int vt_op_apply(const vt_op_env *env, const vt_op_ui *ui, const vt_op_apply_req 
                         goto out;
                 ui->show_plan(ui->userdata, plan, vt_buf_cstr(&diff));
         }
+        if (ui && ui->show_files)
+                ui->show_files(ui->userdata, &disk, &plan->target);
         if (!o->no_rebuild) {
                 /* A pending rebuild covers every managed file, not only this plan's. */
                 if (e.boot.pending_rebuild)

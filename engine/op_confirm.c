@@ -117,6 +117,19 @@ int vt_op_confirm(const vt_op_env *env, const vt_op_ui *ui, const vt_op_confirm_
                 }
                 goto out;
         }
+        res->ended_trial = e.boot.trial == VT_TRIAL_ARMED || e.boot.trial == VT_TRIAL_TRYING ||
+                           e.boot.trial == VT_TRIAL_MARKED_BAD;
+        if (res->ended_trial) {
+                res->txn = e.boot.trial_txn;
+        } else {
+                vt_txn_info head = {0};
+
+                r = vt_engine_head_info(&e, &head);
+                res->txn = head.id;
+                vt_txn_info_free(&head);
+                if (r < 0)
+                        goto out;
+        }
         r = vt_trial_confirm(&e, env->proc, &notes);
         vt_op_notes(ui, &notes);
 out:

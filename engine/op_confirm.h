@@ -26,7 +26,9 @@ typedef struct vt_op_confirm_req {
 } vt_op_confirm_req;
 
 typedef struct vt_op_confirm_result {
-        bool bad;       /* the trial was marked bad */
+        long txn;         /* the transaction confirmed good (0: none, bad) */
+        bool ended_trial; /* a trial was in progress and ends with the confirmation */
+        bool bad;         /* the trial was marked bad */
         long trial_txn; /* the transaction on trial, when bad */
 } vt_op_confirm_result;
 

@@ -50,6 +50,8 @@ int vt_op_restore(vt_engine *e, const vt_op_env *env, const vt_op_ui *ui, vt_sna
         }
         if (diff.len && ui && ui->show_diff)
                 ui->show_diff(ui->userdata, diff.ptr);
+        if (ui && ui->show_files)
+                ui->show_files(ui->userdata, &disk, target);
         if (!o->no_rebuild && ui && ui->show_rebuild)
                 ui->show_rebuild(ui->userdata, &rb.plan);
         if (!o->yes && !(ui && ui->confirm && ui->confirm(ui->userdata, o->question))) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/bootcount_grub.h"
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/trial.h"
@@ -96,6 +97,32 @@ static int read_journal(vt_engine *e, const vt_op_ui *ui, vt_op_status_result *r
         return 0;
 }
 
+/* What GRUB's counter says of the trial: the tries left and the entry the next boot takes.
+ * A counter that cannot be read leaves "unknown" (status reports, it does not repair). */
+static void read_counter(vt_engine *e, vt_op_status_result *res)
+{
+        _cleanup_grubenv_ vt_grubenv env = {0};
+        vt_bootcount bc;
+
+        if (vt_grubenv_load(&e->root, &env) < 0 || vt_bootcount_read(&env, &bc) < 0) {
+                vt_error_clear();
+                res->next_boot = "unknown";
+                return;
+        }
+        res->tries_left = bc.tries;
+        switch (bc.phase) {
+        case VT_BOOTCOUNT_ARMED:
+                res->next_boot = "trial";
+                break;
+        case VT_BOOTCOUNT_LAST_TRY:
+        case VT_BOOTCOUNT_FELL_BACK:
+                res->next_boot = "last-good";
+                break;
+        case VT_BOOTCOUNT_NONE:
+                break;
+        }
+}
+
 int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *res)
 {
         vt_facts facts;
@@ -116,6 +143,10 @@ int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *
                 snprintf(res->interrupted_kind, sizeof(res->interrupted_kind), "%s",
                          e.state.intent_kind);
         }
+        res->tries_left = -1;
+        res->next_boot = "default";
+        if (e.boot.trial == VT_TRIAL_ARMED || e.boot.trial == VT_TRIAL_TRYING)
+                read_counter(&e, res);
         /* Can the next apply arm a trial here (GRUB, its script, a grubenv GRUB can write and
          * see after a power cut)? Said only when it cannot. */
         vt_facts_init(&facts, &e.root, env->sysfs, env->proc);

@@ -30,6 +30,9 @@ typedef struct vt_op_status_result {
                                     * undone (id 0: none): the journal's head then */
         bool has_good;             /* there is a good snapshot */
         vt_boot_state boot;        /* the trial and the pending rebuild */
+        int tries_left;            /* during a trial, GRUB's counter: boots left (-1: unknown) */
+        const char *next_boot;     /* static: "trial", "last-good" (the counter is used up or
+                                    * GRUB fell back), "default", or "unknown" (no counter) */
         bool interrupted;          /* a transaction is applying: */
         long interrupted_txn;      /*   its number */
         char interrupted_kind[32]; /*   its kind */

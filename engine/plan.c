@@ -47,6 +47,13 @@ void vt_plan_free(vt_plan *p)
         vt_snapshot_free(&p->target);
         vt_buf_free(&p->why);
         vt_strv_free(&p->refusals);
+        for (size_t i = 0; i < p->n_refusal_items; i++) {
+                free(p->refusal_items[i].code);
+                free(p->refusal_items[i].device);
+                free(p->refusal_items[i].message);
+                free(p->refusal_items[i].advice);
+        }
+        free(p->refusal_items);
         vt_strv_free(&p->words_wanted);
         vt_strv_free(&p->words_unwanted);
         free(p->summary);
@@ -311,9 +318,43 @@ static int resolve_profile_devices(plan_state *s)
         return 0;
 }
 
-static int add_refusal(plan_state *s, const char *text)
+static char *strdup_or_null(const char *s, bool *oom)
 {
-        return vt_strv_push(&s->out->refusals, text);
+        char *d = s ? strdup(s) : NULL;
+
+        if (s && !d)
+                *oom = true;
+        return d;
+}
+
+/* A refusal: the text for people and the journal, and its parts for the JSON documents. */
+static int add_refusal(plan_state *s, const char *code, const char *device, const char *message,
+                       const char *advice)
+{
+        _cleanup_free_ char *text = NULL;
+        vt_plan *p = s->out;
+        vt_plan_refusal *items;
+        bool oom = false;
+        int r;
+
+        if (asprintf(&text, "%s: %s%s%s%s", code, message, advice ? " (" : "", advice ? advice : "",
+                     advice ? ")" : "") < 0)
+                return -ENOMEM;
+        r = vt_strv_push(&p->refusals, text);
+        if (r < 0)
+                return r;
+        items = realloc(p->refusal_items, (p->n_refusal_items + 1) * sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        p->refusal_items = items;
+        items[p->n_refusal_items] = (vt_plan_refusal){
+            .code = strdup_or_null(code, &oom),
+            .device = strdup_or_null(device && *device ? device : NULL, &oom),
+            .message = strdup_or_null(message, &oom),
+            .advice = strdup_or_null(advice, &oom),
+        };
+        p->n_refusal_items++;
+        return oom ? -ENOMEM : 0;
 }
 
 static int check_safety(plan_state *s)
@@ -345,16 +386,10 @@ static int check_safety(plan_state *s)
                 sel.items[sel.n++] = d;
         }
         r = vt_safety_check(&view, s->host, &sel, s->next.method, &refusals);
-        for (size_t i = 0; r >= 0 && i < refusals.n; i++) {
-                _cleanup_free_ char *line = NULL;
-
-                if (asprintf(&line, "%s: %s (%s)", vt_refusal_code_name(refusals.items[i].code),
-                             refusals.items[i].message,
-                             refusals.items[i].advice ? refusals.items[i].advice : "") < 0)
-                        r = -ENOMEM;
-                else
-                        r = add_refusal(s, line);
-        }
+        for (size_t i = 0; r >= 0 && i < refusals.n; i++)
+                r = add_refusal(s, vt_refusal_code_name(refusals.items[i].code),
+                                refusals.items[i].bdf, refusals.items[i].message,
+                                refusals.items[i].advice);
         vt_refusal_list_free(&refusals);
         free(sel.items);
         return r;
@@ -434,11 +469,11 @@ static int check_modprobe_conflicts(plan_state *s)
         if (r >= 0) {
                 r = vt_modprobe_conflicts(&cfg, s->devp, s->n_devs, s->next.method);
                 if (r == -EPERM) {
-                        _cleanup_free_ char *line = NULL;
-
-                        r = asprintf(&line, "modprobe configuration: %s", vt_error_message()) < 0
-                                ? -ENOMEM
-                                : add_refusal(s, line);
+                        r = add_refusal(s, "modprobe-conflict", NULL,
+                                        vt_error_message() ? vt_error_message()
+                                                           : "the modprobe configuration "
+                                                             "contradicts the plan",
+                                        vt_error_hint_text());
                         vt_error_clear();
                 }
         }

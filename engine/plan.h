@@ -45,10 +45,20 @@ typedef struct vt_plan_ctx {
                           * $vfiotx_trial_args, which GRUB fills on trial boots */
 } vt_plan_ctx;
 
+/* One refusal, structured (the JSON documents' refusal object). */
+typedef struct vt_plan_refusal {
+        char *code;    /* a vt_refusal_code_name() (engine/safety.h) or "modprobe-conflict" */
+        char *device;  /* the device the host would lose, or the named one; NULL: none */
+        char *message; /* one sentence */
+        char *advice;  /* what the user can do; NULL: none */
+} vt_plan_refusal;
+
 typedef struct vt_plan {
         vt_snapshot target;
         vt_buf why;             /* one line per decision */
-        vt_strv refusals;       /* reasons the plan is unsafe; empty when safe */
+        vt_strv refusals;       /* reasons the plan is unsafe, as text; empty when safe */
+        vt_plan_refusal *refusal_items; /* the same reasons, structured */
+        size_t n_refusal_items;
         char *summary;          /* one line for the journal */
         bool has_devices;       /* the profile passes devices through after this plan */
         vt_strv words_wanted;   /* kernel parameters the command line must carry */

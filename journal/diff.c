@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <git2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -62,4 +63,69 @@ int vt_diff_snapshots(const vt_snapshot *from, const vt_snapshot *to, vt_buf *ou
                 if (!vt_snapshot_find(from, to->files[i].path))
                         r = diff_file(to->files[i].path, NULL, &to->files[i], out);
         return r;
+}
+
+static const char *action_of(const vt_snap_file *a, const vt_snap_file *b)
+{
+        bool ap = a && a->present, bp = b && b->present;
+
+        if (!ap)
+                return "create";
+        if (!bp)
+                return "delete";
+        if (a->data.len == b->data.len && memcmp(a->data.ptr, b->data.ptr, a->data.len) == 0)
+                return "metadata";
+        return "modify";
+}
+
+static int add_change(vt_diff_changes *out, const char *path, const vt_snap_file *a,
+                      const vt_snap_file *b)
+{
+        vt_diff_change c = {.diff = VT_BUF_INIT};
+        vt_diff_change *items;
+        int r = diff_file(path, a, b, &c.diff);
+
+        if (r < 0 || c.diff.len == 0) {
+                vt_buf_free(&c.diff);
+                return r;
+        }
+        items = realloc(out->items, (out->n + 1) * sizeof(*items));
+        c.path = strdup(path);
+        if (!items || !c.path) {
+                if (items)
+                        out->items = items;
+                free(c.path);
+                vt_buf_free(&c.diff);
+                return -ENOMEM;
+        }
+        c.action = action_of(a, b);
+        out->items = items;
+        out->items[out->n++] = c;
+        return 0;
+}
+
+int vt_diff_changes_list(const vt_snapshot *from, const vt_snapshot *to, vt_diff_changes *out)
+{
+        int r = 0;
+
+        *out = (vt_diff_changes){0};
+        for (size_t i = 0; r >= 0 && i < from->n; i++)
+                r = add_change(out, from->files[i].path, &from->files[i],
+                               vt_snapshot_find(to, from->files[i].path));
+        for (size_t i = 0; r >= 0 && i < to->n; i++)
+                if (!vt_snapshot_find(from, to->files[i].path))
+                        r = add_change(out, to->files[i].path, NULL, &to->files[i]);
+        if (r < 0)
+                vt_diff_changes_free(out);
+        return r;
+}
+
+void vt_diff_changes_free(vt_diff_changes *c)
+{
+        for (size_t i = 0; i < c->n; i++) {
+                free(c->items[i].path);
+                vt_buf_free(&c->items[i].diff);
+        }
+        free(c->items);
+        *c = (vt_diff_changes){0};
 }
