@@ -152,10 +152,11 @@ int vt_cmd_show(vt_cli *cli, int argc, char **argv)
         if (r < 0)
                 return vt_cli_fail(cli, r, "show");
         if (cli->json) {
-                json_object *o = entry_json(&entry.commit, &entry.info, &entry.diff);
+                json_object *doc = vt_cli_doc(cli);
 
-                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-                json_object_put(o);
+                json_object_object_add(doc, "transaction",
+                                       entry_json(&entry.commit, &entry.info, &entry.diff));
+                return vt_cli_emit(cli, doc, VT_OUTCOME_UNCHANGED);
         } else {
                 print_entry(&entry.commit, &entry.info, true);
                 printf("\n%s", entry.diff.len ? entry.diff.ptr : "(no file changes)\n");

@@ -13,6 +13,9 @@ pkgs=(
 	attr util-linux python3 bc cpio zstd xz-utils lz4 gzip grub2-common
 	# the man page check (lint/options-docs): groff, col
 	groff-base bsdextrautils
+	# the JSON contract test (Draft 2020-12 schemas, node_exporter textfile parser) and the
+	# Ansible collection test (contrib/ansible)
+	python3-jsonschema python3-prometheus-client ansible-core
 )
 for arg in "$@"; do
 	case "$arg" in

@@ -28,7 +28,7 @@ assert_eq "$(txn_count "$root")" 2 "second apply writes no transaction"
 fsck_ok "$root"
 
 run 0 vt --root "$root" --json status
-python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"]=="applied" and d["applied"]==2 and d["good"]==1 and d["pending_rebuild"], d' <<<"$OUT" ||
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"]=="applied" and d["applied"]["id"]==2 and d["good"]["id"]==1 and d["pending_rebuild"], d' <<<"$OUT" ||
 	fail "status --json"
 
 # A host whose kernels differ on vfio_virqfd: it is left out, and plan says why.

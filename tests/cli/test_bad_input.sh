@@ -147,8 +147,10 @@ if root=$(mkhost intel-igpu-desktop) && chattr +i "$root/etc/modprobe.d" 2>/dev/
 	assert_not_contains "$OUT" "not confirmed yet"
 	run 0 h --json status
 	assert_contains "$OUT" '"state":"good"'
-	assert_contains "$OUT" '"applied":3'
-	assert_contains "$OUT" '"last_failed":4'
+	python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["applied"]["id"] == 3, d' <<<"$OUT" ||
+		fail "status --json: applied is transaction 3"
+	python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["last_failed"]["id"] == 4, d' <<<"$OUT" ||
+		fail "status --json: the last failed transaction is 4"
 	# the next apply that works is the applied one again
 	run 0 h apply -y --no-rebuild --no-arm --device 0000:00:02.0
 	run 0 h status

@@ -150,7 +150,7 @@ assert_contains "$ERR" "--force: applying despite"
 run 0 vt --root "$REFUSED_ROOT" log -n 1
 assert_contains "$OUT" "[forced]"
 run 0 vt --root "$REFUSED_ROOT" --json show "$(echo "$OUT" | awk '{print $1}')"
-python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["forced"] is True, d' <<<"$OUT" || fail "show --json says forced"
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["transaction"]["forced"] is True, d' <<<"$OUT" || fail "show --json says forced"
 fsck_ok "$REFUSED_ROOT"
 
 use_host amd-desktop

@@ -28,7 +28,7 @@ assert_contains "$OUT" "+vfio_iommu_type1" "show by commit prefix"
 run 0 vt --root "$root" --json log -p
 python3 -c '
 import json, sys
-d = json.load(sys.stdin)
+d = json.load(sys.stdin)["transactions"]
 assert [e["id"] for e in d] == [3, 2, 1], d
 assert d[1]["kind"] == "apply" and d[1]["outcome"] == "applied"
 assert "+vfio_pci" in d[1]["diff"]

@@ -53,7 +53,7 @@ boot_with "vfiotx.trial=2 panic=10"
 run 0 v boot
 assert_contains "$OUT" "trial boot of transaction 2"
 run 0 v --json status
-python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"]=="trying" and d["trial"]["txn"]==2, d' <<<"$OUT" || fail "status: trying"
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"]=="trying" and d["trial"]["transaction"]==2, d' <<<"$OUT" || fail "status: trying"
 run 0 v confirm
 assert_contains "$OUT" "confirmed: transaction"
 assert_eq "$(grubenv)" "" "confirm clears the counter"
@@ -153,7 +153,7 @@ crash_cycle() { # SETUP-FN CHECK-FN SKIP COMMAND...: steps 1..total, but SKIP st
 setup_arm() { grub_host; }
 check_arm() { # armed for the transaction the state names (a killed apply is undone and redone)
 	local txn
-	txn=$(v --json status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["trial"]["txn"] if d["state"] == "armed" else "not-armed")')
+	txn=$(v --json status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["trial"]["transaction"] if d["state"] == "armed" else "not-armed")')
 	[ "$(grubenv)" = "vfiotx_panic=10 vfiotx_trial=$txn vfiotx_tries=3 " ] || fail "arm, kill at $1: grubenv [$(grubenv)], state [$txn]"
 }
 crash_cycle setup_arm check_arm 1 apply -y --device "$igpu"

@@ -35,12 +35,15 @@ status_json()
 {
 	# $1: the trial state, or "" for no trial object
 	{
-		printf '{\n  "boot_counter":{\n    "available":true\n  },\n  "state":"%s",\n' "${1:-good}"
-		printf '  "applied":7,\n  "good":6,\n'
+		printf '{\n  "schema_version":1,\n  "command":"status",\n  "ok":true,\n  "outcome":"attention",\n'
+		printf '  "state":"%s",\n  "applied":{\n    "id":7,\n    "kind":"apply"\n  },\n' "${1:-good}"
+		printf '  "good":{\n    "id":6,\n    "kind":"confirm"\n  },\n'
 		if [ -n "$1" ]; then
-			printf '  "trial":{\n    "state":"%s",\n    "txn":7,\n    "tries":2,\n    "reason":""\n  },\n' "$1"
+			printf '  "trial":{\n    "state":"%s",\n    "transaction":7,\n    "tries":2,\n    "reason":null\n  },\n' "$1"
+		else
+			printf '  "trial":null,\n'
 		fi
-		printf '  "pending_rebuild":false,\n  "drift":"",\n  "devices":[\n  ],\n  "method":"ids"\n}\n'
+		printf '  "pending_rebuild":false,\n  "drift":[\n  ],\n  "devices":[\n  ],\n  "method":"ids"\n}\n'
 	} >"$tmp/status.json"
 }
 
