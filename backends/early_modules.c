@@ -66,8 +66,8 @@ static int strip_block(const char *path, const vt_buf *cur, vt_buf *rest, bool *
         if (r < 0)
                 return vt_error_set(ENOMEM, "out of memory");
         if (in_block) {
-                vt_error_set_at(EINVAL, path, begin_line, "vfiotx's managed block has no end line \"%s\"",
-                                END_MARK);
+                vt_error_set_at(EINVAL, path, begin_line,
+                                "vfiotx's managed block has no end line \"%s\"", END_MARK);
                 return vt_error_hint(EINVAL,
                                      "restore the line \"%s\" after the block, or remove "
                                      "the block, then run the command again",

@@ -64,7 +64,7 @@ typedef struct vt_cli {
         int verbosity;     /* -q: -1, default 0, -v: 1 and more */
         bool no_chroot;    /* --no-chroot: run rebuild tools from PATH, not chrooted in root */
         char *cmdline;     /* the whole command line, recorded in journal entries */
-        int rebuild_timeout_s; /* --rebuild-timeout: time limit of one rebuild step */
+        int rebuild_timeout_s;  /* --rebuild-timeout: time limit of one rebuild step */
         bool detailed_exitcode; /* --detailed-exitcode */
         const char *command;    /* the command running ("apply"), NULL before one is found */
         vt_cli_report *report;  /* filled while the command runs (--json) */
@@ -126,8 +126,8 @@ void vt_cli_restore_render(const vt_cli *cli, const char *what, const vt_op_rest
 /* The end of a restore: its outcome's exit code, and with --json its document (`doc`, or a new
  * one): changed, the new transaction, the one `restored` (0: not known), `rescued` (the plain
  * copy was restored), rebuild_pending, reboot_required. */
-int vt_cli_restore_done(const vt_cli *cli, struct json_object *doc,
-                        const vt_op_restore_result *res, bool rescued, long restored);
+int vt_cli_restore_done(const vt_cli *cli, struct json_object *doc, const vt_op_restore_result *res,
+                        bool rescued, long restored);
 
 /* The exit code of an outcome: 0/1/2 for people; with --detailed-exitcode 0 unchanged, 1 failed,
  * 2 usage, 3 refused, 4 changed or needs attention. */

@@ -110,8 +110,8 @@ int vt_cli_emit(const vt_cli *cli, json_object *doc, vt_outcome o)
         json_object_object_add(doc, "outcome", json_object_new_string(outcome_name(o)));
         if (!emitted) {
                 /* No "\/": paths are read by people too. */
-                printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-                                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+                printf("%s\n", json_object_to_json_string_ext(
+                                   doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                 fflush(stdout);
                 emitted = true;
         }
@@ -165,8 +165,8 @@ json_object *vt_json_trial(const vt_boot_state *b)
         json_object_object_add(o, "state", json_object_new_string(vt_trial_name(b->trial)));
         json_object_object_add(o, "transaction", json_object_new_int64(b->trial_txn));
         json_object_object_add(o, "tries", json_object_new_int64(b->trial_tries));
-        json_object_object_add(o, "reason", vt_json_str(b->trial_reason[0] ? b->trial_reason
-                                                                           : NULL));
+        json_object_object_add(o, "reason",
+                               vt_json_str(b->trial_reason[0] ? b->trial_reason : NULL));
         return o;
 }
 
@@ -229,8 +229,11 @@ void vt_cli_json_fail(const vt_cli *cli, int r, const char *message, const char 
         const char *name = strerrorname_np(err);
         bool refused = cli->report && cli->report->refusals;
 
-        emit_error(cli, refused ? "refused" : name ? name : "EIO", err, message, hint,
-                   refused ? VT_OUTCOME_REFUSED : VT_OUTCOME_FAILED);
+        emit_error(cli,
+                   refused ? "refused"
+                   : name  ? name
+                           : "EIO",
+                   err, message, hint, refused ? VT_OUTCOME_REFUSED : VT_OUTCOME_FAILED);
 }
 
 void vt_cli_json_usage(const vt_cli *cli, const char *message, const char *hint)

@@ -317,7 +317,8 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                 if (res.armed && res.txn) {
                         trial = json_object_new_object();
                         json_object_object_add(trial, "state", json_object_new_string("armed"));
-                        json_object_object_add(trial, "transaction", json_object_new_int64(res.txn));
+                        json_object_object_add(trial, "transaction",
+                                               json_object_new_int64(res.txn));
                         json_object_object_add(trial, "tries", json_object_new_int64(res.tries));
                         json_object_object_add(trial, "reason", NULL);
                 }

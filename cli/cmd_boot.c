@@ -1,9 +1,9 @@
 /* boot: run early at every boot by vfiotx-boot.service. A trial boot is recorded; a fallback
  * boot (GRUB took the last good entry) restores the good snapshot's files and rebuilds, so a
  * later kernel update cannot bake the bad configuration back in; a pending rebuild is done. */
-#include <json-c/json.h>
 #include "cli/cli.h"
 #include "engine/op_boot.h"
+#include <json-c/json.h>
 
 const vt_command vt_command_boot = {
     .name = "boot",
@@ -53,8 +53,11 @@ int vt_cmd_boot(vt_cli *cli, int argc, char **argv)
         if (cli->json) {
                 json_object *doc = vt_cli_doc(cli);
 
-                json_object_object_add(doc, "boot",
-                                       json_object_new_string(res.kind == VT_BOOT_FALLBACK ? "fallback" : res.kind == VT_BOOT_TRIAL ? "trial" : "normal"));
+                json_object_object_add(
+                    doc, "boot",
+                    json_object_new_string(res.kind == VT_BOOT_FALLBACK ? "fallback"
+                                           : res.kind == VT_BOOT_TRIAL  ? "trial"
+                                                                        : "normal"));
                 return vt_cli_restore_done(cli, doc, &res.restore, false, 0);
         }
         return vt_cli_exit(cli, res.restored && (res.restore.txn || res.restore.rebuilt_pending)

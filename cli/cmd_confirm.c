@@ -1,7 +1,7 @@
 /* confirm: the applied transaction (on trial or not) is good; with --health, only if the host is
  * healthy, else the trial is marked bad and the host reboots into the last good entry. */
-#include <json-c/json.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -84,7 +84,8 @@ int vt_cmd_confirm(vt_cli *cli, int argc, char **argv)
 
                 json_object_object_add(doc, "confirmed",
                                        res.txn ? json_object_new_int64(res.txn) : NULL);
-                json_object_object_add(doc, "ended_trial", json_object_new_boolean(res.ended_trial));
+                json_object_object_add(doc, "ended_trial",
+                                       json_object_new_boolean(res.ended_trial));
                 return vt_cli_emit(cli, doc, outcome);
         }
         return vt_cli_exit(cli, outcome);

@@ -1,8 +1,8 @@
 /* export: write a snapshot of the journal as a tar archive (engine/snapshot_archive.h). */
-#include <json-c/json.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -67,9 +67,8 @@ static json_object *status_json(const vt_cli *cli, const vt_op_status_result *re
         trial = vt_json_trial(&res->boot);
         if (trial) {
                 json_object_object_add(trial, "tries_left",
-                                       res->tries_left >= 0
-                                           ? json_object_new_int(res->tries_left)
-                                           : NULL);
+                                       res->tries_left >= 0 ? json_object_new_int(res->tries_left)
+                                                            : NULL);
                 json_object_object_add(trial, "next_boot", json_object_new_string(res->next_boot));
         }
         json_object_object_add(o, "trial", trial);
@@ -113,9 +112,8 @@ static size_t count_lines(const char *s)
 /* node_exporter's textfile format (its textfile collector reads the .prom files of a directory). */
 static int textfile(const vt_op_status_result *res, vt_buf *out)
 {
-        static const char *const states[] = {"none",       "good",        "applied",
-                                             "armed",      "trying",      "marked-bad",
-                                             "rolled-back", "interrupted"};
+        static const char *const states[] = {"none",   "good",       "applied",     "armed",
+                                             "trying", "marked-bad", "rolled-back", "interrupted"};
         char state[32];
         int r = 0;
 

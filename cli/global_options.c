@@ -99,7 +99,8 @@ int vt_cli_global_option(vt_cli *cli, int id, const char *value)
                 if (cli->json) {
                         json_object *doc = vt_cli_doc(cli);
 
-                        json_object_object_add(doc, "version", json_object_new_string(VFIOTX_VERSION));
+                        json_object_object_add(doc, "version",
+                                               json_object_new_string(VFIOTX_VERSION));
                         return vt_cli_emit(cli, doc, VT_OUTCOME_UNCHANGED);
                 }
                 printf("vfiotx %s\n", VFIOTX_VERSION);

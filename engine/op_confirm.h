@@ -29,7 +29,7 @@ typedef struct vt_op_confirm_result {
         long txn;         /* the transaction confirmed good (0: none, bad) */
         bool ended_trial; /* a trial was in progress and ends with the confirmation */
         bool bad;         /* the trial was marked bad */
-        long trial_txn; /* the transaction on trial, when bad */
+        long trial_txn;   /* the transaction on trial, when bad */
 } vt_op_confirm_result;
 
 int vt_op_confirm(const vt_op_env *env, const vt_op_ui *ui, const vt_op_confirm_req *req,

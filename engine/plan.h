@@ -55,8 +55,8 @@ typedef struct vt_plan_refusal {
 
 typedef struct vt_plan {
         vt_snapshot target;
-        vt_buf why;             /* one line per decision */
-        vt_strv refusals;       /* reasons the plan is unsafe, as text; empty when safe */
+        vt_buf why;                     /* one line per decision */
+        vt_strv refusals;               /* reasons the plan is unsafe, as text; empty when safe */
         vt_plan_refusal *refusal_items; /* the same reasons, structured */
         size_t n_refusal_items;
         char *summary;          /* one line for the journal */
