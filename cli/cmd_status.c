@@ -109,11 +109,20 @@ static size_t count_lines(const char *s)
         return n;
 }
 
-/* node_exporter's textfile format (its textfile collector reads the .prom files of a directory). */
+/* One gauge of the textfile, with its HELP and TYPE lines. */
+static int gauge(vt_buf *out, const char *name, const char *help, long long value)
+{
+        return vt_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name,
+                             name, value);
+}
+
+/* node_exporter's textfile format (its textfile collector reads the .prom files of a
+ * directory). */
 static int textfile(const vt_op_status_result *res, vt_buf *out)
 {
         static const char *const states[] = {"none",   "good",       "applied",     "armed",
                                              "trying", "marked-bad", "rolled-back", "interrupted"};
+        const vt_boot_state *b = &res->boot;
         char state[32];
         int r = 0;
 
@@ -123,59 +132,33 @@ static int textfile(const vt_op_status_result *res, vt_buf *out)
         for (size_t i = 0; i < ARRAY_SIZE(states); i++)
                 r |= vt_buf_printf(out, "vfiotx_state{state=\"%s\"} %d\n", states[i],
                                    strcmp(state, states[i]) == 0);
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_trial_active 1 while a boot-counted trial is armed or "
-                           "running.\n# TYPE vfiotx_trial_active gauge\nvfiotx_trial_active %d\n",
-                           res->boot.trial == VT_TRIAL_ARMED || res->boot.trial == VT_TRIAL_TRYING);
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_trial_tries_left Boots of the trial left on GRUB's "
-                           "counter (-1: no trial or unknown).\n# TYPE vfiotx_trial_tries_left "
-                           "gauge\nvfiotx_trial_tries_left %d\n",
-                           res->tries_left);
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_fell_back 1 when the last trial ended on the last good "
-                           "snapshot (marked bad or rolled back).\n# TYPE vfiotx_fell_back "
-                           "gauge\nvfiotx_fell_back %d\n",
-                           res->boot.trial == VT_TRIAL_MARKED_BAD ||
-                               res->boot.trial == VT_TRIAL_ROLLED_BACK);
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_drift_files Managed files changed outside vfiotx.\n"
-                           "# TYPE vfiotx_drift_files gauge\nvfiotx_drift_files %zu\n",
-                           count_lines(vt_buf_cstr(&res->drift)));
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_pending_rebuild 1 when the initramfs and boot "
-                           "configuration do not reflect the files yet.\n# TYPE "
-                           "vfiotx_pending_rebuild gauge\nvfiotx_pending_rebuild %d\n",
-                           res->boot.pending_rebuild);
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_interrupted 1 while a transaction is interrupted.\n"
-                           "# TYPE vfiotx_interrupted gauge\nvfiotx_interrupted %d\n",
-                           res->interrupted);
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_applied_transaction The transaction whose files the "
-                           "host has.\n# TYPE vfiotx_applied_transaction gauge\n"
-                           "vfiotx_applied_transaction %ld\n",
-                           res->applied.id);
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_good_transaction The last good (confirmed) "
-                           "transaction.\n# TYPE vfiotx_good_transaction gauge\n"
-                           "vfiotx_good_transaction %ld\n",
-                           res->good.id);
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_applied_timestamp_seconds When the applied transaction "
-                           "was made.\n# TYPE vfiotx_applied_timestamp_seconds gauge\n"
-                           "vfiotx_applied_timestamp_seconds %lld\n",
-                           (long long)res->applied.time);
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_good_timestamp_seconds When the last good snapshot was "
-                           "confirmed (or recorded).\n# TYPE vfiotx_good_timestamp_seconds "
-                           "gauge\nvfiotx_good_timestamp_seconds %lld\n",
-                           (long long)res->good.time);
-        r |= vt_buf_printf(out,
-                           "# HELP vfiotx_boot_counter_available 1 when apply can arm a "
-                           "boot-counted trial here.\n# TYPE vfiotx_boot_counter_available "
-                           "gauge\nvfiotx_boot_counter_available %d\n",
-                           res->counter_ok);
+        r |= gauge(out, "vfiotx_trial_active", "1 while a boot-counted trial is armed or running.",
+                   b->trial == VT_TRIAL_ARMED || b->trial == VT_TRIAL_TRYING);
+        r |= gauge(out, "vfiotx_trial_tries_left",
+                   "Boots of the trial left on GRUB's counter (-1: no trial or unknown).",
+                   res->tries_left);
+        r |= gauge(out, "vfiotx_fell_back",
+                   "1 when the last trial ended on the last good snapshot (marked bad or rolled "
+                   "back).",
+                   b->trial == VT_TRIAL_MARKED_BAD || b->trial == VT_TRIAL_ROLLED_BACK);
+        r |= gauge(out, "vfiotx_drift_files", "Managed files changed outside vfiotx.",
+                   (long long)count_lines(vt_buf_cstr(&res->drift)));
+        r |= gauge(out, "vfiotx_pending_rebuild",
+                   "1 when the initramfs and boot configuration do not reflect the files yet.",
+                   b->pending_rebuild);
+        r |= gauge(out, "vfiotx_interrupted", "1 while a transaction is interrupted.",
+                   res->interrupted);
+        r |= gauge(out, "vfiotx_applied_transaction", "The transaction whose files the host has.",
+                   res->applied.id);
+        r |= gauge(out, "vfiotx_good_transaction", "The last good (confirmed) transaction.",
+                   res->good.id);
+        r |= gauge(out, "vfiotx_applied_timestamp_seconds",
+                   "When the applied transaction was made.", (long long)res->applied.time);
+        r |= gauge(out, "vfiotx_good_timestamp_seconds",
+                   "When the last good snapshot was confirmed (or recorded).",
+                   (long long)res->good.time);
+        r |= gauge(out, "vfiotx_boot_counter_available",
+                   "1 when apply can arm a boot-counted trial here.", res->counter_ok);
         return r < 0 ? -ENOMEM : 0;
 }
 
