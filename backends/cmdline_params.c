@@ -172,7 +172,7 @@ int vt_cmdline_params_derive(const vt_cmdline_facts *f, vt_cmdline_plan *out)
                                    "no IVRS table: the AMD IOMMU is off in the firmware "
                                    "and no kernel parameter can turn it on; enable "
                                    "AMD-Vi/IOMMU in the firmware setup");
-                if (r >= 0)
+                if (r >= 0 && !f->iommu_only)
                         r = derived(
                             &p, &user, "iommu=pt",
                             "identity-map the host's own devices: only devices given to "

@@ -80,6 +80,9 @@ typedef struct vt_cmdline_facts {
         const char *const *user_remove; /* --cmdline-remove */
         size_t n_user_remove;
         bool no_iommu_params; /* --no-iommu-params */
+        /* no device yet: only what turns the IOMMU on (no iommu=pt, no display or built-in
+         * rules), so that the groups can be seen after one reboot */
+        bool iommu_only;
 } vt_cmdline_facts;
 
 typedef struct vt_cmdline_reason {

@@ -37,7 +37,10 @@ typedef struct vt_hostinfo {
         vt_host_dep *deps; /* one entry per (device, role, detail); a device may appear twice */
         size_t n;
         bool serial_console; /* console=ttyS* or ttyAMA* on the command line */
-        char **notes;        /* facts that could not be mapped to a PCI device, for warnings */
+        /* The remote ways in that are enabled in the root (engine/facts.c reads the units:
+         * "ssh.service, pveproxy.service"), "" when none or no root was given. */
+        char remote_access[160];
+        char **notes; /* facts that could not be mapped to a PCI device, for warnings */
         size_t n_notes;
 } vt_hostinfo;
 

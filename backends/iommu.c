@@ -161,6 +161,14 @@ static int check_acpi(vt_findings *f, const char *sysfs, vt_cpu_vendor *vendor)
                    "no DMAR or IVRS table in %s: the firmware does not expose an IOMMU", dir);
 }
 
+bool vt_iommu_active(const char *sysfs)
+{
+        _cleanup_free_ char *cls = vt_path_join(sysfs, "class/iommu"),
+                            *groups = vt_path_join(sysfs, "kernel/iommu_groups");
+
+        return cls && groups && count_entries(cls, NULL) > 0 && count_entries(groups, NULL) > 0;
+}
+
 static int check_active(vt_findings *f, const char *sysfs, vt_cpu_vendor vendor, bool *active)
 {
         _cleanup_free_ char *cls = vt_path_join(sysfs, "class/iommu"),
@@ -180,8 +188,9 @@ static int check_active(vt_findings *f, const char *sysfs, vt_cpu_vendor vendor,
                    vendor == VT_CPU_AMD
                        ? "remove amd_iommu=off / iommu=off from the kernel command line and "
                          "enable the IOMMU in the firmware; then reboot"
-                       : "add intel_iommu=on to the kernel command line ('vfiotx apply' adds "
-                         "it) and reboot",
+                       : "run 'vfiotx apply': on a host whose IOMMU is off it adds only "
+                         "intel_iommu=on to the kernel command line; then reboot and pick "
+                         "devices with 'vfiotx devices'",
                    "the IOMMU is not active: %s %s, %s %s", cls,
                    units < 0 ? "is missing" : "is empty", groups,
                    ngroups < 0 ? "is missing" : "has no groups");
@@ -292,7 +301,7 @@ static int check_params(vt_findings *f, const char *proc, const vt_kernel_list *
                 else if (gpu_off && strcmp(gpu_off, "y") == 0 && igpu)
                         r = add(f, "kernel-params", k->version, VT_CHECK_WARN,
                                 "add intel_iommu=on to pass the integrated GPU through ('vfiotx "
-                                "apply' adds it)",
+                                "apply --device <the iGPU>' adds it)",
                                 "kernel %s turns the Intel IOMMU on except for the integrated GPU "
                                 "(CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y): %s cannot be "
                                 "passed through without intel_iommu=on",
@@ -305,8 +314,8 @@ static int check_params(vt_findings *f, const char *proc, const vt_kernel_list *
                                 k->version);
                 else
                         r = add(f, "kernel-params", k->version, VT_CHECK_FAIL,
-                                "add intel_iommu=on to the kernel command line ('vfiotx apply' "
-                                "adds it) and reboot",
+                                "run 'vfiotx apply' (it adds intel_iommu=on to the kernel "
+                                "command line) and reboot",
                                 "kernel %s leaves the Intel IOMMU off by default and the command "
                                 "line does not turn it on",
                                 k->version);

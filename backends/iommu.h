@@ -61,6 +61,10 @@ int vt_acpi_iommu_probe(const char *sysfs, vt_acpi_iommu *out);
 /* The rule, on the tables found and the CPU vendor (`cpu` is used only without a table). */
 void vt_iommu_maker_of(const vt_acpi_iommu *tables, vt_cpu_vendor cpu, vt_iommu_maker *out);
 /* The tables under <sysfs>, and <proc>/cpuinfo only when neither table exists. */
+/* Is an IOMMU active on the running host: units under <sysfs>/class/iommu and groups under
+ * <sysfs>/kernel/iommu_groups. */
+bool vt_iommu_active(const char *sysfs);
+
 int vt_iommu_maker_probe(const char *sysfs, const char *proc, vt_iommu_maker *out);
 
 typedef enum vt_check_status {

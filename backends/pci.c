@@ -271,6 +271,15 @@ static int fill_device(struct pci_access *a, struct pci_dev *p, const char *devi
         if (vt_read_line(bootvga_path, &bootvga) == 0)
                 d->boot_vga = strcmp(bootvga, "1") == 0;
         vt_error_clear();
+        {
+                _cleanup_free_ char *reset_path = vt_path_join(devdir, "reset_method");
+
+                if (!reset_path)
+                        return -ENOMEM;
+                if (vt_read_line(reset_path, &d->reset_method) < 0)
+                        d->reset_method = NULL;
+                vt_error_clear();
+        }
         if (d->driver) {
                 /* modprobe.d names modules, and a driver's name is not always its module's;
                  * a built-in driver has no module link */
@@ -386,6 +395,12 @@ int vt_pci_scan(const char *sysfs, vt_pci_list *out)
         return 0;
 }
 
+bool vt_pci_same_card(const vt_pci_device *a, const vt_pci_device *b)
+{
+        return a->parent[0] && strcmp(a->parent, b->parent) == 0 && a->domain == b->domain &&
+               a->bus == b->bus && a->dev == b->dev;
+}
+
 void vt_pci_list_free(vt_pci_list *list)
 {
         for (size_t i = 0; list->items && i < list->n; i++) {
@@ -394,6 +409,7 @@ void vt_pci_list_free(vt_pci_list *list)
                 free(d->driver);
                 free(d->module);
                 free(d->modalias);
+                free(d->reset_method);
                 free(d->vendor_name);
                 free(d->device_name);
                 free(d->class_name);

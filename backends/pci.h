@@ -21,12 +21,16 @@ typedef struct vt_pci_device {
         uint16_t subvendor, subdevice; /* 0 when the device has none */
         uint32_t class_code;           /* class << 16 | subclass << 8 | prog-if: 0x030000 */
         uint8_t revision;
-        char *driver;      /* driver bound now ("i915"), NULL when none */
-        char *module;      /* that driver's module (driver/module link: "bochs" for bochs-drm,
-                            * "xhci_pci" for xhci_hcd), NULL when none or built in */
-        char *modalias;    /* "pci:v00008086d00003E92sv00001458sd0000D000bc03sc80i00" */
-        int iommu_group;   /* -1 when the device has no IOMMU group (IOMMU off) */
-        bool boot_vga;     /* sysfs boot_vga == 1 */
+        char *driver;    /* driver bound now ("i915"), NULL when none */
+        char *module;    /* that driver's module (driver/module link: "bochs" for bochs-drm,
+                          * "xhci_pci" for xhci_hcd), NULL when none or built in */
+        char *modalias;  /* "pci:v00008086d00003E92sv00001458sd0000D000bc03sc80i00" */
+        int iommu_group; /* -1 when the device has no IOMMU group (IOMMU off) */
+        bool boot_vga;   /* sysfs boot_vga == 1 */
+        /* sysfs reset_method ("flr bus"): how the kernel can reset it between VMs; NULL when
+         * the attribute is absent: no reset method, on kernels that have the attribute (5.15
+         * and later: other devices of the host show it), or an older kernel */
+        char *reset_method;
         char *vendor_name; /* from pci.ids, NULL when unknown */
         char *device_name;
         char *class_name;
@@ -44,6 +48,10 @@ int vt_pci_scan(const char *sysfs, vt_pci_list *out);
 void vt_pci_list_free(vt_pci_list *list);
 /* The device at `bdf`, in any form vt_pci_parse_bdf() accepts; NULL when none or malformed. */
 const vt_pci_device *vt_pci_find(const vt_pci_list *list, const char *bdf);
+/* Two functions of one card (a GPU and its HDMI audio, USB-C and UCSI functions): the same
+ * slot behind the same bridge. Functions of a slot on a root bus are not one card: there they
+ * are the chipset's unrelated devices (LPC, audio, SMBus, NIC at 00:1f). */
+bool vt_pci_same_card(const vt_pci_device *a, const vt_pci_device *b);
 
 /* Parse "0000:01:00.0" or "01:00.0" (hex, any case). `has_domain` tells which form it was;
  * the domain is 0 when absent. Returns 0 or -EINVAL (no message: callers word their own). */

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/term.h"
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/macro.h"
@@ -18,15 +19,18 @@ int vt_cli_fail(const vt_cli *cli, int r, const char *what)
 {
         const char *msg = vt_error_message();
         const char *hint = vt_error_hint_text();
+        bool colour = vt_cli_colour(cli, stderr);
         char text[512];
 
         if (!msg) {
                 snprintf(text, sizeof(text), "%s: %s", what, strerror(r < 0 ? -r : r));
                 msg = text;
         }
-        fprintf(stderr, "%s: error: %s\n", cli->prog, msg);
+        fprintf(stderr, "%s: %serror:%s %s\n", cli->prog, vt_style_on(colour, VT_STYLE_ERROR),
+                vt_style_end(colour), msg);
         if (hint)
-                fprintf(stderr, "%s: hint: %s\n", cli->prog, hint);
+                fprintf(stderr, "%s: %shint:%s %s\n", cli->prog, vt_style_on(colour, VT_STYLE_HINT),
+                        vt_style_end(colour), hint);
         if (cli->json)
                 vt_cli_json_fail(cli, r, msg, hint);
         return cli->report && cli->report->refusals ? vt_cli_exit(cli, VT_OUTCOME_REFUSED)
@@ -63,9 +67,11 @@ void vt_cli_info(const vt_cli *cli, const char *fmt, ...)
 
 void vt_cli_warn(const vt_cli *cli, const char *fmt, ...)
 {
+        bool colour = vt_cli_colour(cli, stderr);
         va_list ap;
 
-        fprintf(stderr, "%s: warning: ", cli->prog);
+        fprintf(stderr, "%s: %swarning:%s ", cli->prog, vt_style_on(colour, VT_STYLE_WARNING),
+                vt_style_end(colour));
         va_start(ap, fmt);
         vfprintf(stderr, fmt, ap);
         va_end(ap);

@@ -114,7 +114,9 @@ void vt_cli_time(long long epoch, char out[32]);
 /* The CLI side of the engine operations (cli/cli_rebuild.c): the host options as a
  * vt_op_env, and the callback table that prints what an operation reports while it runs: the
  * diff, the rebuild steps, their progress as "[2/3] update-initramfs -u -k 6.1.0-26-amd64
- * (4.2 s)" (tool output with -v), the notes, and the question on the terminal. */
+ * (4.2 s)" (tool output with -v; on a terminal, a line redrawn in place with the seconds elapsed
+ * and the tool's last line, cli/term.h; a failed step's whole output on stderr), the notes, and
+ * the question on the terminal. */
 void vt_cli_env(const vt_cli *cli, vt_op_env *env);
 void vt_cli_ui(const vt_cli *cli, vt_op_ui *ui);
 /* Print the rebuild steps ("rebuild steps:" or "rebuild: nothing to rebuild"). */
@@ -159,7 +161,8 @@ struct json_object *vt_json_changes(const vt_snapshot *from, const vt_snapshot *
 /* The commands (cli/cmd_<name>.c) and their tables. */
 extern const vt_command vt_command_apply, vt_command_plan, vt_command_status, vt_command_confirm,
     vt_command_log, vt_command_show, vt_command_rollback, vt_command_export, vt_command_import,
-    vt_command_devices, vt_command_check, vt_command_boot, vt_command_completion;
+    vt_command_devices, vt_command_check, vt_command_boot, vt_command_vm_config,
+    vt_command_completion;
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv);
 int vt_cmd_plan(vt_cli *cli, int argc, char **argv);
 int vt_cmd_status(vt_cli *cli, int argc, char **argv);
@@ -172,4 +175,5 @@ int vt_cmd_import(vt_cli *cli, int argc, char **argv);
 int vt_cmd_devices(vt_cli *cli, int argc, char **argv);
 int vt_cmd_check(vt_cli *cli, int argc, char **argv);
 int vt_cmd_boot(vt_cli *cli, int argc, char **argv);
+int vt_cmd_vm_config(vt_cli *cli, int argc, char **argv);
 int vt_cmd_completion(vt_cli *cli, int argc, char **argv);

@@ -3,8 +3,12 @@
  * notes) and ask the question on the terminal. */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/term.h"
 #include "common/macro.h"
 
 static bool quiet(const vt_cli *cli)
@@ -12,24 +16,143 @@ static bool quiet(const vt_cli *cli)
         return cli->verbosity < 0 || cli->json;
 }
 
-static void progress(void *userdata, size_t step, size_t n, const char *cmd, const char *line,
-                     bool done, int r, long elapsed_ms)
+/* How often the live line may be redrawn for the tool's output (the ticks come once a second):
+ * a tool printing thousands of lines must not turn into thousands of redraws. */
+#define LIVE_REDRAW_MS 250
+/* The most of a failed step's output shown with its failure: a screenful is read, megabytes are
+ * not. The failed transaction's journal entry keeps all the runner captured (extra.rebuild). */
+#define FAILED_OUTPUT_MAX (64u << 10)
+
+/* The step a terminal shows in place, redrawn on each tick and (at most every LIVE_REDRAW_MS)
+ * on each line of output. One terminal per process, so one state, and one step at a time. */
+static struct {
+        bool shown;      /* the live line is on the screen, without its newline */
+        long started_ms; /* CLOCK_MONOTONIC at the step's start */
+        long drawn_ms;   /* when it was last drawn */
+        char last[1024]; /* the tool's last line with something on it */
+} live;
+
+static long mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void live_keep_line(const char *line)
+{
+        size_t n = strlen(line);
+
+        if (strspn(line, " \t\r") == n)
+                return; /* an empty line says less than the one before it */
+        if (n >= sizeof(live.last)) {
+                /* Cut at a character boundary: UTF-8 continuation bytes are 10xxxxxx. */
+                n = sizeof(live.last) - 1;
+                while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
+                        n--;
+        }
+        memcpy(live.last, line, n);
+        live.last[n] = '\0';
+}
+
+static void live_draw(const vt_rebuild_progress *p, long now)
+{
+        _cleanup_buf_ vt_buf text = VT_BUF_INIT;
+        char counter[48], elapsed[32];
+
+        snprintf(counter, sizeof(counter), "[%zu/%zu]", p->step, p->n);
+        snprintf(elapsed, sizeof(elapsed), "%ld s", (now - live.started_ms) / 1000);
+        vt_term_progress_line(&text, counter, p->cmd, elapsed, live.last,
+                              vt_term_width(STDOUT_FILENO));
+        /* Back to the line's start, clear it, write it again: no newline until the step ends. */
+        printf("\r\033[K%s", vt_buf_cstr(&text));
+        fflush(stdout);
+        live.shown = true;
+        live.drawn_ms = now;
+}
+
+/* A failed step's output, whole (or its last FAILED_OUTPUT_MAX), on stderr before the error:
+ * the error message carries only its last lines. */
+static void show_failed_output(const vt_cli *cli, const vt_rebuild_progress *p)
+{
+        size_t skipped, len;
+        const char *text;
+
+        if (!p->output || !p->output_len)
+                return;
+        text = vt_term_tail(p->output, p->output_len, FAILED_OUTPUT_MAX, &skipped);
+        len = p->output_len - (size_t)(text - p->output);
+        fflush(stdout);
+        fprintf(stderr, "%s: the output of %s:\n", cli->prog, p->cmd);
+        if (skipped)
+                fprintf(stderr, "      [the first %zu bytes are not shown]\n", skipped);
+        while (len) {
+                const char *nl = memchr(text, '\n', len);
+                size_t n = nl ? (size_t)(nl - text) : len;
+
+                fprintf(stderr, "      %.*s\n", (int)n, text);
+                if (!nl)
+                        break;
+                len -= n + 1;
+                text = nl + 1;
+        }
+        fflush(stderr);
+}
+
+static void progress(void *userdata, const vt_rebuild_progress *p)
 {
         const vt_cli *cli = userdata;
+        bool in_place = vt_cli_live_progress(cli), colour = vt_cli_colour(cli, stdout);
+        long now = mono_ms();
 
-        /* A failed step's error, with its output, is the command's error message. */
-        (void)r;
+        /* A failed step's error, with the end of its output, is the command's error message;
+         * -q and --json show nothing more. */
         if (quiet(cli))
                 return;
-        if (line) {
+        switch (p->event) {
+        case VT_REBUILD_START:
+                if (in_place) {
+                        live.last[0] = '\0';
+                        live.started_ms = now;
+                        live_draw(p, now);
+                        return;
+                }
+                printf("[%zu/%zu] %s ...\n", p->step, p->n, p->cmd);
+                break;
+        case VT_REBUILD_LINE:
+                if (in_place) {
+                        live_keep_line(p->line);
+                        if (now - live.drawn_ms >= LIVE_REDRAW_MS)
+                                live_draw(p, now);
+                        return;
+                }
                 if (cli->verbosity > 0)
-                        printf("      %s\n", line);
+                        printf("      %s\n", p->line);
                 return;
+        case VT_REBUILD_TICK:
+                if (in_place)
+                        live_draw(p, now);
+                return;
+        case VT_REBUILD_DONE:
+                if (live.shown) {
+                        printf("\r\033[K");
+                        live.shown = false;
+                }
+                if (p->r < 0)
+                        printf("%s[%zu/%zu]%s %s %sfailed%s (%.1f s)\n",
+                               vt_style_on(colour, VT_STYLE_FAILED), p->step, p->n,
+                               vt_style_end(colour), p->cmd, vt_style_on(colour, VT_STYLE_FAILED),
+                               vt_style_end(colour), (double)p->elapsed_ms / 1000.0);
+                else
+                        printf("%s[%zu/%zu]%s %s (%.1f s)\n", vt_style_on(colour, VT_STYLE_OK),
+                               p->step, p->n, vt_style_end(colour), p->cmd,
+                               (double)p->elapsed_ms / 1000.0);
+                /* With -v every line is on the screen already. */
+                if (p->r < 0 && cli->verbosity == 0)
+                        show_failed_output(cli, p);
+                break;
         }
-        if (!done)
-                printf("[%zu/%zu] %s ...\n", step, n, cmd);
-        else
-                printf("[%zu/%zu] %s (%.1f s)\n", step, n, cmd, (double)elapsed_ms / 1000.0);
         fflush(stdout);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/term.h"
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/op_apply.h"
@@ -26,9 +27,10 @@ enum {
 };
 
 static const vt_option spec_options[] = {
-    {OPT_DEVICE, "device", "BDF|VVVV:DDDD",
-     "pass this device through (repeatable); VVVV:DDDD names\n"
-     "every device with that vendor:device id"},
+    {OPT_DEVICE, "device", "BDF|SLOT|VVVV:DDDD",
+     "pass this device through (repeatable); SLOT (0b:00)\n"
+     "names every function of the card, VVVV:DDDD every\n"
+     "device with that vendor:device id"},
     {OPT_RELEASE, "release", "BDF|VVVV:DDDD", "stop passing it through (repeatable)"},
     {OPT_METHOD, "method", "ids|alias|blacklist|override",
      "how vfio-pci claims the devices (default ids)"},
@@ -188,7 +190,10 @@ static void show_plan(const vt_cli *cli, const vt_plan *plan, const char *diff)
         else
                 vt_cli_info(cli, "nothing to change: the host already matches the profile\n");
         if (plan->refusals.n) {
-                fprintf(stderr, "refused (apply needs --force):\n");
+                bool colour = vt_cli_colour(cli, stderr);
+
+                fprintf(stderr, "%srefused%s (apply needs --force):\n",
+                        vt_style_on(colour, VT_STYLE_REFUSED), vt_style_end(colour));
                 print_refusals(plan, stderr, "  ");
         }
 }

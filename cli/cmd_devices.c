@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/quirks.h"
 #include "cli/cli.h"
 #include "common/buf.h"
+#include "common/macro.h"
 #include "engine/op_devices.h"
 
 const vt_command vt_command_devices = {
@@ -40,11 +42,71 @@ static json_object *jhex(unsigned v, int digits)
         return json_object_new_string(buf);
 }
 
+/* Does the kernel show reset_method at all (5.15 and later)? Then a device without it has no
+ * way to be reset. */
+static bool reset_known(const vt_pci_list *devs)
+{
+        for (size_t i = 0; i < devs->n; i++)
+                if (devs->items[i].reset_method)
+                        return true;
+        return false;
+}
+
+/* "ok", "together" (a card whose functions go together), or "refused". */
+static const char *verdict_name(const vt_refusal_list *why, const vt_selection *unit)
+{
+        if (vt_refusal_count(why))
+                return "refused";
+        return unit->n > 1 ? "together" : "ok";
+}
+
+static json_object *refusal_json(const vt_refusal *f)
+{
+        json_object *r = json_object_new_object();
+
+        json_object_object_add(r, "code", json_object_new_string(vt_refusal_code_name(f->code)));
+        json_object_object_add(r, "device", json_object_new_string(f->bdf));
+        json_object_object_add(r, "message", json_object_new_string(f->message));
+        json_object_object_add(r, "advice", jstr(f->advice));
+        return r;
+}
+
+/* The quirk table's entries for the device (backends/quirks.h), its card going to a VM: the
+ * group is the verdict's business, so isolation entries are left out. */
+static void quirk_flags(const vt_pci_list *devs, const vt_pci_device *d, const vt_selection *unit,
+                        json_object *flags)
+{
+        _cleanup_(vt_strv_free) vt_strv passed = {0};
+        vt_quirk_list q = {0};
+
+        for (size_t i = 0; i < unit->n; i++)
+                if (vt_strv_push(&passed, unit->items[i]->bdf) < 0)
+                        return;
+        vt_quirks_for(d, &(vt_quirk_ctx){.all = devs, .passed = &passed}, &q);
+        for (size_t i = 0; i < q.n; i++) {
+                json_object *f;
+
+                if (q.items[i]->flags & VT_QUIRK_ISOLATION)
+                        continue;
+                f = json_object_new_object();
+                json_object_object_add(f, "code", json_object_new_string(q.items[i]->code));
+                json_object_object_add(f, "message", json_object_new_string(q.items[i]->advice));
+                json_object_object_add(f, "advice", NULL);
+                json_object_object_add(f, "evidence", jstr(q.items[i]->evidence));
+                json_object_array_add(flags, f);
+        }
+}
+
+static const char no_reset_text[] =
+    "the kernel knows no way to reset it (no reset_method): after a VM stops, the device keeps "
+    "its state, and a second start of the VM may fail until the host reboots";
+
 static json_object *device_json(const vt_pci_list *devs, const vt_pci_device *d,
-                                const vt_refusal_list *why)
+                                const vt_refusal_list *why, const vt_selection *unit)
 {
         json_object *o = json_object_new_object(), *members = json_object_new_array(),
-                    *reasons = json_object_new_array();
+                    *reasons = json_object_new_array(), *warnings = json_object_new_array(),
+                    *functions = json_object_new_array(), *flags = json_object_new_array();
 
         json_object_object_add(o, "bdf", json_object_new_string(d->bdf));
         json_object_object_add(o, "class", jhex(d->class_code >> 8, 4));
@@ -70,30 +132,43 @@ static json_object *device_json(const vt_pci_list *devs, const vt_pci_device *d,
                 if (devs->items[i].iommu_group == d->iommu_group && &devs->items[i] != d)
                         json_object_array_add(members, json_object_new_string(devs->items[i].bdf));
         json_object_object_add(o, "group_members", members);
-        json_object_object_add(o, "verdict", json_object_new_string(why->n ? "refused" : "ok"));
-        for (size_t i = 0; i < why->n; i++) {
-                json_object *r = json_object_new_object();
-
-                json_object_object_add(
-                    r, "code", json_object_new_string(vt_refusal_code_name(why->items[i].code)));
-                json_object_object_add(r, "device", json_object_new_string(why->items[i].bdf));
-                json_object_object_add(r, "message", json_object_new_string(why->items[i].message));
-                json_object_object_add(r, "advice", json_object_new_string(why->items[i].advice));
-                json_object_array_add(reasons, r);
-        }
+        json_object_object_add(o, "verdict", json_object_new_string(verdict_name(why, unit)));
+        for (size_t i = 0; i < unit->n; i++)
+                json_object_array_add(functions, json_object_new_string(unit->items[i]->bdf));
+        json_object_object_add(o, "functions", functions);
+        for (size_t i = 0; i < why->n; i++)
+                json_object_array_add(why->items[i].warning ? warnings : reasons,
+                                      refusal_json(&why->items[i]));
         json_object_object_add(o, "reasons", reasons);
+        json_object_object_add(o, "warnings", warnings);
+        json_object_object_add(o, "reset_method", jstr(d->reset_method));
+        if (!d->reset_method && reset_known(devs) && !vt_pci_is_bridge(d)) {
+                json_object *f = json_object_new_object();
+
+                json_object_object_add(f, "code", json_object_new_string("no-reset"));
+                json_object_object_add(f, "message", json_object_new_string(no_reset_text));
+                json_object_object_add(f, "advice", NULL);
+                json_object_array_add(flags, f);
+        }
+        quirk_flags(devs, d, unit, flags);
+        json_object_object_add(o, "flags", flags);
         return o;
 }
 
-/* "root-disk,group": each code once, in the order found. */
-static void verdict_codes(const vt_refusal_list *why, vt_buf *out)
+/* "root-disk,group": each code once, in the order found; "ok" or "together" without a refusal
+ * ("+warning" when a warning stands). */
+static void verdict_codes(const vt_refusal_list *why, const vt_selection *unit, vt_buf *out)
 {
         vt_buf_clear(out);
-        if (!why->n) {
-                vt_buf_puts(out, "ok");
+        if (!vt_refusal_count(why)) {
+                vt_buf_puts(out, verdict_name(why, unit));
+                if (why->n)
+                        vt_buf_puts(out, "+warning");
                 return;
         }
         for (size_t i = 0; i < why->n; i++) {
+                if (why->items[i].warning)
+                        continue;
                 const char *name = vt_refusal_code_name(why->items[i].code);
                 bool seen = false;
 
@@ -126,6 +201,9 @@ static json_object *host_json(const vt_hostinfo *host)
                 json_object_object_add(o, roles[r], arr);
         }
         json_object_object_add(o, "serial_console", json_object_new_boolean(host->serial_console));
+        json_object_object_add(o, "remote_access",
+                               host->remote_access[0] ? json_object_new_string(host->remote_access)
+                                                      : NULL);
         for (size_t i = 0; i < host->n_notes; i++)
                 json_object_array_add(notes, json_object_new_string(host->notes[i]));
         json_object_object_add(o, "notes", notes);
@@ -166,19 +244,42 @@ int vt_cmd_devices(vt_cli *cli, int argc, char **argv)
                 char group[16];
 
                 if (cli->json) {
-                        json_object_array_add(arr, device_json(res.devs, d, why));
+                        json_object_array_add(arr, device_json(res.devs, d, why, &res.units[i]));
                         continue;
                 }
-                verdict_codes(why, &codes);
+                verdict_codes(why, &res.units[i], &codes);
                 snprintf(group, sizeof(group), d->iommu_group >= 0 ? "%d" : "-", d->iommu_group);
                 printf("%-12s  %04x  %04x:%04x  %-14s %-5s  %-22s %s %s\n", d->bdf,
                        (unsigned)(d->class_code >> 8), d->vendor, d->device,
                        d->driver ? d->driver : "-", group, vt_buf_cstr(&codes),
                        d->vendor_name ? d->vendor_name : "[unknown vendor]",
                        d->device_name ? d->device_name : "[unknown device]");
+                if (cli->verbosity > 0 && res.units[i].n > 1 && !vt_refusal_count(why)) {
+                        printf("    pass together: ");
+                        for (size_t j = 0; j < res.units[i].n; j++)
+                                printf("%s%s", j ? ", " : "", res.units[i].items[j]->bdf);
+                        printf(" (--device %.*s)\n", (int)(strlen(d->bdf) - 2), d->bdf);
+                }
                 for (size_t j = 0; cli->verbosity > 0 && j < why->n; j++)
-                        printf("    %s\n      -> %s\n", why->items[j].message,
-                               why->items[j].advice);
+                        printf("    %s%s\n      -> %s\n", why->items[j].warning ? "warning: " : "",
+                               why->items[j].message, why->items[j].advice);
+                if (cli->verbosity > 0 && !d->reset_method && reset_known(res.devs) &&
+                    !vt_pci_is_bridge(d))
+                        printf("    no reset: %s\n", no_reset_text);
+                if (cli->verbosity > 0) {
+                        json_object *flags = json_object_new_array();
+
+                        quirk_flags(res.devs, d, &res.units[i], flags);
+                        for (size_t j = 0; j < json_object_array_length(flags); j++) {
+                                json_object *f = json_object_array_get_idx(flags, j);
+
+                                printf(
+                                    "    %s: %s\n",
+                                    json_object_get_string(json_object_object_get(f, "code")),
+                                    json_object_get_string(json_object_object_get(f, "message")));
+                        }
+                        json_object_put(flags);
+                }
         }
         if (cli->json) {
                 json_object_object_add(root, "devices", arr);

@@ -1,5 +1,8 @@
 #include "engine/facts.h"
 
+#include <stdio.h>
+
+#include "backends/units.h"
 #include "common/error.h"
 
 enum {
@@ -79,12 +82,39 @@ int vt_facts_pci(vt_facts *f, const vt_pci_list **out)
         return r < 0 ? r : 0;
 }
 
+/* The remote ways into the host that the root enables: a host with one of them and a NIC that
+ * stays keeps a way in when its only display goes to a VM (engine/safety.c). An unreadable
+ * unit directory counts as "not enabled": the check then refuses, which is the safe side. */
+static void probe_remote_access(const vt_root *root, vt_hostinfo *h)
+{
+        static const char *const units[] = {"ssh.service",      "sshd.service",
+                                            "dropbear.service", "pveproxy.service",
+                                            "cockpit.socket",   "xrdp.service"};
+        size_t len = 0;
+
+        h->remote_access[0] = '\0';
+        for (size_t i = 0; root && i < sizeof(units) / sizeof(units[0]); i++) {
+                vt_unit_state st = VT_UNIT_MISSING;
+
+                if (vt_unit_state_probe(root, units[i], &st) < 0 || st != VT_UNIT_ENABLED) {
+                        vt_error_clear();
+                        continue;
+                }
+                len += (size_t)snprintf(h->remote_access + len, sizeof(h->remote_access) - len,
+                                        "%s%s", len ? ", " : "", units[i]);
+                if (len >= sizeof(h->remote_access))
+                        break;
+        }
+}
+
 int vt_facts_host(vt_facts *f, const vt_hostinfo **out)
 {
         int r = 0;
 
-        if (!(f->have & HAVE_HOST) && (r = vt_hostinfo_probe(f->sysfs, f->proc, &f->host)) >= 0)
+        if (!(f->have & HAVE_HOST) && (r = vt_hostinfo_probe(f->sysfs, f->proc, &f->host)) >= 0) {
+                probe_remote_access(f->root, &f->host);
                 f->have |= HAVE_HOST;
+        }
         *out = r < 0 ? NULL : &f->host;
         return r < 0 ? r : 0;
 }

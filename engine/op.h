@@ -57,7 +57,8 @@ typedef struct vt_op_ui {
         void (*show_files)(void *userdata, const vt_snapshot *disk, const vt_snapshot *target);
         /* The rebuild steps about to run (plan->n may be 0: nothing to rebuild). */
         void (*show_rebuild)(void *userdata, const vt_rebuild_plan *plan);
-        /* A rebuild step starts, prints a line, or ends (engine/rebuild_run.h). */
+        /* A rebuild step starts, prints a line, is still running (a tick a second) or ends
+         * (engine/rebuild_run.h). */
         vt_rebuild_progress_fn *progress;
         /* The rebuild failed: the files are being put back and rebuilt for. */
         void (*undoing)(void *userdata);

@@ -16,8 +16,11 @@ int vt_op_devices(const vt_op_env *env, vt_op_devices_result *res)
         int r;
 
         *res = (vt_op_devices_result){0};
-        /* No root: the verdicts rest on /sys and /proc alone. */
-        vt_facts_init(&res->facts, NULL, env->sysfs, env->proc);
+        /* The verdicts rest on /sys and /proc; the root only says which remote ways in (SSH, a
+         * web UI) are enabled, which a host whose root cannot be opened does without. */
+        res->have_root = vt_root_open(&res->root, env->root) >= 0;
+        vt_error_clear();
+        vt_facts_init(&res->facts, res->have_root ? &res->root : NULL, env->sysfs, env->proc);
         r = vt_facts_pci(&res->facts, &res->devs);
         if (r < 0)
                 return failed(r, "scanning PCI devices");
@@ -25,9 +28,13 @@ int vt_op_devices(const vt_op_env *env, vt_op_devices_result *res)
         if (r < 0)
                 return failed(r, "probing the host");
         res->verdicts = calloc(res->devs->n + 1, sizeof(*res->verdicts));
-        if (!res->verdicts)
+        res->units = calloc(res->devs->n + 1, sizeof(*res->units));
+        if (!res->verdicts || !res->units)
                 return -ENOMEM;
         for (size_t i = 0; i < res->devs->n; i++) {
+                r = vt_safety_unit(res->devs, &res->devs->items[i], &res->units[i]);
+                if (r < 0)
+                        return r;
                 r = vt_safety_verdict(res->devs, res->host, &res->devs->items[i],
                                       &res->verdicts[i]);
                 if (r < 0)
@@ -40,7 +47,12 @@ void vt_op_devices_result_free(vt_op_devices_result *res)
 {
         for (size_t i = 0; res->verdicts && res->devs && i < res->devs->n; i++)
                 vt_refusal_list_free(&res->verdicts[i]);
+        for (size_t i = 0; res->units && res->devs && i < res->devs->n; i++)
+                vt_selection_free(&res->units[i]);
         free(res->verdicts);
+        free(res->units);
         vt_facts_free(&res->facts);
+        if (res->have_root)
+                vt_root_close(&res->root);
         *res = (vt_op_devices_result){0};
 }

@@ -19,8 +19,12 @@
 typedef struct vt_op_devices_result {
         const vt_pci_list *devs;   /* sorted by address (points into `facts`) */
         const vt_hostinfo *host;   /* (points into `facts`) */
-        vt_refusal_list *verdicts; /* one per device, in the order of devs (empty: ok) */
+        vt_refusal_list *verdicts; /* one per device, in the order of devs, of its card (no
+                                    * refusal, vt_refusal_count() 0: ok) */
+        vt_selection *units;       /* one per device: its card's functions (vt_safety_unit()) */
         vt_facts facts;            /* what was read (private) */
+        vt_root root;              /* the root, for the enabled remote ways in (private) */
+        bool have_root;
 } vt_op_devices_result;
 
 int vt_op_devices(const vt_op_env *env, vt_op_devices_result *res);

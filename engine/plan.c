@@ -386,10 +386,18 @@ static int check_safety(plan_state *s)
                 sel.items[sel.n++] = d;
         }
         r = vt_safety_check(&view, s->host, &sel, s->next.method, &refusals);
-        for (size_t i = 0; r >= 0 && i < refusals.n; i++)
-                r = add_refusal(s, vt_refusal_code_name(refusals.items[i].code),
-                                refusals.items[i].bdf, refusals.items[i].message,
-                                refusals.items[i].advice);
+        for (size_t i = 0; r >= 0 && i < refusals.n; i++) {
+                const vt_refusal *f = &refusals.items[i];
+
+                /* A warning lets the plan go on; it is said with the plan's reasons. */
+                if (f->warning)
+                        r = vt_buf_printf(&s->out->why, "warning: %s: %s (%s)\n",
+                                          vt_refusal_code_name(f->code), f->message,
+                                          f->advice ? f->advice : "");
+                else
+                        r = add_refusal(s, vt_refusal_code_name(f->code), f->bdf, f->message,
+                                        f->advice);
+        }
         vt_refusal_list_free(&refusals);
         free(sel.items);
         return r;
@@ -573,6 +581,15 @@ static bool sysfs_has(const char *sysfs, const char *rel)
         return p && access(p, F_OK) == 0;
 }
 
+/* Did an earlier apply put intel_iommu= on the command line (applied-cmdline)? */
+static bool turned_iommu_on(const plan_state *s)
+{
+        for (size_t i = 0; i < s->old.applied_cmdline.n; i++)
+                if (strncmp(s->old.applied_cmdline.items[i], "intel_iommu=", 12) == 0)
+                        return true;
+        return false;
+}
+
 /* The words vfiotx puts on the command line for this profile, with their reasons. */
 static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
 {
@@ -604,8 +621,12 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
         facts.user_remove = (const char *const *)s->next.cmdline_remove.items;
         facts.n_user_remove = s->next.cmdline_remove.n;
         /* Device-derived parameters only while devices are passed through: releasing the last
-         * one takes them off again. */
-        facts.no_iommu_params = s->next.no_iommu_params || !s->n_devs;
+         * one takes them off again. With no device, on a host whose IOMMU is off, only what
+         * turns it on, so that the groups can be seen after one reboot (and kept on once
+         * vfiotx turned it on: then the IOMMU is active and the word is in applied-cmdline). */
+        facts.iommu_only = !s->n_devs && !s->next.no_iommu_params &&
+                           (!vt_iommu_active(s->ctx->facts->sysfs) || turned_iommu_on(s));
+        facts.no_iommu_params = s->next.no_iommu_params || (!s->n_devs && !facts.iommu_only);
         if (s->pci) {
                 for (size_t i = 0; i < s->pci->n; i++) {
                         const vt_pci_device *d = &s->pci->items[i];

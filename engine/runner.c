@@ -323,6 +323,8 @@ static int supervise(pid_t pid, int out_fd, const vt_run_opts *opts, struct read
         _cleanup_close_ int pidfd = pidfd_open_compat(pid);
         int grace = opts->kill_grace_ms > 0 ? opts->kill_grace_ms : DEFAULT_GRACE;
         long term_at = -1, exited_at = -1;
+        bool ticking = opts->on_tick && opts->tick_ms > 0;
+        long next_tick = start + (ticking ? opts->tick_ms : 0);
         bool eof = false, exited = false, killed = false;
         char chunk[16384];
         int r = 0;
@@ -331,6 +333,13 @@ static int supervise(pid_t pid, int out_fd, const vt_run_opts *opts, struct read
                 struct pollfd p[2];
                 nfds_t np = 0;
                 long now = now_ms(), wait_ms = -1;
+
+                if (ticking && !exited && now >= next_tick) {
+                        opts->on_tick(now - start, opts->userdata);
+                        /* One tick for a late wake-up, not a burst to catch up. */
+                        while (next_tick <= now)
+                                next_tick += opts->tick_ms;
+                }
 
                 if (!exited && opts->timeout_ms > 0) {
                         if (term_at < 0 && now - start >= opts->timeout_ms) {
@@ -361,6 +370,8 @@ static int supervise(pid_t pid, int out_fd, const vt_run_opts *opts, struct read
                         p[np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
                 if (!exited && pidfd < 0 && (wait_ms < 0 || wait_ms > 50))
                         wait_ms = 50; /* no pidfd: notice the exit by polling */
+                if (ticking && !exited && (wait_ms < 0 || wait_ms > next_tick - now))
+                        wait_ms = next_tick - now;
                 if (wait_ms > INT_MAX)
                         wait_ms = INT_MAX;
                 if (poll(p, np, (int)wait_ms) < 0 && errno != EINTR)

@@ -3,7 +3,9 @@
  *
  * The child gets stdin from /dev/null and one pipe for stdout and stderr together, so the
  * captured text is in the order the tool wrote it. Every complete line is also handed to
- * `on_line` as it arrives (the CLI streams it under a progress line). The child leads its own
+ * `on_line` as it arrives (the CLI streams it under a progress line), and `on_tick` is called
+ * every `tick_ms` while the tool runs, whether it prints or not (so a progress line can show the
+ * time elapsed during a long silent stretch of update-initramfs). The child leads its own
  * process group: on timeout the whole group gets SIGTERM, then SIGKILL after `kill_grace_ms`,
  * so a tool's helpers (cpio, zstd, grub-probe) die with it. Once the tool has exited, helpers
  * that still hold the output pipe get one second, then the group is killed.
@@ -36,6 +38,8 @@
 
 /* One line of the tool's output (without its newline); `line` is NUL-terminated. */
 typedef void (*vt_run_line_fn)(const char *line, size_t len, void *userdata);
+/* The tool is still running, `elapsed_ms` after it started. */
+typedef void (*vt_run_tick_fn)(long elapsed_ms, void *userdata);
 
 typedef struct vt_run_opts {
         const char *chroot;     /* NULL or "/": no chroot, the tool comes from PATH */
@@ -44,7 +48,9 @@ typedef struct vt_run_opts {
         int timeout_ms;         /* 0: no limit */
         int kill_grace_ms;      /* SIGTERM -> SIGKILL delay; 0: 5000 */
         vt_run_line_fn on_line; /* may be NULL */
-        void *userdata;
+        vt_run_tick_fn on_tick; /* may be NULL */
+        int tick_ms;            /* on_tick's period (> 0 for ticks); never before the first */
+        void *userdata;         /* for on_line and on_tick */
 } vt_run_opts;
 
 typedef struct vt_run_result {

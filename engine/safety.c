@@ -27,8 +27,10 @@ static const char *const code_advice[] = {
                             "another controller if you need to pass one through",
     [VT_REFUSE_BOOT_DISK] = "keep this controller on the host, or move /boot to a disk on "
                             "another controller",
-    [VT_REFUSE_ONLY_DISPLAY] = "keep a second display device on the host, or add a serial "
-                               "console (console=ttyS0,115200) before passing it through",
+    [VT_REFUSE_ONLY_DISPLAY] = "keep a second display device on the host, add a serial "
+                               "console (console=ttyS0,115200), or enable an SSH server "
+                               "('systemctl enable --now ssh') on a NIC that stays on the host, "
+                               "before passing it through",
     [VT_REFUSE_DEFAULT_ROUTE] = "keep this NIC on the host, or move the default route to "
                                 "another interface first",
     [VT_REFUSE_GROUP] = "a group goes to a VM whole: name every device of the group, or move "
@@ -36,8 +38,9 @@ static const char *const code_advice[] = {
     [VT_REFUSE_SAME_ID] = "use --method override, which binds by address only",
     [VT_REFUSE_SAME_DRIVER] = "use --method override (or ids/alias) instead of blacklisting "
                               "the driver",
-    [VT_REFUSE_NO_IOMMU] = "turn the IOMMU on (see 'vfiotx check'); apply adds the kernel "
-                           "parameter, then reboot",
+    [VT_REFUSE_NO_IOMMU] = "turn the IOMMU on first: 'vfiotx apply' with no device adds only "
+                           "the kernel parameter that does it ('vfiotx check' says whether the "
+                           "firmware has one); reboot, then name the devices",
     [VT_REFUSE_BRIDGE] = "name the devices behind the bridge, not the bridge",
 };
 
@@ -52,6 +55,15 @@ void vt_refusal_list_free(vt_refusal_list *list)
                 free(list->items[i].message);
         free(list->items);
         *list = (vt_refusal_list){0};
+}
+
+size_t vt_refusal_count(const vt_refusal_list *list)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < list->n; i++)
+                n += !list->items[i].warning;
+        return n;
 }
 
 static int refuse(vt_refusal_list *out, vt_refusal_code code, const vt_pci_device *lost,
@@ -131,6 +143,49 @@ static bool parse_id(const char *s, unsigned *vendor, unsigned *device)
         return sscanf(s, "%4x:%4x", vendor, device) == 2;
 }
 
+/* A slot with every function: "0000:0b:00" or "0b:00" (Proxmox's all-functions shorthand). */
+static bool parse_slot(const char *spec, unsigned *dom, unsigned *bus, unsigned *dev,
+                       bool *has_domain)
+{
+        char bdf[32];
+        unsigned fn;
+
+        if (strlen(spec) != 10 && strlen(spec) != 5)
+                return false;
+        snprintf(bdf, sizeof(bdf), "%s.0", spec);
+        return vt_pci_parse_bdf(bdf, dom, bus, dev, &fn, has_domain) == 0;
+}
+
+/* Every function of a slot; one PCI domain only. */
+static int select_slot(vt_selection *sel, const vt_pci_list *devs, const char *spec, unsigned dom,
+                       unsigned bus, unsigned dev, bool has_domain)
+{
+        const vt_pci_device *first = NULL;
+        int r;
+
+        for (size_t i = 0; i < devs->n; i++) {
+                const vt_pci_device *d = &devs->items[i];
+
+                if (d->bus != bus || d->dev != dev || (has_domain && d->domain != dom))
+                        continue;
+                if (first && first->domain != d->domain) {
+                        r = vt_error_set(EEXIST, "'%s' is ambiguous: it matches %s and %s", spec,
+                                         first->bdf, d->bdf);
+                        return vt_error_hint(r, "give the slot with its PCI domain");
+                }
+                first = first ? first : d;
+                r = selection_push(sel, d);
+                if (r < 0)
+                        return r;
+        }
+        if (!first) {
+                r = vt_error_set(ENODEV, "no PCI device in slot %s%s",
+                                 has_domain ? "" : "0000:", spec);
+                return vt_error_hint(r, "'vfiotx devices' lists the devices and their addresses");
+        }
+        return 0;
+}
+
 int vt_selection_add(vt_selection *sel, const vt_pci_list *devs, const char *spec)
 {
         unsigned dom, bus, dev, fn, vendor, device;
@@ -138,6 +193,9 @@ int vt_selection_add(vt_selection *sel, const vt_pci_list *devs, const char *spe
         bool has_domain;
         size_t found = 0;
         int r;
+
+        if (parse_slot(spec, &dom, &bus, &dev, &has_domain))
+                return select_slot(sel, devs, spec, dom, bus, dev, has_domain);
 
         if (parse_id(spec, &vendor, &device)) {
                 for (size_t i = 0; i < devs->n; i++) {
@@ -155,7 +213,8 @@ int vt_selection_add(vt_selection *sel, const vt_pci_list *devs, const char *spe
         }
         if (vt_pci_parse_bdf(spec, &dom, &bus, &dev, &fn, &has_domain) < 0) {
                 r = vt_error_set(EINVAL,
-                                 "'%s' is neither a PCI address (0000:01:00.0 or 01:00.0) nor a "
+                                 "'%s' is neither a PCI address (0000:01:00.0 or 01:00.0), a slot "
+                                 "with all its functions (0000:01:00 or 01:00), nor a "
                                  "vendor:device id (10de:1b80)",
                                  spec);
                 return vt_error_hint(r,
@@ -206,6 +265,25 @@ static bool same_module(const vt_pci_device *o, const vt_pci_device *d)
                vt_modname_eq(o->module ? o->module : o->driver, d->module ? d->module : d->driver);
 }
 
+/* The NIC a remote way in would use: an enabled SSH server or web UI (host->remote_access)
+ * and a default-route NIC that stays on the host; NULL when there is none. */
+static const char *remote_way_in(const vt_pci_list *devs, const vt_hostinfo *host,
+                                 const vt_selection *named)
+{
+        if (!host->remote_access[0])
+                return NULL;
+        for (size_t i = 0; i < host->n; i++) {
+                const vt_pci_device *nic;
+
+                if (host->deps[i].role != VT_ROLE_DEFAULT_ROUTE)
+                        continue;
+                nic = vt_pci_find(devs, host->deps[i].bdf);
+                if (nic && stays_on_host(named, nic))
+                        return host->deps[i].detail;
+        }
+        return NULL;
+}
+
 static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const vt_selection *named,
                         vt_bind_method method, const vt_pci_device *d, vt_refusal_list *out)
 {
@@ -254,11 +332,34 @@ static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const 
                         else if (o->boot_vga)
                                 named_boot_vga = true;
                 }
-                if (!display_stays && (d->boot_vga || !named_boot_vga))
-                        r = refuse(out, VT_REFUSE_ONLY_DISPLAY, d, d,
-                                   "%s is %s and the host has no other display device and no "
-                                   "serial console: after passthrough the host has no console",
-                                   me, d->boot_vga ? "the boot display" : "a display");
+                if (!display_stays && (d->boot_vga || !named_boot_vga)) {
+                        const char *nic = remote_way_in(devs, host, named);
+
+                        if (nic) {
+                                /* A headless server: its only GPU goes to a VM and it is run
+                                 * over SSH or a web UI. Allowed, with the way in named. */
+                                r = refuse(out, VT_REFUSE_ONLY_DISPLAY, d, d,
+                                           "%s is %s and the host keeps no display and no "
+                                           "serial console: the way in that remains is %s "
+                                           "over %s",
+                                           me, d->boot_vga ? "the boot display" : "a display",
+                                           host->remote_access, nic);
+                                if (r == 0) {
+                                        out->items[out->n - 1].warning = true;
+                                        out->items[out->n - 1].advice =
+                                            "log in that way once before rebooting into the "
+                                            "change; the console stays dark until the VM "
+                                            "releases the GPU";
+                                }
+                        } else {
+                                r = refuse(out, VT_REFUSE_ONLY_DISPLAY, d, d,
+                                           "%s is %s and the host has no other display device, "
+                                           "no serial console and no enabled SSH server or web "
+                                           "UI reachable over a NIC that stays: after "
+                                           "passthrough there is no way in",
+                                           me, d->boot_vga ? "the boot display" : "a display");
+                        }
+                }
         }
 
         for (size_t i = 0; r == 0 && i < devs->n; i++) {
@@ -268,7 +369,13 @@ static int check_device(const vt_pci_list *devs, const vt_hostinfo *host, const 
                         continue;
                 describe(o, other, sizeof(other));
                 if (d->iommu_group >= 0 && o->iommu_group == d->iommu_group &&
-                    !vt_pci_is_pci_bridge(o))
+                    !vt_pci_is_pci_bridge(o) && vt_pci_same_card(o, d))
+                        r = refuse(out, VT_REFUSE_GROUP, o, d,
+                                   "%s is a function of the same card as %s and stays on the "
+                                   "host: pass the card whole with --device %.*s",
+                                   other, d->bdf, (int)(strlen(d->bdf) - 2), d->bdf);
+                else if (d->iommu_group >= 0 && o->iommu_group == d->iommu_group &&
+                         !vt_pci_is_pci_bridge(o))
                         r = refuse(out, VT_REFUSE_GROUP, o, d,
                                    "%s shares IOMMU group %d with %s and stays on the host: "
                                    "the whole group goes to the VM",
@@ -303,11 +410,26 @@ int vt_safety_check(const vt_pci_list *devs, const vt_hostinfo *host, const vt_s
         return r;
 }
 
+int vt_safety_unit(const vt_pci_list *devs, const vt_pci_device *d, vt_selection *out)
+{
+        int r = selection_push(out, d);
+
+        for (size_t i = 0; r >= 0 && i < devs->n; i++)
+                if (vt_pci_same_card(&devs->items[i], d))
+                        r = selection_push(out, &devs->items[i]);
+        return r;
+}
+
 int vt_safety_verdict(const vt_pci_list *devs, const vt_hostinfo *host, const vt_pci_device *d,
                       vt_refusal_list *out)
 {
-        const vt_pci_device *one[1] = {d};
-        vt_selection sel = {.items = one, .n = 1};
+        vt_selection unit = {0};
+        int r;
 
-        return vt_safety_check(devs, host, &sel, VT_BIND_OVERRIDE, out);
+        *out = (vt_refusal_list){0};
+        r = vt_safety_unit(devs, d, &unit);
+        if (r >= 0)
+                r = vt_safety_check(devs, host, &unit, VT_BIND_OVERRIDE, out);
+        vt_selection_free(&unit);
+        return r;
 }

@@ -50,6 +50,9 @@ const char *vt_refusal_code_name(vt_refusal_code c);
 
 typedef struct vt_refusal {
         vt_refusal_code code;
+        /* a warning, not a refusal: the plan goes on (ONLY_DISPLAY when the host keeps a
+         * remote way in); shown with the verdict, never counted as a refusal */
+        bool warning;
         char bdf[16];       /* the device the host would lose (or the named device itself) */
         char named[16];     /* the named device that causes it */
         char *message;      /* one sentence, with the device's class and what breaks */
@@ -62,6 +65,8 @@ typedef struct vt_refusal_list {
 } vt_refusal_list;
 
 void vt_refusal_list_free(vt_refusal_list *list);
+/* The entries that refuse (warnings left out). */
+size_t vt_refusal_count(const vt_refusal_list *list);
 
 /* The devices the user named, as pointers into one vt_pci_list (no duplicates). */
 typedef struct vt_selection {
@@ -86,8 +91,13 @@ void vt_selection_free(vt_selection *sel);
 int vt_safety_check(const vt_pci_list *devs, const vt_hostinfo *host, const vt_selection *named,
                     vt_bind_method method, vt_refusal_list *out);
 
-/* The verdict of one device on its own (as `vfiotx devices` shows it): the check above with
- * only `d` named and per-device binding (override), so the list says what passing this one
- * device would cost. */
+/* The card `d` is a function of, as people pass it (`--device 0b:00`): d first, then the other
+ * functions of its card (vt_pci_same_card()). Appends to out. */
+int vt_safety_unit(const vt_pci_list *devs, const vt_pci_device *d, vt_selection *out);
+
+/* The verdict of one device (as `vfiotx devices` shows it): the check above with d's card
+ * named (vt_safety_unit(): a GPU with its audio, USB-C and UCSI functions, which go to a VM
+ * together) and per-device binding (override), so the list says what passing this card would
+ * cost. */
 int vt_safety_verdict(const vt_pci_list *devs, const vt_hostinfo *host, const vt_pci_device *d,
                       vt_refusal_list *out);

@@ -48,18 +48,26 @@ static void usage(FILE *f)
 
 /* The lines vfiotx prints for a rebuild step (cli/cli_rebuild.c), so one reader of the output
  * (a person, the VM tests) reads both. */
-static void progress(void *userdata, size_t step, size_t n, const char *cmd, const char *line,
-                     bool done, int r, long elapsed_ms)
+static void progress(void *userdata, const vt_rebuild_progress *p)
 {
         (void)userdata;
-        if (line)
-                printf("    %s\n", line);
-        else if (!done)
-                printf("[%zu/%zu] %s ...\n", step, n, cmd);
-        else if (r < 0)
-                printf("[%zu/%zu] %s failed (%.1f s)\n", step, n, cmd, elapsed_ms / 1000.0);
-        else
-                printf("[%zu/%zu] %s (%.1f s)\n", step, n, cmd, elapsed_ms / 1000.0);
+        /* Every line is printed as it comes, so a failure's output is already on the screen,
+         * and the console of an initramfs shell is no place for a line redrawn in place: the
+         * ticks are not shown. */
+        switch (p->event) {
+        case VT_REBUILD_START:
+                printf("[%zu/%zu] %s ...\n", p->step, p->n, p->cmd);
+                break;
+        case VT_REBUILD_LINE:
+                printf("    %s\n", p->line);
+                break;
+        case VT_REBUILD_TICK:
+                return;
+        case VT_REBUILD_DONE:
+                printf("[%zu/%zu] %s%s (%.1f s)\n", p->step, p->n, p->cmd,
+                       p->r < 0 ? " failed" : "", p->elapsed_ms / 1000.0);
+                break;
+        }
         fflush(stdout);
 }
 

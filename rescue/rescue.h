@@ -39,7 +39,8 @@ typedef struct vt_rescue_req {
         bool no_chroot;   /* run the rebuild tools from PATH, not chrooted (tests) */
         bool no_rebuild;  /* restore the files only; `vfiotx boot` rebuilds at the next boot */
         int timeout_ms;   /* per rebuild step; 0: none */
-        /* A rebuild step starts, prints a line, or ends (engine/rebuild_run.h). May be NULL. */
+        /* A rebuild step starts, prints a line, is still running (a tick a second) or ends
+         * (engine/rebuild_run.h). May be NULL. */
         vt_rebuild_progress_fn *progress;
         void *userdata;
 } vt_rescue_req;

@@ -43,7 +43,7 @@ for link in "$SYS"/bus/pci/devices/*; do
         real=$(realpath "$link")
         dst=$(mirror "$real")
         copy_attrs "$real" "$dst" vendor device subsystem_vendor subsystem_device class revision \
-                modalias irq enable numa_node local_cpulist boot_vga uevent
+                modalias irq enable numa_node local_cpulist boot_vga reset_method uevent
         head -c 256 "$real/config" >"$dst/config" 2>/dev/null || true
         rel_link "$OUT/sys/bus/pci/devices/$bdf" "$dst"
         if [ -L "$real/driver" ]; then

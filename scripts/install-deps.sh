@@ -16,6 +16,8 @@ pkgs=(
 	# the JSON contract test (Draft 2020-12 schemas, node_exporter textfile parser) and the
 	# Ansible collection test (contrib/ansible)
 	python3-jsonschema python3-prometheus-client ansible-core
+	# vm-config's libvirt XML, validated against libvirt's own schemas (virt-xml-validate)
+	libvirt-clients
 )
 for arg in "$@"; do
 	case "$arg" in

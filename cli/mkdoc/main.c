@@ -39,9 +39,9 @@ int main(int argc, char **argv)
                         vt_global_man_options(out);
                         continue;
                 }
-                if (sscanf(line, "@COMMAND %63[a-z]@", name) == 1)
+                if (sscanf(line, "@COMMAND %63[a-z-]@", name) == 1)
                         kind = 0;
-                else if (sscanf(line, "@OPTIONS %63[a-z]@", name) == 1)
+                else if (sscanf(line, "@OPTIONS %63[a-z-]@", name) == 1)
                         kind = 1;
                 else {
                         if (line[0] == '@') {

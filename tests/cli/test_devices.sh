@@ -19,6 +19,8 @@ render='.devices[] |
    else empty end),
   (if .driver then "\tKernel driver in use: \(.driver)" else empty end)'
 
+# A root with no unit enabled: the verdicts must not depend on this machine's SSH server.
+mkdir -p "$TMP/noroot"
 hosts=0
 for host in "$FIX"/*/; do
         name=$(basename "$host")
@@ -26,7 +28,7 @@ for host in "$FIX"/*/; do
         hosts=$((hosts + 1))
         lspci -A linux-sysfs -O sysfs.path="$host/sys/bus/pci" -Dknn 2>/dev/null |
                 grep -v '^[[:space:]]*Kernel modules:' >"$TMP/$name.lspci"
-        if ! "$BIN" --sysfs "$host/sys" --proc "$host/proc" --json devices >"$TMP/$name.json"; then
+        if ! "$BIN" --root "$TMP/noroot" --sysfs "$host/sys" --proc "$host/proc" --json devices >"$TMP/$name.json"; then
                 fail "$name: vfiotx devices --json failed"
                 continue
         fi
@@ -39,14 +41,14 @@ for host in "$FIX"/*/; do
                 fail "$name: table addresses differ from lspci"
         sort -c "$TMP/$name.bdfs" || fail "$name: table not sorted by BDF"
         # Every device has a verdict and group members are consistent with the groups.
-        jq -e '[.devices[] | select(.verdict != "ok" and .verdict != "refused")] | length == 0' \
-                "$TMP/$name.json" >/dev/null || fail "$name: a verdict is neither ok nor refused"
+        jq -e '[.devices[] | select(.verdict != "ok" and .verdict != "together" and .verdict != "refused")] | length == 0' \
+                "$TMP/$name.json" >/dev/null || fail "$name: a verdict is not ok, together or refused"
 done
 [ "$hosts" -ge 5 ] || fail "expected at least 5 fixture hosts, found $hosts"
 
-verdict() { # host bdf -> comma list of reason codes, or ok
+verdict() { # host bdf -> comma list of reason codes, or ok / together
         jq -r --arg b "$2" '.devices[] | select(.bdf == $b) |
-                if .verdict == "ok" then "ok" else ([.reasons[].code] | unique | join(",")) end' \
+                if .verdict != "refused" then .verdict else ([.reasons[].code] | unique | join(",")) end' \
                 "$TMP/$1.json"
 }
 expect() { # host bdf expected
@@ -57,12 +59,17 @@ expect() { # host bdf expected
 expect intel-igpu-desktop 0000:00:02.0 ok
 expect intel-igpu-desktop 0000:00:17.0 boot-disk,root-disk
 expect intel-igpu-desktop 0000:00:1f.6 default-route,group
-expect intel-igpu-desktop 0000:01:00.0 group
+expect intel-igpu-desktop 0000:01:00.0 together
 expect intel-igpu-desktop 0000:00:01.0 bridge,group
-expect amd-desktop 0000:0b:00.0 group,only-display
+expect amd-desktop 0000:0b:00.0 only-display
+expect amd-desktop 0000:0b:00.1 only-display
 expect amd-desktop 0000:01:00.0 root-disk
 expect amd-desktop 0000:02:00.0 default-route
-expect dual-gpu 0000:0b:00.0 group
+expect dual-gpu 0000:0b:00.0 together
+expect rtx-workstation 0000:01:00.0 together
+expect rtx-workstation 0000:01:00.3 together
+expect rtx-workstation 0000:00:02.0 ok
+expect rtx-workstation 0000:00:1f.3 group
 expect dual-gpu 0000:02:00.0 boot-disk
 expect server-shared-nic 0000:04:00.0 group
 expect server-shared-nic 0000:05:00.0 default-route,group
@@ -86,6 +93,53 @@ jq -e '.host.root_disk == [{"bdf": "0000:01:00.0", "via": "/dev/mapper/pve-root"
         fail "amd host facts (LVM root, bridge route)"
 jq -e '[.devices[] | select(.iommu_group != null)] | length == 0' "$TMP/iommu-off.json" >/dev/null ||
         fail "iommu-off has groups"
+
+# A card's functions are one unit: a GPU with its HDMI audio, USB-C xHCI and UCSI functions
+# goes together (--device by slot), and the chipset's functions at 00:1f (one slot on the root
+# bus, unrelated devices) do not.
+jq -e '.devices[] | select(.bdf == "0000:01:00.2") | .functions == ["0000:01:00.2", "0000:01:00.0",
+        "0000:01:00.1", "0000:01:00.3"] and .reasons == []' "$TMP/rtx-workstation.json" >/dev/null ||
+        fail "the RTX card's functions are one unit"
+jq -e '.devices[] | select(.bdf == "0000:00:1f.3") | .functions == ["0000:00:1f.3"]' \
+        "$TMP/rtx-workstation.json" >/dev/null || fail "chipset functions are not a card"
+# reset_method: the kernel shows it (5.15+); the UCSI function has none and is flagged, the
+# others are not; a host whose sysfs has no reset_method at all (older kernel) flags nothing.
+jq -e '[.devices[] | select(.flags | map(.code) | index("no-reset")) | .bdf] ==
+        ["0000:00:1f.4", "0000:01:00.3"]' "$TMP/rtx-workstation.json" >/dev/null ||
+        fail "no-reset flags: $(jq -c '[.devices[] | select(.flags != []) | .bdf]' "$TMP/rtx-workstation.json")"
+jq -e '.devices[] | select(.bdf == "0000:01:00.0") | .reset_method == "bus"' \
+        "$TMP/rtx-workstation.json" >/dev/null || fail "reset_method of the RTX"
+jq -e '[.devices[] | select(.flags | map(.code) | index("no-reset"))] == []' \
+        "$TMP/intel-igpu-desktop.json" >/dev/null || fail "a host without reset_method in sysfs flags devices"
+# The quirk table: the RX 5700 XT (Navi 10) has the AMD reset bug, with its evidence.
+jq -e '.devices[] | select(.bdf == "0000:0b:00.0") | .flags | map(select(.code == "amd-reset-bug")) |
+        length == 1 and (.[0].message | contains("vendor-reset")) and (.[0].evidence | length > 0)' \
+        "$TMP/amd-desktop.json" >/dev/null || fail "the Navi 10 is flagged with the AMD reset bug"
+jq -e '[.devices[] | select(.flags | map(.code) | index("amd-reset-bug")) | .bdf] == ["0000:0b:00.0"]' \
+        "$TMP/amd-desktop.json" >/dev/null || fail "only the AMD GPU has the reset bug flag"
+
+# The headless single-GPU host (amd-desktop, Proxmox: the RX 5700 XT is its only display, the
+# default route stays on enp2s0/vmbr0): refused with no remote way in (above), allowed with a
+# warning naming it when an SSH server or the web UI is enabled in the root.
+for unit in ssh.service pveproxy.service; do
+        rm -rf "$TMP/remote"
+        mkdir -p "$TMP/remote/lib/systemd/system" "$TMP/remote/etc/systemd/system/multi-user.target.wants"
+        : >"$TMP/remote/lib/systemd/system/$unit"
+        ln -s "/lib/systemd/system/$unit" "$TMP/remote/etc/systemd/system/multi-user.target.wants/$unit"
+        "$BIN" --root "$TMP/remote" --sysfs "$FIX/amd-desktop/sys" --proc "$FIX/amd-desktop/proc" \
+                --json devices >"$TMP/remote.json" || fail "devices with $unit enabled"
+        jq -e --arg u "$unit" '.devices[] | select(.bdf == "0000:0b:00.0") | .verdict == "together" and
+                .reasons == [] and (.warnings[0].message | contains($u + " over vmbr0")) and
+                .warnings[0].code == "only-display"' "$TMP/remote.json" >/dev/null ||
+                fail "the headless host with $unit: $(jq -c '.devices[] | select(.bdf == "0000:0b:00.0")' "$TMP/remote.json")"
+        jq -e --arg u "$unit" '.host.remote_access == $u' "$TMP/remote.json" >/dev/null ||
+                fail "host.remote_access names $unit"
+done
+# A unit that is only installed, or masked, is no way in.
+rm "$TMP/remote/etc/systemd/system/multi-user.target.wants/pveproxy.service"
+"$BIN" --root "$TMP/remote" --sysfs "$FIX/amd-desktop/sys" --proc "$FIX/amd-desktop/proc" --json devices |
+        jq -e '.devices[] | select(.bdf == "0000:0b:00.0") | .verdict == "refused"' >/dev/null ||
+        fail "an installed but disabled web UI counts as a way in"
 
 # -v spells out the reasons.
 "$BIN" --sysfs "$FIX/intel-igpu-desktop/sys" --proc "$FIX/intel-igpu-desktop/proc" devices -v |

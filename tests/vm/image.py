@@ -30,6 +30,8 @@ PACKAGES = [
     "libgit2-1.5", "libpci3", "libarchive13", "libjson-c5", "libkmod2",
     # git fsck of the journal from inside the guest
     "git",
+    # a nested QEMU started stopped with `vfiotx vm-config --for qemu`'s arguments (issue 19)
+    "qemu-system-x86",
 ]
 BACKPORTS_KERNEL_META = "linux-image-amd64"
 

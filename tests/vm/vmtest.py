@@ -631,7 +631,50 @@ def scenario_seed_procedure(host):
     check(any("confirm" in line for line in log.splitlines()[:2]),
           "log does not show the confirmation:\n" + log)
     fsck_journal(g)
+    vm_config_starts_qemu(host, g, bdf)
     host.shutdown()
+
+
+def vm_config_starts_qemu(host, g, bdf):
+    """`vfiotx vm-config --for qemu` for edu gives arguments a nested QEMU accepts: started
+    stopped (-S: TCG in TCG would crawl, and the proof is the device, not a guest OS), QMP's
+    query-pci must show a vfio-pci device holding edu (the host device is opened through
+    /dev/vfio/<group> when the device is realized), behind the root port vm-config adds."""
+    out = g.out("vfiotx --json vm-config --for qemu")
+    doc = json.loads(out)
+    entry = [e for e in doc["entries"] if e["host"] == bdf]
+    check(len(entry) == 1, "vm-config has no entry for edu %s:\n%s" % (bdf, out))
+    argv = entry[0]["argv"]
+    host.log("vm-config --for qemu: %s" % " ".join(argv))
+    qmp = ('{"execute":"qmp_capabilities"}\n{"execute":"query-pci"}\n'
+           '{"execute":"quit"}\n')
+    cmd = ("printf '%s' | timeout 120 qemu-system-x86_64 -S -machine q35 -accel tcg -m 64 "
+           "-nodefaults -display none -qmp stdio %s" % (qmp.replace("\n", "\\n"),
+                                                         " ".join("'%s'" % a for a in argv)))
+    rc, out = g.sh(cmd, check=False, timeout=180)
+    host.log("nested qemu -S (exit %d):\n%s" % (rc, out[-3000:]))
+    pci = None
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("{") and '"return"' in line:
+            ret = json.loads(line).get("return")
+            if isinstance(ret, list) and ret and "devices" in ret[0]:
+                pci = ret
+    check(pci is not None, "the nested QEMU did not answer query-pci (exit %d):\n%s"
+          % (rc, out[-2000:]))
+    found = []
+
+    def walk(devs):  # the root bus, and the buses behind bridges (the root port)
+        for d in devs:
+            found.append(d)
+            walk((d.get("pci_bridge") or {}).get("devices", []))
+    for bus in pci:
+        walk(bus["devices"])
+    vendor, device = (int(x, 16) for x in EDU_ID.split(":"))
+    edu = [d for d in found if d.get("id", {}).get("vendor") == vendor
+           and d.get("id", {}).get("device") == device]
+    check(len(edu) == 1, "the nested QEMU has no device with edu's id %s behind vm-config's "
+          "root port: %s" % (EDU_ID, [(d.get("qdev_id"), d.get("id")) for d in found]))
 
 
 VIRTIO_BLK_ID = "1af4:1001"

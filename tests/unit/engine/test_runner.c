@@ -5,6 +5,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/macro.h"
 #include "engine/runner.h"
 
 static int run_plain(const char *const *argv)
@@ -70,6 +71,71 @@ static void test_silent_tool(void **state)
         assert_int_equal(l.n, 0);
         vt_run_result_free(&res);
         vt_buf_free(&l.all);
+}
+
+/* The first member is the struct lines on_line() takes, so one userdata serves both. */
+struct ticks {
+        struct lines lines;
+        long at[64];
+        int lines_at[64]; /* lines seen when each tick came */
+        int n;
+};
+
+static void on_tick(long elapsed_ms, void *userdata)
+{
+        struct ticks *t = userdata;
+
+        if (t->n < (int)ARRAY_SIZE(t->at)) {
+                t->at[t->n] = elapsed_ms;
+                t->lines_at[t->n] = t->lines.n;
+        }
+        t->n++;
+}
+
+/* The tick comes while the tool prints nothing (a long silent update-initramfs), one per
+ * period, with the time elapsed, and stops when the tool has exited. */
+static void test_ticks_while_silent(void **state)
+{
+        const char *argv[] = {"sh", "-c", "echo one; sleep 1; echo two", NULL};
+        struct ticks t = {.lines = {VT_BUF_INIT, 0}};
+        vt_run_opts o = {.on_line = on_line,
+                         .on_tick = on_tick,
+                         .tick_ms = 200,
+                         .userdata = &t,
+                         .timeout_ms = 10000};
+        vt_run_result res;
+
+        (void)state;
+        assert_int_equal(vt_run(argv, &o, &res), 0);
+        assert_string_equal(res.output.ptr, "one\ntwo\n");
+        assert_string_equal(t.lines.all.ptr, "[one][two]");
+        /* Ticks came between the two lines, while the tool printed nothing. */
+        bool during_silence = false;
+        for (int i = 0; i < t.n && i < (int)ARRAY_SIZE(t.at); i++)
+                during_silence |= t.lines_at[i] == 1;
+        assert_true(during_silence);
+        /* 1 s in 200 ms periods: five ticks, give or take a slow machine; one per period. */
+        assert_in_range(t.n, 3, 7);
+        assert_true(t.at[0] >= 200);
+        for (int i = 1; i < t.n && i < (int)ARRAY_SIZE(t.at); i++)
+                assert_true(t.at[i] >= t.at[i - 1] + 100);
+        assert_true(t.at[t.n - 1] <= res.elapsed_ms);
+        vt_run_result_free(&res);
+        vt_buf_free(&t.lines.all);
+}
+
+/* No period, no tick. */
+static void test_no_tick_without_period(void **state)
+{
+        const char *argv[] = {"sh", "-c", "sleep 0.3", NULL};
+        struct ticks t = {.lines = {VT_BUF_INIT, 0}};
+        vt_run_opts o = {.on_tick = on_tick, .userdata = &t, .timeout_ms = 10000};
+        vt_run_result res;
+
+        (void)state;
+        assert_int_equal(vt_run(argv, &o, &res), 0);
+        assert_int_equal(t.n, 0);
+        vt_run_result_free(&res);
 }
 
 static void test_env_and_stdin(void **state)
@@ -286,6 +352,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_output_and_lines),
             cmocka_unit_test(test_silent_tool),
+            cmocka_unit_test(test_ticks_while_silent),
+            cmocka_unit_test(test_no_tick_without_period),
             cmocka_unit_test(test_env_and_stdin),
             cmocka_unit_test(test_exit_code),
             cmocka_unit_test(test_killed_by_signal),
