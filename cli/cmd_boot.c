@@ -35,18 +35,10 @@ int vt_cmd_boot(vt_cli *cli, int argc, char **argv)
                                       res.kind == VT_BOOT_FALLBACK ? "the last good snapshot"
                                                                    : "the applied snapshot",
                                       &res.restore);
-        /* what the fallback left for the user, after the restore's own lines */
-        vt_cli_notes(cli, vt_buf_cstr(&res.notes));
-        if (cli->report && cli->json) {
-                json_object *lines = vt_json_lines(vt_buf_cstr(&res.notes));
-
-                if (!cli->report->notes)
-                        cli->report->notes = json_object_new_array();
-                for (size_t i = 0; i < json_object_array_length(lines); i++)
-                        json_object_array_add(cli->report->notes,
-                                              json_object_get(json_object_array_get_idx(lines, i)));
-                json_object_put(lines);
-        }
+        /* what the fallback left for the user, after the restore's own lines (through the
+         * ui: printed, and gathered for the JSON document) */
+        if (res.notes.len && ui.notes)
+                ui.notes(ui.userdata, vt_buf_cstr(&res.notes));
         vt_buf_free(&res.notes);
         if (r < 0)
                 return vt_cli_fail(cli, r, "boot");
@@ -60,7 +52,5 @@ int vt_cmd_boot(vt_cli *cli, int argc, char **argv)
                                                                         : "normal"));
                 return vt_cli_restore_done(cli, doc, &res.restore, false, 0);
         }
-        return vt_cli_exit(cli, res.restored && (res.restore.txn || res.restore.rebuilt_pending)
-                                    ? VT_OUTCOME_CHANGED
-                                    : VT_OUTCOME_UNCHANGED);
+        return vt_cli_restore_done(cli, NULL, &res.restore, false, 0);
 }

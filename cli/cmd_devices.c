@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/quirks.h"
 #include "cli/cli.h"
 #include "common/buf.h"
 #include "common/macro.h"
@@ -71,28 +70,16 @@ static json_object *refusal_json(const vt_refusal *f)
         return r;
 }
 
-/* The quirk table's entries for the device (backends/quirks.h), its card going to a VM: the
- * group is the verdict's business, so isolation entries are left out. */
-static void quirk_flags(const vt_pci_list *devs, const vt_pci_device *d, const vt_selection *unit,
-                        json_object *flags)
+/* The quirk table's entries (engine/op_devices.h) as flags. */
+static void quirk_flags(const vt_quirk_list *q, json_object *flags)
 {
-        _cleanup_(vt_strv_free) vt_strv passed = {0};
-        vt_quirk_list q = {0};
+        for (size_t i = 0; i < q->n; i++) {
+                json_object *f = json_object_new_object();
 
-        for (size_t i = 0; i < unit->n; i++)
-                if (vt_strv_push(&passed, unit->items[i]->bdf) < 0)
-                        return;
-        vt_quirks_for(d, &(vt_quirk_ctx){.all = devs, .passed = &passed}, &q);
-        for (size_t i = 0; i < q.n; i++) {
-                json_object *f;
-
-                if (q.items[i]->flags & VT_QUIRK_ISOLATION)
-                        continue;
-                f = json_object_new_object();
-                json_object_object_add(f, "code", json_object_new_string(q.items[i]->code));
-                json_object_object_add(f, "message", json_object_new_string(q.items[i]->advice));
+                json_object_object_add(f, "code", json_object_new_string(q->items[i]->code));
+                json_object_object_add(f, "message", json_object_new_string(q->items[i]->advice));
                 json_object_object_add(f, "advice", NULL);
-                json_object_object_add(f, "evidence", jstr(q.items[i]->evidence));
+                json_object_object_add(f, "evidence", jstr(q->items[i]->evidence));
                 json_object_array_add(flags, f);
         }
 }
@@ -102,7 +89,8 @@ static const char no_reset_text[] =
     "its state, and a second start of the VM may fail until the host reboots";
 
 static json_object *device_json(const vt_pci_list *devs, const vt_pci_device *d,
-                                const vt_refusal_list *why, const vt_selection *unit)
+                                const vt_refusal_list *why, const vt_selection *unit,
+                                const vt_quirk_list *quirks)
 {
         json_object *o = json_object_new_object(), *members = json_object_new_array(),
                     *reasons = json_object_new_array(), *warnings = json_object_new_array(),
@@ -150,7 +138,7 @@ static json_object *device_json(const vt_pci_list *devs, const vt_pci_device *d,
                 json_object_object_add(f, "advice", NULL);
                 json_object_array_add(flags, f);
         }
-        quirk_flags(devs, d, unit, flags);
+        quirk_flags(quirks, flags);
         json_object_object_add(o, "flags", flags);
         return o;
 }
@@ -244,7 +232,8 @@ int vt_cmd_devices(vt_cli *cli, int argc, char **argv)
                 char group[16];
 
                 if (cli->json) {
-                        json_object_array_add(arr, device_json(res.devs, d, why, &res.units[i]));
+                        json_object_array_add(
+                            arr, device_json(res.devs, d, why, &res.units[i], &res.quirks[i]));
                         continue;
                 }
                 verdict_codes(why, &res.units[i], &codes);
@@ -266,20 +255,9 @@ int vt_cmd_devices(vt_cli *cli, int argc, char **argv)
                 if (cli->verbosity > 0 && !d->reset_method && reset_known(res.devs) &&
                     !vt_pci_is_bridge(d))
                         printf("    no reset: %s\n", no_reset_text);
-                if (cli->verbosity > 0) {
-                        json_object *flags = json_object_new_array();
-
-                        quirk_flags(res.devs, d, &res.units[i], flags);
-                        for (size_t j = 0; j < json_object_array_length(flags); j++) {
-                                json_object *f = json_object_array_get_idx(flags, j);
-
-                                printf(
-                                    "    %s: %s\n",
-                                    json_object_get_string(json_object_object_get(f, "code")),
-                                    json_object_get_string(json_object_object_get(f, "message")));
-                        }
-                        json_object_put(flags);
-                }
+                for (size_t j = 0; cli->verbosity > 0 && j < res.quirks[i].n; j++)
+                        printf("    %s: %s\n", res.quirks[i].items[j]->code,
+                               res.quirks[i].items[j]->advice);
         }
         if (cli->json) {
                 json_object_object_add(root, "devices", arr);

@@ -4,6 +4,7 @@
 
 #include "backends/units.h"
 #include "common/error.h"
+#include "common/macro.h"
 
 enum {
         HAVE_BOOT = 1 << 0,
@@ -93,7 +94,7 @@ static void probe_remote_access(const vt_root *root, vt_hostinfo *h)
         size_t len = 0;
 
         h->remote_access[0] = '\0';
-        for (size_t i = 0; root && i < sizeof(units) / sizeof(units[0]); i++) {
+        for (size_t i = 0; root && i < ARRAY_SIZE(units); i++) {
                 vt_unit_state st = VT_UNIT_MISSING;
 
                 if (vt_unit_state_probe(root, units[i], &st) < 0 || st != VT_UNIT_ENABLED) {

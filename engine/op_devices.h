@@ -12,6 +12,7 @@
 
 #include "backends/hostinfo.h"
 #include "backends/pci.h"
+#include "backends/quirks.h"
 #include "engine/facts.h"
 #include "engine/op.h"
 #include "engine/safety.h"
@@ -22,6 +23,9 @@ typedef struct vt_op_devices_result {
         vt_refusal_list *verdicts; /* one per device, in the order of devs, of its card (no
                                     * refusal, vt_refusal_count() 0: ok) */
         vt_selection *units;       /* one per device: its card's functions (vt_safety_unit()) */
+        vt_quirk_list *quirks;     /* one per device: the quirk table's entries for it, its card
+                                    * going to a VM (isolation entries left out: the group is
+                                    * the verdict's business) */
         vt_facts facts;            /* what was read (private) */
         vt_root root;              /* the root, for the enabled remote ways in (private) */
         bool have_root;
