@@ -220,6 +220,17 @@ static char *mount_node(const char *sysfs, const vt_mount *m)
         return NULL;
 }
 
+int vt_hostinfo_mount_pci(const char *sysfs, const char *majmin, const char *source,
+                          char (**bdfs)[16], size_t *n)
+{
+        vt_mount m = {.source = (char *)source};
+        _cleanup_free_ char *node = NULL;
+
+        snprintf(m.majmin, sizeof(m.majmin), "%s", majmin);
+        node = mount_node(sysfs, &m);
+        return node ? vt_hostinfo_block_pci(sysfs, node, bdfs, n) : 0;
+}
+
 static int probe_mount(vt_hostinfo *h, const char *sysfs, const vt_mount *m, vt_host_role role,
                        const char *mountpoint)
 {

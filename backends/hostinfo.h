@@ -54,6 +54,10 @@ const vt_host_dep *vt_hostinfo_find(const vt_hostinfo *h, const char *bdf, vt_ho
  * the BDFs found to *bdfs (a malloc'd array of char[16], *n entries). */
 int vt_hostinfo_block_pci(const char *sysfs, const char *blockdev_path, char (**bdfs)[16],
                           size_t *n);
+/* The PCI devices under a mounted filesystem's device ("259:3", its source "/dev/nvme0n1p3"),
+ * as the mount table names it: by number, or by name for an anonymous device number. */
+int vt_hostinfo_mount_pci(const char *sysfs, const char *majmin, const char *source,
+                          char (**bdfs)[16], size_t *n);
 int vt_hostinfo_net_pci(const char *sysfs, const char *ifname, char (**bdfs)[16], size_t *n);
 /* The last PCI address ("0000:01:00.0") among the components of a resolved sysfs path; false
  * when there is none. */

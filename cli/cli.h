@@ -161,7 +161,7 @@ struct json_object *vt_json_changes(const vt_snapshot *from, const vt_snapshot *
 /* The commands (cli/cmd_<name>.c) and their tables. */
 extern const vt_command vt_command_apply, vt_command_plan, vt_command_status, vt_command_confirm,
     vt_command_log, vt_command_show, vt_command_rollback, vt_command_export, vt_command_import,
-    vt_command_devices, vt_command_check, vt_command_boot, vt_command_vm_config,
+    vt_command_devices, vt_command_check, vt_command_boot, vt_command_vm_config, vt_command_try,
     vt_command_completion;
 int vt_cmd_apply(vt_cli *cli, int argc, char **argv);
 int vt_cmd_plan(vt_cli *cli, int argc, char **argv);
@@ -176,4 +176,5 @@ int vt_cmd_devices(vt_cli *cli, int argc, char **argv);
 int vt_cmd_check(vt_cli *cli, int argc, char **argv);
 int vt_cmd_boot(vt_cli *cli, int argc, char **argv);
 int vt_cmd_vm_config(vt_cli *cli, int argc, char **argv);
+int vt_cmd_try(vt_cli *cli, int argc, char **argv);
 int vt_cmd_completion(vt_cli *cli, int argc, char **argv);

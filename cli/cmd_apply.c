@@ -221,6 +221,13 @@ int vt_cmd_plan(vt_cli *cli, int argc, char **argv)
         }
         vt_cli_env(cli, &env);
         r = vt_op_plan(&env, &spec, &res);
+        if (res.try_note.len) {
+                vt_op_ui ui;
+
+                /* Printed and gathered for the document like any note. */
+                vt_cli_ui(cli, &ui);
+                ui.notes(ui.userdata, vt_buf_cstr(&res.try_note));
+        }
         if (res.computed) {
                 if (res.plan.refusals.n)
                         outcome = VT_OUTCOME_REFUSED;

@@ -61,7 +61,7 @@ static void print_entry(const vt_oid *oid, const vt_txn_info *t, bool full)
         char when[32];
 
         vt_cli_time(t->time, when);
-        printf("%-5ld %s  %-9s %-9s %s%s\n", t->id, when, t->kind ? t->kind : "",
+        printf("%-5ld %s  %-10s %-9s %s%s\n", t->id, when, t->kind ? t->kind : "",
                t->outcome ? t->outcome : "", t->summary ? t->summary : "",
                t->forced ? " [forced]" : "");
         if (!full)

@@ -688,8 +688,18 @@ int vt_engine_record(vt_engine *e, vt_txn_info *info)
         vt_oid out;
         int r;
 
-        if (!has_head(e))
-                return vt_error_set(ENOENT, "nothing recorded on %s yet", e->root.path);
+        if (!has_head(e)) {
+                /* An event before the first transaction (a `vfiotx try` on a new host): the
+                 * files as they are become the baseline it is recorded on. */
+                _cleanup_snapshot_ vt_snapshot disk = {0}, none = {0};
+                _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
+
+                r = vt_engine_capture(e, NULL, &disk);
+                if (r >= 0)
+                        r = commit_drift(e, &none, &disk, &notes);
+                if (r < 0)
+                        return r;
+        }
         r = vt_engine_head(e, &head, NULL);
         if (r < 0)
                 return r;

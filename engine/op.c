@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/macro.h"
+#include "engine/op_try.h"
 
 void vt_op_notes(const vt_op_ui *ui, vt_buf *notes)
 {
@@ -32,6 +33,9 @@ int vt_op_open(vt_engine *e, const vt_op_env *env, unsigned flags, const vt_op_u
         }
         r = vt_engine_open(e, env->root, flags, env->cmdline,
                            (flags & VT_ENGINE_WRITE) ? &notes : NULL);
+        /* A try whose vfiotx died, or whose time ran out unseen, ends before anything else. */
+        if (r >= 0 && (flags & VT_ENGINE_WRITE))
+                r = vt_try_recover(e, env, &notes);
         vt_op_notes(ui, &notes);
         return r;
 }

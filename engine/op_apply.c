@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/boot_state.h"
+#include "engine/op_try.h"
 #include "engine/trial.h"
 #include "journal/diff.h"
 
@@ -48,6 +49,15 @@ int vt_op_plan(const vt_op_env *env, const vt_spec *spec, vt_op_plan_result *res
         if (r < 0)
                 goto out;
         res->computed = true;
+        {
+                vt_engine e;
+
+                /* What a live try of the same devices showed (read-only: no lock). */
+                if (vt_engine_open(&e, env->root, VT_ENGINE_READ, env->cmdline, NULL) >= 0)
+                        r = vt_try_note_for(&e, &facts, spec, &res->try_note);
+                vt_error_clear();
+                vt_engine_close(&e);
+        }
         /* a pending rebuild (from --no-rebuild) makes apply rebuild everything */
         if (vt_boot_state_read(&root, &st, &boot) < 0)
                 vt_error_clear();
@@ -66,6 +76,7 @@ void vt_op_plan_result_free(vt_op_plan_result *res)
         vt_plan_free(&res->plan);
         vt_snapshot_free(&res->disk);
         vt_buf_free(&res->diff);
+        vt_buf_free(&res->try_note);
 }
 
 /* Does the disk already hold every file of the target? */
@@ -145,6 +156,10 @@ int vt_op_apply(const vt_op_env *env, const vt_op_ui *ui, const vt_op_apply_req 
         if (r >= 0) {
                 r = compute(&facts, o->spec, res->armed, plan, &disk);
                 res->computed = r >= 0;
+        }
+        if (r >= 0) {
+                r = vt_try_note_for(&e, &facts, o->spec, &notes);
+                vt_op_notes(ui, &notes);
         }
         if (r < 0)
                 goto out;

@@ -33,6 +33,7 @@ typedef struct vt_op_plan_result {
         vt_snapshot disk; /* the disk content of the plan's files */
         vt_buf diff;      /* the unified diff from disk to the plan's target ("": none) */
         vt_op_rebuild rebuild;
+        vt_buf try_note; /* a live try of the same devices (engine/op_try.h), "" when none */
 } vt_op_plan_result;
 
 int vt_op_plan(const vt_op_env *env, const vt_spec *spec, vt_op_plan_result *res);

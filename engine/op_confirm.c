@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/facts.h"
+#include "engine/op_try.h"
 #include "engine/runner.h"
 #include "engine/systemctl.h"
 #include "engine/trial.h"
@@ -90,6 +91,13 @@ int vt_op_confirm(const vt_op_env *env, const vt_op_ui *ui, const vt_op_confirm_
         r = vt_op_open(&e, env, VT_ENGINE_WRITE, ui);
         if (r < 0)
                 goto out;
+        if (req->mode == VT_CONFIRM_PLAIN) {
+                /* `vfiotx confirm` keeps a try in progress too (vfiotx try --keep). */
+                r = vt_try_keep_held(&e, &notes);
+                vt_op_notes(ui, &notes);
+                if (r < 0)
+                        goto out;
+        }
         if (deadline) {
                 if (e.boot.trial != VT_TRIAL_TRYING && e.boot.trial != VT_TRIAL_ARMED)
                         goto out; /* confirmed (or fallen back) in time */

@@ -11,7 +11,7 @@ run 0 vt --root "$root" rollback -y
 run 0 vt --root "$root" log
 assert_eq "$(echo "$OUT" | wc -l)" 3 "three entries"
 assert_eq "$(echo "$OUT" | awk '{print $1}' | tr '\n' ' ')" "3 2 1 " "newest first"
-assert_contains "$(echo "$OUT" | sed -n 2p)" "apply     applied   ensure the vfio modules"
+assert_contains "$(echo "$OUT" | sed -n 2p)" "apply      applied   ensure the vfio modules"
 echo "$OUT" | sed -n 1p | grep -Eq '^3 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}  rollback' || fail "time and kind columns"
 
 run 0 vt --root "$root" log -n 1
