@@ -50,7 +50,38 @@ static void kebab(const char *in, char *out, size_t size)
 static bool needs_attention(const vt_op_status_result *res)
 {
         return (strcmp(res->state, "good") != 0 && strcmp(res->state, "none") != 0) ||
-               res->boot.pending_rebuild || res->drift.len || res->interrupted;
+               res->boot.pending_rebuild || res->drift.len || res->interrupted || res->has_try;
+}
+
+/* The try in progress, or null. */
+static json_object *try_json(const vt_op_status_result *res)
+{
+        const vt_try_state *t = &res->try_state;
+        json_object *o, *devs;
+
+        if (!res->has_try)
+                return NULL;
+        o = json_object_new_object();
+        devs = json_object_new_array();
+        json_object_object_add(o, "phase", json_object_new_string(vt_try_phase_name(t->phase)));
+        json_object_object_add(o, "started", json_object_new_int64(t->started));
+        json_object_object_add(o, "deadline", json_object_new_int64(t->deadline));
+        json_object_object_add(o, "transaction", t->txn ? json_object_new_int64(t->txn) : NULL);
+        json_object_object_add(o, "watcher", t->watcher[0] ? vt_json_str(t->watcher) : NULL);
+        json_object_object_add(o, "forced", json_object_new_boolean(t->forced));
+        for (size_t i = 0; i < t->n; i++) {
+                json_object *d = json_object_new_object();
+
+                json_object_object_add(d, "bdf", json_object_new_string(t->devices[i].bdf));
+                json_object_object_add(d, "named", json_object_new_boolean(t->devices[i].named));
+                json_object_object_add(d, "original_driver",
+                                       t->devices[i].original[0]
+                                           ? json_object_new_string(t->devices[i].original)
+                                           : NULL);
+                json_object_array_add(devs, d);
+        }
+        json_object_object_add(o, "devices", devs);
+        return o;
 }
 
 static json_object *status_json(const vt_cli *cli, const vt_op_status_result *res)
@@ -78,6 +109,7 @@ static json_object *status_json(const vt_cli *cli, const vt_op_status_result *re
                                res->interrupted ? json_object_new_int64(res->interrupted_txn)
                                                 : NULL);
         json_object_object_add(o, "drift", vt_json_lines(vt_buf_cstr(&res->drift)));
+        json_object_object_add(o, "try", try_json(res));
         json_object_object_add(o, "attention", json_object_new_boolean(needs_attention(res)));
         devs = json_object_new_array();
         for (size_t i = 0; i < profile->n_devices; i++) {
@@ -148,6 +180,9 @@ static int textfile(const vt_op_status_result *res, vt_buf *out)
                    b->pending_rebuild);
         r |= gauge(out, "vfiotx_interrupted", "1 while a transaction is interrupted.",
                    res->interrupted);
+        r |= gauge(out, "vfiotx_try_active",
+                   "1 while devices are on vfio-pci for a 'vfiotx try' that is not kept yet.",
+                   res->has_try);
         r |= gauge(out, "vfiotx_applied_transaction", "The transaction whose files the host has.",
                    res->applied.id);
         r |= gauge(out, "vfiotx_good_transaction", "The last good (confirmed) transaction.",
@@ -250,6 +285,15 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 printf("interrupted: transaction %ld (%s); the next vfiotx command that changes "
                        "the host finishes or undoes it\n",
                        res.interrupted_txn, res.interrupted_kind);
+        if (res.has_try) {
+                char when[32];
+
+                vt_cli_time(res.try_state.deadline, when);
+                printf("try in progress (%s):", vt_try_phase_name(res.try_state.phase));
+                for (size_t i = 0; i < res.try_state.n; i++)
+                        printf(" %s", res.try_state.devices[i].bdf);
+                printf(" on vfio-pci, given back at %s unless 'vfiotx try --keep'\n", when);
+        }
         if (res.boot.pending_rebuild)
                 printf("pending rebuild: the initramfs and boot configuration do not reflect the "
                        "files yet: 'vfiotx apply' (or the next boot's vfiotx-boot.service) "

@@ -1,5 +1,6 @@
 #include "engine/op_status.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,21 +52,30 @@ static bool changed_nothing(const vt_txn_info *t)
                (strcmp(t->outcome, "failed") == 0 || strcmp(t->outcome, "undone") == 0);
 }
 
+/* An entry of `vfiotx try` (try, try-keep, try-revert): drivers moved at runtime, no file. */
+static bool runtime_only(const vt_txn_info *t)
+{
+        return t->kind && strncmp(t->kind, "try", 3) == 0 && (!t->kind[3] || t->kind[3] == '-');
+}
+
 /* The transaction whose files the host has: the head, or, when the head is a transaction that
  * failed or was undone (its files are its parent's), the first one before it that changed
- * something. The newest such failure is kept to be reported as such, never as "applied". */
+ * something. The newest such failure is kept to be reported as such, never as "applied".
+ * Entries of a try are passed over: they change no file, and a try is reported by itself. */
 static int applied_txn(vt_engine *e, vt_op_status_result *res, vt_oid *oid)
 {
         int r;
 
         *oid = e->state.head;
         r = vt_journal_load(e->journal, oid, NULL, &res->applied);
-        for (size_t i = 0; r >= 0 && changed_nothing(&res->applied) && i < 100000; i++) {
+        for (size_t i = 0; r >= 0 && i < 100000 &&
+                           (runtime_only(&res->applied) || changed_nothing(&res->applied));
+             i++) {
                 vt_oid parents[2];
 
                 if (vt_journal_parents(e->journal, oid, parents) < 1)
                         break;
-                if (!res->failed.id) {
+                if (!res->failed.id && !runtime_only(&res->applied)) {
                         res->failed = res->applied;
                         res->applied = (vt_txn_info){0};
                 } else {
@@ -143,6 +153,13 @@ int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *
                 snprintf(res->interrupted_kind, sizeof(res->interrupted_kind), "%s",
                          e.state.intent_kind);
         }
+        /* A try in progress changes no file, only drivers: the state file says. */
+        r = vt_try_state_read(&e.root, &res->try_state);
+        res->has_try = r >= 0;
+        if (r == -ENOENT)
+                r = 0;
+        if (r < 0)
+                goto out;
         res->tries_left = -1;
         res->next_boot = "default";
         if (e.boot.trial == VT_TRIAL_ARMED || e.boot.trial == VT_TRIAL_TRYING)
@@ -165,6 +182,7 @@ out:
 
 void vt_op_status_result_free(vt_op_status_result *res)
 {
+        vt_try_state_free(&res->try_state);
         vt_txn_info_free(&res->applied);
         vt_txn_info_free(&res->failed);
         vt_txn_info_free(&res->good);

@@ -21,6 +21,7 @@
 
 #include "backends/profile.h"
 #include "engine/op.h"
+#include "engine/try_state.h"
 
 typedef struct vt_op_status_result {
         const char *state;         /* static: "none", "interrupted", ... (above) */
@@ -38,6 +39,8 @@ typedef struct vt_op_status_result {
         char interrupted_kind[32]; /*   its kind */
         vt_buf drift;              /* paths changed outside vfiotx, one a line */
         vt_profile profile;        /* the devices passed through (none: empty) */
+        bool has_try;              /* a `vfiotx try` is in progress (engine/op_try.h): */
+        vt_try_state try_state;    /*   its devices, phase and deadline */
         bool counter_ok;           /* the next apply can arm a trial */
         char *counter_why;         /* when not: why, with the hint */
 } vt_op_status_result;
