@@ -37,7 +37,9 @@ static const vt_option try_options[] = {
      "just shown to work"},
     {'y', "yes", NULL, "with --apply: apply without asking"},
     {OPT_REVERT, "revert", NULL, "give every device of the try back to its driver now"},
-    {OPT_EXPIRE, "expire", "ID", NULL},
+    {OPT_EXPIRE, "expire", "ID",
+     "what the revert timer runs at the deadline: give the devices\n"
+     "of try ID back unless it was kept or reverted already"},
     {0},
 };
 

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backends/driver_switch.h"
+#include "engine/driver_switch.h"
 #include "backends/in_use.h"
 #include "common/error.h"
 #include "common/failpoint.h"

@@ -12,7 +12,7 @@
  *      written; with it, each is announced through ui->warning and the try is marked forced;
  *   4. the state (engine/try_state.h: every device's driver), the revert timer
  *      (engine/try_watcher.h), the vfio-pci module (modprobe), then each device:
- *      driver_override, unbind, probe (backends/driver_switch.h);
+ *      driver_override, unbind, probe (engine/driver_switch.h);
  *   5. the checks: on-vfio (vfio-pci and /dev/vfio/N), group-viable, host-devices (the root and
  *      boot disks' controllers and the default-route NICs kept their drivers), open-devices (no
  *      process lost a device node it held open);

@@ -1,4 +1,4 @@
-#include "backends/driver_switch.h"
+#include "engine/driver_switch.h"
 
 #include <errno.h>
 #include <fcntl.h>
