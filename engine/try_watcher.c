@@ -187,8 +187,14 @@ int vt_try_watcher_start(const vt_op_env *env, const char *id, int64_t deadline,
                 r = absolute(env, hp);
         if (r < 0)
                 return r;
-        if (want_systemd(env))
-                return start_systemd(hp, exe, id, deadline, out, size);
+        if (want_systemd(env)) {
+                r = start_systemd(hp, exe, id, deadline, out, size);
+                /* systemd runs but systemd-run is not installed: the detached watcher does the
+                 * same job, with less protection from session cleanup. */
+                if (r != -ENOENT)
+                        return r;
+                vt_error_clear();
+        }
         return start_detached(hp, exe, id, deadline, out, size);
 }
 

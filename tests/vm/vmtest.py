@@ -926,6 +926,263 @@ def apply_logged(host, g, args, kernels, what=None):
     return out
 
 
+# --- vfiotx try (issue 18): runtime moves to vfio-pci, reverted by a timer unless kept ----------
+
+TRY_TIMEOUT = 30  # edu's try: nobody confirms it, the timer reverts it
+TRY_CHECKS = ["on-vfio", "group-viable", "host-devices", "open-devices"]
+TRY_TIMER_LATE = 90  # how late after the deadline the revert may be seen (timer, TCG)
+
+
+def pci_drivers(g):
+    """{BDF: (driver or None, driver_override)} of every PCI device, from sysfs (an empty
+    driver_override reads "(null)")."""
+    out = g.out("for d in /sys/bus/pci/devices/*; do l=$(readlink $d/driver); l=${l##*/}; "
+                "echo \"${d##*/} ${l:--} $(cat $d/driver_override)\"; done")
+    state = {}
+    for line in out.splitlines():
+        bdf, drv, override = line.split(None, 2)
+        state[bdf] = (None if drv == "-" else drv, override)
+    return state
+
+
+def drivers_diff(before, after):
+    return "\n".join("%s: %s -> %s" % (b, before.get(b), after.get(b))
+                     for b in sorted(set(before) | set(after)) if before.get(b) != after.get(b))
+
+
+def vfiotx_json(g, args, timeout=300):
+    """`vfiotx --json ARGS`: (exit code, the document on stdout or None, stderr)."""
+    rc, out = g.sh("vfiotx --json %s >/tmp/vt.json 2>/tmp/vt.err; r=$?; cat /tmp/vt.json; "
+                   "echo; echo --stderr--; cat /tmp/vt.err; exit $r" % args, timeout=timeout,
+                   check=False)
+    stdout, _, stderr = out.partition("--stderr--")
+    try:
+        doc = json.loads(stdout) if stdout.strip() else None
+    except ValueError:
+        doc = None
+    return rc, doc, stdout.strip() + ("\nstderr: " + stderr.strip() if stderr.strip() else "")
+
+
+def group_node(g, bdf):
+    """The device's IOMMU group, once /dev/vfio/<group> is a character device (else fails)."""
+    group = g.out("basename $(readlink /sys/bus/pci/devices/%s/iommu_group)" % bdf)
+    check(group.isdigit(), "%s has no IOMMU group: %s" % (bdf, group))
+    rc, out = g.sh("test -c /dev/vfio/%s && ls -l /dev/vfio" % group, check=False)
+    check(rc == 0, "/dev/vfio/%s is not there:\n%s" % (group, out))
+    return group
+
+
+def try_timers(g):
+    return g.out("systemctl list-timers --all --no-legend 'vfiotx-try-*' || true")
+
+
+def journal_entries(g, n=6):
+    """The newest journal entries (`vfiotx --json log -n N`): [{id, kind, summary, forced ...}]."""
+    rc, doc, out = vfiotx_json(g, "log -n %d" % n)
+    check(rc == 0 and doc, "vfiotx --json log failed:\n" + out)
+    return doc["transactions"]
+
+
+def refusal_codes(doc, bdf):
+    return sorted({r.get("code") for r in (doc or {}).get("refusals") or []
+                   if r.get("device") == bdf})
+
+
+def try_refused_root_disk(host, g):
+    """A try on the root disk's controller is refused (mounted), and nothing changes: every
+    device's driver and driver_override are the same before and after."""
+    bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % VIRTIO_BLK_ID)
+    check(re.match(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", bdf),
+          "no single virtio-blk controller (%s): %r" % (VIRTIO_BLK_ID, bdf))
+    before = pci_drivers(g)
+    vfio_before = g.sh("test -d /sys/bus/pci/drivers/vfio-pci", check=False)[0] == 0
+    rc, doc, out = vfiotx_json(g, "--detailed-exitcode try --device %s" % bdf)
+    host.log("vfiotx --json --detailed-exitcode try --device %s (the root disk's controller, "
+             "exit %d):\n%s" % (bdf, rc, out))
+    check(rc == 3, "try on the root disk's controller exited %d, not 3 (refused)" % rc)
+    check("mounted" in refusal_codes(doc, bdf), "the refusal of the root disk's controller has "
+          "no code 'mounted' for %s: %s" % (bdf, refusal_codes(doc, bdf)))
+    rc, out = g.sh("vfiotx try --device %s" % bdf, check=False, timeout=300)
+    host.log("vfiotx try --device %s (exit %d):\n%s" % (bdf, rc, out))
+    check(rc == 1, "try on the root disk's controller exited %d, not 1" % rc)
+    after = pci_drivers(g)
+    check(after == before, "a refused try changed drivers or driver_override:\n"
+          + drivers_diff(before, after))
+    check(after[bdf][0] == "virtio-pci" and after[bdf][1] == "(null)",
+          "the root disk's controller: %s" % (after[bdf],))
+    vfio_after = g.sh("test -d /sys/bus/pci/drivers/vfio-pci", check=False)[0] == 0
+    host.log("root disk %s refused; drivers and driver_override of all %d devices unchanged "
+             "(vfio-pci registered before: %s, after: %s)" % (bdf, len(after), vfio_before,
+                                                             vfio_after))
+
+
+def try_reverted_by_timer(host, g):
+    """`vfiotx try --device edu --timeout 30` from a shell in its own session that is killed
+    (its whole process group, as a dropped SSH session) as soon as try returns: edu is on
+    vfio-pci with /dev/vfio/<group> at once and vfiotx-try-N.timer is listed; with no
+    confirmation the transient timer puts edu back where it was (unbound, driver_override
+    empty) at the deadline; the log has the try and its revert (timeout)."""
+    bdf = edu_bdf(g)
+    before = pci_drivers(g)
+    check(before[bdf][0] != "vfio-pci", "edu is on vfio-pci before the try")
+    host.log("edu %s before the try: driver %s, driver_override %s" % ((bdf,) + before[bdf]))
+    g.sh("rm -f /root/try.*; setsid sh -c 'echo $$ >/root/try.pgid; "
+         "vfiotx --json try --device %s --timeout %d >/root/try.json 2>/root/try.err; "
+         "echo $? $(date +%%s) >/root/try.rc; sleep 1000' </dev/null >/dev/null 2>&1 &"
+         % (EDU_ID, TRY_TIMEOUT))
+    # the moment try returns: kill the shell's process group, then look (the deadline runs)
+    rc, out = g.sh("for i in $(seq 1200); do [ -s /root/try.rc ] && break; sleep 0.1; done; "
+                   "pg=$(cat /root/try.pgid); kill -KILL -- -$pg; "
+                   "for i in $(seq 50); do [ -d /proc/$pg ] || break; sleep 0.1; done; "
+                   "[ -d /proc/$pg ] && echo shell: alive || echo shell: killed; "
+                   "echo try: $(cat /root/try.rc); d=/sys/bus/pci/devices/%s; "
+                   "l=$(readlink $d/driver); echo driver: ${l##*/} $(cat $d/driver_override); "
+                   "echo timers:; systemctl list-timers --all --no-legend 'vfiotx-try-*'; "
+                   "echo stderr:; cat /root/try.err" % bdf, timeout=180, check=False)
+    doc_text = g.out("cat /root/try.json")
+    host.log("setsid sh -c 'vfiotx --json try --device %s --timeout %d; sleep 1000', its "
+             "process group killed as soon as try returned:\n%s\n%s"
+             % (EDU_ID, TRY_TIMEOUT, out, doc_text))
+    m = re.search(r"^try: (\d+) (\d+)$", out, re.M)
+    check(m, "try did not return within 120 s")
+    check(m.group(1) == "0", "vfiotx try --device %s exited %s" % (EDU_ID, m.group(1)))
+    check("shell: killed" in out, "the shell that started the try is still there")
+    doc = json.loads(doc_text)
+    txn = doc.get("transaction")
+    devs = {d.get("bdf"): d for d in doc.get("devices") or []}
+    check(bdf in devs and devs[bdf].get("driver") == "vfio-pci" and
+          devs[bdf].get("original_driver") is None,
+          "try's devices: %s (edu %s unbound before, on vfio-pci now)" % (devs, bdf))
+    checks = {c.get("name"): c for c in doc.get("checks") or []}
+    check(sorted(checks) == sorted(TRY_CHECKS) and all(c.get("ok") for c in checks.values()),
+          "try's checks are not %s, all ok: %s" % (TRY_CHECKS, doc.get("checks")))
+    check(doc.get("watcher") == "systemd:vfiotx-try-%s.timer" % txn,
+          "try's watcher is %r, not systemd:vfiotx-try-%s.timer (systemd is running)"
+          % (doc.get("watcher"), txn))
+    check(re.search(r"^driver: vfio-pci vfio-pci$", out, re.M),
+          "edu is not on vfio-pci (driver, driver_override) right after try returned")
+    check("vfiotx-try-%s.timer" % txn in out.split("stderr:")[0],
+          "systemctl list-timers does not show vfiotx-try-%s.timer while the try is armed" % txn)
+    group = group_node(g, bdf)
+    deadline, returned = int(doc["deadline"]), int(m.group(2))
+    host.log("edu on vfio-pci, /dev/vfio/%s exists, vfiotx-try-%s.timer armed; deadline in %d s"
+             " from try's return" % (group, txn, deadline - returned))
+    # nobody confirms: the timer reverts (the shell is gone; it would not help anyway)
+    rc, out = g.sh("d=/sys/bus/pci/devices/%s; until [ $(date +%%s) -gt %d ]; do "
+                   "l=$(readlink $d/driver); case \"$l\" in */vfio-pci) ;; *) "
+                   "[ \"$(cat $d/driver_override)\" = '(null)' ] && break;; esac; sleep 0.2; "
+                   "done; l=$(readlink $d/driver); echo $(date +%%s) ${l##*/} "
+                   "$(cat $d/driver_override)" % (bdf, deadline + TRY_TIMER_LATE),
+                   timeout=deadline - returned + TRY_TIMER_LATE + 120)
+    seen = out.split()
+    at = int(seen[0])
+    check(seen[1:] == ["(null)"], "edu not back on no driver with driver_override empty by %d s "
+          "after the deadline: %s" % (TRY_TIMER_LATE, out))
+    check(at >= deadline - 1, "edu was reverted %d s before the deadline" % (deadline - at))
+    host.log("edu back off vfio-pci %d s after the deadline (%d s after try returned)"
+             % (at - deadline, at - returned))
+    # the revert's journal entry: the timer's service may still be writing it
+    rc, out = g.sh("for i in $(seq 120); do vfiotx --json log -n 5 | grep -q '\"try-revert\"' "
+                   "&& break; sleep 0.5; done; systemctl list-timers --all --no-legend "
+                   "'vfiotx-try-*'; journalctl -o cat -u vfiotx-try-%s.service -u "
+                   "vfiotx-try-%s.timer --no-pager | tail -20" % (txn, txn), timeout=200,
+                   check=False)
+    host.log("after the deadline: timers, the watcher's journal:\n" + out)
+    after = pci_drivers(g)
+    check(after == before, "after the timer's revert, drivers or driver_override differ from "
+          "before the try:\n" + drivers_diff(before, after))
+    log = g.out("vfiotx log -n 5")
+    host.log("vfiotx log -n 5:\n" + log)
+    kinds = [line.split()[3] for line in log.splitlines() if len(line.split()) > 3]
+    check("try" in kinds and "try-revert" in kinds, "vfiotx log has no try and try-revert "
+          "entries:\n" + log)
+    reverts = [e for e in journal_entries(g) if e.get("kind") == "try-revert"]
+    check(reverts and bdf in (reverts[0].get("summary") or "")
+          and "timeout" in reverts[0]["summary"],
+          "the newest try-revert entry does not say edu was reverted at the timeout: %s"
+          % reverts[:1])
+
+
+def fb_console(g, bdf):
+    """(the frame buffers whose device is `bdf`, the vtconsoles bound to a frame buffer device,
+    what sysfs showed)."""
+    out = g.out("for f in /sys/class/graphics/fb[0-9]*; do [ -e $f/device ] && "
+                "echo fb ${f##*/} $(readlink -f $f/device); done; "
+                "for v in /sys/class/vtconsole/vtcon*; do echo vtcon ${v##*/} $(cat $v/bind) "
+                "$(cat $v/name); done; true")
+    lines = [line.split(None, 3) for line in out.splitlines()]
+    fbs = [w[1] for w in lines if w[0] == "fb" and len(w) > 2 and w[2].endswith("/" + bdf)]
+    vtcons = [w[1] for w in lines if w[0] == "vtcon" and len(w) > 3 and w[2] == "1"
+              and "frame buffer" in w[3]]
+    return fbs, vtcons, out
+
+
+def try_display_gpu(host, g, bdf, driver):
+    """The display GPU, bochs with fbcon on it: try refuses it (console) and changes nothing;
+    with --force it moves to vfio-pci; `try --revert` gives it back to its driver, and the
+    console works again (a frame buffer on it, fbcon bound, /dev/tty1 writable)."""
+    fbs, vtcons, out = fb_console(g, bdf)
+    host.log("the console on the VGA before the try:\n" + out)
+    check(fbs and vtcons, "the VGA %s does not drive the console (a frame buffer device on it "
+          "and a vtconsole bound to a frame buffer): the refusal has nothing to refuse" % bdf)
+    before = pci_drivers(g)
+    rc, doc, out = vfiotx_json(g, "--detailed-exitcode try --device %s" % bdf)
+    host.log("vfiotx --json --detailed-exitcode try --device %s (exit %d):\n%s" % (bdf, rc, out))
+    check(rc == 3 and "console" in refusal_codes(doc, bdf),
+          "try on the console's GPU was not refused with code 'console' (exit %d, codes %s)"
+          % (rc, refusal_codes(doc, bdf)))
+    after = pci_drivers(g)
+    check(after == before, "a refused try changed drivers or driver_override:\n"
+          + drivers_diff(before, after))
+    rc, out = g.sh("vfiotx try --force --device %s" % bdf, check=False, timeout=300)
+    host.log("vfiotx try --force --device %s (exit %d):\n%s" % (bdf, rc, out))
+    check(rc == 0, "try --force on the VGA failed")
+    moved = pci_drivers(g)
+    check(moved[bdf] == ("vfio-pci", "vfio-pci"), "the VGA after try --force: %s"
+          % (moved[bdf],))
+    group = group_node(g, bdf)
+    fbs, vtcons, out = fb_console(g, bdf)
+    host.log("the VGA on vfio-pci, /dev/vfio/%s; the console now:\n%s\ntimers:\n%s"
+             % (group, out, try_timers(g)))
+    forced = [e for e in journal_entries(g) if e.get("kind") == "try"][:1]
+    host.log("the try's journal entry (forced recorded: %s): %s"
+             % (bool(forced and forced[0].get("forced")), forced))
+    rc, out = g.sh("vfiotx try --revert", check=False, timeout=300)
+    host.log("vfiotx try --revert (exit %d):\n%s" % (rc, out))
+    check(rc == 0, "try --revert failed")
+    after = pci_drivers(g)
+    check(after[bdf] == (driver, "(null)"), "the VGA after try --revert: %s, not (%s, (null))"
+          % (after[bdf], driver))
+    check(after == before, "after try --revert, drivers or driver_override differ from before:\n"
+          + drivers_diff(before, after))
+    rc, out = g.sh("for i in $(seq 100); do for v in /sys/class/vtconsole/vtcon*; do "
+                   "grep -q 'frame buffer' $v/name && [ $(cat $v/bind) = 1 ] && break 2; done; "
+                   "sleep 0.1; done; true", timeout=60)
+    fbs, vtcons, out = fb_console(g, bdf)
+    host.log("the console after try --revert:\n" + out)
+    check(fbs and vtcons, "the console is not back on the VGA after try --revert (no frame "
+          "buffer device on %s, or no vtconsole bound to a frame buffer):\n%s" % (bdf, out))
+    g.sh("echo vfiotx-try-console-back >/dev/tty1 && grep -q vfiotx-try-console-back /dev/vcs1")
+    host.log("timers after --revert:\n" + try_timers(g))
+    reverts = [e for e in journal_entries(g) if e.get("kind") == "try-revert"]
+    check(reverts and bdf in (reverts[0].get("summary") or "")
+          and "asked" in reverts[0]["summary"],
+          "the newest try-revert entry is not the VGA's, asked: %s" % reverts[:1])
+    rc, out = g.sh("vfiotx plan --method blacklist --device %s" % bdf, check=False)
+    host.log("plan for the VGA after its try (the live try's note: %s):\n%s"
+             % ("a live try" in out, "\n".join(out.splitlines()[:6])))
+
+
+def live_try(host, g, vga_bdf, vga_driver):
+    """vfiotx try on this running host (issue 18): nothing written to files, so it leaves no
+    trace a later boot sees but the journal's entries."""
+    t = time.monotonic()
+    try_refused_root_disk(host, g)
+    try_reverted_by_timer(host, g)
+    try_display_gpu(host, g, vga_bdf, vga_driver)
+    host.log("vfiotx try steps: %.0fs" % (time.monotonic() - t))
+
+
 def scenario_display_gpu(host):
     """The display GPU: the guest's only VGA (bochs, 1234:1111) given to vfio-pci with the
     blacklist method. Its console is serial (console=ttyS0), so the only-display rule lets it
@@ -974,6 +1231,9 @@ def scenario_display_gpu(host):
     drv, out = driver_of(g, bdf)
     host.log("lspci -nnk -s %s after --release:\n%s" % (bdf, out))
     check(drv == host_driver, "the VGA is on %s after --release, not %s" % (drv, host_driver))
+    # vfiotx try on this boot, the VGA back on its driver with fbcon on it: after the steps
+    # above, since a try writes no file (only journal entries) and they need a clean boot
+    live_try(host, g, bdf, host_driver)
     host.log("vfiotx log:\n" + g.out("vfiotx log"))
     fsck_journal(g)
     host.shutdown()
