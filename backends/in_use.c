@@ -18,8 +18,14 @@
 #include "common/macro.h"
 #include "fs/mountinfo.h"
 
-/* drm/card0/uevent is two levels below the device; sound/card1/pcmC1D3p three. */
-#define NODE_DEPTH 4
+/* Links are never followed, so the device's own tree bounds the walk; the depth is a guard
+ * against a pathological fixture. A USB keyboard's input/eventN is seven levels below its
+ * controller, a SATA disk's block/sda six. */
+#define NODE_DEPTH 16
+/* A NIC's interfaces: <dev>/net/IF, or one level down (<dev>/virtio0/net/IF). */
+#define NET_DEPTH 3
+/* An interface enslaved to a bridge or a bond, and that one to another (a VLAN over a bond). */
+#define MASTER_DEPTH 4
 
 static const char *const kind_names[] = {
     [VT_USE_CONSOLE] = "console",       [VT_USE_DRM_CLIENTS] = "drm-clients",
@@ -357,32 +363,110 @@ static int iface_in_use(const char *proc, const char *ifname, vt_buf *why)
         return 0;
 }
 
-static int probe_net(const char *sysfs, const char *proc, const char *bdf, vt_use_list *out)
+/* The interface `ifname` (its sysfs directory `ifdir`), and the bridges and bonds above it
+ * (`master` links): in use when any of them has routes or global addresses. */
+static int net_iface(const char *proc, const char *ifdir, const char *ifname, const char *bdf,
+                     vt_use_list *out)
 {
-        _cleanup_free_ char *dir = NULL;
+        char name[NAME_MAX + 1], dir[PATH_MAX];
+        int r = 0;
+
+        snprintf(name, sizeof(name), "%s", ifname);
+        snprintf(dir, sizeof(dir), "%s", ifdir);
+        for (int level = 0; level <= MASTER_DEPTH && r >= 0; level++) {
+                _cleanup_buf_ vt_buf why = VT_BUF_INIT;
+                char link[PATH_MAX + 8], target[PATH_MAX];
+                const char *base;
+                ssize_t n;
+
+                r = iface_in_use(proc, name, &why);
+                if (r > 0)
+                        return add_use(out, VT_USE_NET_ADDRESSES, bdf,
+                                       "%s%s%s%s: it is configured and in use", vt_buf_cstr(&why),
+                                       level ? " (above " : "", level ? ifname : "",
+                                       level ? ")" : "");
+                if (r < 0)
+                        return r;
+                snprintf(link, sizeof(link), "%s/master", dir);
+                n = readlink(link, target, sizeof(target) - 1);
+                if (n <= 0)
+                        return 0;
+                target[n] = '\0';
+                base = strrchr(target, '/');
+                base = base ? base + 1 : target;
+                if (strlen(base) >= sizeof(name))
+                        return 0;
+                memcpy(name, base, strlen(base) + 1);
+                /* The master's directory, next to the interface's: ../br0 from .../eno1. */
+                if (strlen(dir) + 1 + strlen(target) >= sizeof(link))
+                        return 0;
+                strcpy(link, dir);
+                strcat(link, "/");
+                strcat(link, target);
+                if (!realpath(link, dir))
+                        return 0;
+        }
+        return 0;
+}
+
+static int walk_net(const char *proc, const char *dir, int depth, const char *bdf, vt_use_list *out)
+{
         struct dirent *de;
         DIR *d;
         int r = 0;
 
-        if (asprintf(&dir, "%s/bus/pci/devices/%s/net", sysfs, bdf) < 0)
-                return -ENOMEM;
+        if (depth > NET_DEPTH)
+                return 0;
         d = opendir(dir);
         if (!d)
                 return 0;
         while (r >= 0 && (de = readdir(d))) {
-                _cleanup_buf_ vt_buf why = VT_BUF_INIT;
+                _cleanup_free_ char *path = NULL;
+                unsigned a, b, c, f;
+                struct stat st;
 
                 if (de->d_name[0] == '.')
                         continue;
-                r = iface_in_use(proc, de->d_name, &why);
-                if (r > 0)
-                        r = add_use(out, VT_USE_NET_ADDRESSES, bdf,
-                                    "%s: it is configured and in "
-                                    "use",
-                                    vt_buf_cstr(&why));
+                path = vt_path_join(dir, de->d_name);
+                if (!path) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                if (strlen(de->d_name) == 12 &&
+                    sscanf(de->d_name, "%x:%x:%x.%x", &a, &b, &c, &f) == 4)
+                        continue; /* a device behind a bridge is not this one */
+                if (strcmp(de->d_name, "net") == 0) {
+                        DIR *nd = opendir(path);
+                        struct dirent *ne;
+
+                        while (nd && r >= 0 && (ne = readdir(nd))) {
+                                _cleanup_free_ char *ifdir = NULL;
+
+                                if (ne->d_name[0] == '.')
+                                        continue;
+                                ifdir = vt_path_join(path, ne->d_name);
+                                r = ifdir ? net_iface(proc, ifdir, ne->d_name, bdf, out) : -ENOMEM;
+                        }
+                        if (nd)
+                                closedir(nd);
+                } else {
+                        r = walk_net(proc, path, depth + 1, bdf, out);
+                }
         }
         closedir(d);
-        return r < 0 ? r : 0;
+        return r;
+}
+
+static int probe_net(const char *sysfs, const char *proc, const char *bdf, vt_use_list *out)
+{
+        _cleanup_free_ char *link = NULL, *real = NULL;
+
+        if (asprintf(&link, "%s/bus/pci/devices/%s", sysfs, bdf) < 0)
+                return -ENOMEM;
+        real = realpath(link, NULL);
+        return real ? walk_net(proc, real, 0, bdf, out) : 0;
 }
 
 static bool bdf_in(char (*bdfs)[16], size_t n, const char *bdf)

@@ -7,8 +7,9 @@
  *                  <sysfs>/class/graphics/fb* device link resolves to the GPU;
  *   drm-clients    a process holds one of its /dev/dri nodes open;
  *   open-nodes     a process holds another of its device nodes open;
- *   net-addresses  one of its network interfaces has routes (<proc>/net/route: an IPv4 address
- *                  makes one) or global IPv6 addresses (<proc>/net/if_inet6);
+ *   net-addresses  one of its network interfaces (<dev>/net/IF, <dev>/virtio0/net/IF), or a
+ *                  bridge or bond above it (`master`), has routes (<proc>/net/route: an IPv4
+ *                  address makes one) or global IPv6 addresses (<proc>/net/if_inet6);
  *   mounted        a filesystem is mounted from a disk below it (<proc>/self/mountinfo);
  *   swap           swap is active on a disk below it (<proc>/swaps).
  * A device's nodes are "/dev/" + DEVNAME of every uevent file in its sysfs directory (drm/card0,

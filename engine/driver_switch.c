@@ -83,6 +83,9 @@ int vt_driver_override(const char *sysfs, const char *bdf, const char *driver)
 {
         char path[PATH_MAX], text[64];
 
+        snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", sysfs, bdf);
+        if (access(path, F_OK) < 0)
+                return vt_error_set(ENOENT, "no PCI device %s in %s", bdf, sysfs);
         snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver_override", sysfs, bdf);
         if (access(path, F_OK) < 0 && errno == ENOENT) {
                 vt_error_set(EOPNOTSUPP, "%s has no driver_override", bdf);

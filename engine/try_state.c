@@ -65,9 +65,16 @@ static int parse(const char *where, const char *text, vt_try_state *st)
                 goto out;
         }
         snprintf(st->id, sizeof(st->id), "%s", id);
-        st->phase = strcmp(phase, "held") == 0        ? VT_TRY_HELD
-                    : strcmp(phase, "reverting") == 0 ? VT_TRY_REVERTING
-                                                      : VT_TRY_MOVING;
+        for (size_t i = 0; i <= ARRAY_SIZE(phase_names); i++) {
+                if (i == ARRAY_SIZE(phase_names)) {
+                        r = vt_error_set(EBADMSG, "%s: unknown phase '%s'", where, phase);
+                        goto out;
+                }
+                if (strcmp(phase, phase_names[i]) == 0) {
+                        st->phase = (vt_try_phase)i;
+                        break;
+                }
+        }
         int_of(doc, "pid", &pid);
         int_of(doc, "transaction", &txn);
         st->pid = (long)pid;
