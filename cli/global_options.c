@@ -56,7 +56,7 @@ static int seconds(vt_cli *cli, const char *opt, const char *value, long min, in
 
 int vt_cli_global_option(vt_cli *cli, int id, const char *value)
 {
-        int r, sec;
+        int r, sec = 0;
 
         switch (id) {
         case VT_GLOBAL_ROOT:

@@ -9,12 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/driver_switch.h"
 #include "backends/in_use.h"
 #include "common/error.h"
 #include "common/failpoint.h"
 #include "common/fileio.h"
 #include "common/macro.h"
+#include "engine/driver_switch.h"
 #include "engine/facts.h"
 #include "engine/runner.h"
 #include "engine/safety.h"
@@ -212,8 +212,9 @@ static int revert(vt_engine *e, const vt_op_env *env, vt_try_state *st, const ch
                 vt_buf_printf(&summary, "%s %s back on %s", i ? "," : "", st->devices[i].bdf,
                               driver_text(st->devices[i].original));
         vt_buf_printf(&summary, " (%s)", reason);
+        /* The try may have been forced; giving the devices back never is. */
         r = record(e, "try-revert", gave < 0 ? "failed" : "completed", vt_buf_cstr(&summary), st,
-                   NULL, reason, st->forced, res ? &res->txn : NULL);
+                   NULL, reason, false, res ? &res->txn : NULL);
         if (r >= 0)
                 r = vt_try_state_remove(&e->root);
         if (res) {
@@ -246,7 +247,7 @@ int vt_try_recover(vt_engine *e, const vt_op_env *env, vt_buf *notes)
                 /* The drivers came back with the boot: nothing to write, only to record. */
                 snprintf(reason, sizeof(reason), "reboot: the devices came back on their drivers");
                 r = record(e, "try-revert", "completed", "revert: ended by a reboot", &st, NULL,
-                           reason, st.forced, NULL);
+                           reason, false, NULL);
                 if (r >= 0)
                         r = vt_try_state_remove(&e->root);
                 if (r >= 0)
@@ -700,8 +701,7 @@ int vt_try_keep(vt_engine *e, vt_try_state *st, long *txn, vt_buf *notes)
         vt_try_watcher_stop(st->watcher);
         vt_buf_printf(&summary, "keep: %s stay%s on vfio-pci", vt_buf_cstr(&devs),
                       st->n == 1 ? "s" : "");
-        r = record(e, "try-keep", "completed", vt_buf_cstr(&summary), st, NULL, NULL, st->forced,
-                   txn);
+        r = record(e, "try-keep", "completed", vt_buf_cstr(&summary), st, NULL, NULL, false, txn);
         if (r >= 0)
                 r = vt_try_state_remove(&e->root);
         if (r >= 0 && notes)
