@@ -136,7 +136,19 @@ static json_object *refusals_json(const vt_op_try_result *res)
 
                 json_object_object_add(o, "code", vt_json_str(f->code));
                 json_object_object_add(o, "device", vt_json_str(f->bdf));
-                json_object_object_add(o, "message", vt_json_str(f->message));
+                /* The shared refusal object has no key for the named device: the message
+                 * says whose group brought it in, as the text does. */
+                if (strcmp(f->bdf, f->named) != 0) {
+                        _cleanup_free_ char *m = NULL;
+
+                        json_object_object_add(
+                            o, "message",
+                            asprintf(&m, "%s (in the IOMMU group of %s)", f->message, f->named) >= 0
+                                ? json_object_new_string(m)
+                                : vt_json_str(f->message));
+                } else {
+                        json_object_object_add(o, "message", vt_json_str(f->message));
+                }
                 json_object_object_add(o, "advice", vt_json_str(f->advice));
                 json_object_array_add(a, o);
         }

@@ -192,6 +192,16 @@ static void read_drivers(const vt_op_env *env, vt_op_try_result *res)
                         vt_error_clear();
 }
 
+/* "revert: 0000:0b:00.0 back on amdgpu, 0000:0b:00.1 back on snd_hda_intel (timeout: ...)" */
+static void revert_summary(const vt_try_state *st, const char *reason, vt_buf *out)
+{
+        vt_buf_puts(out, "revert:");
+        for (size_t i = 0; i < st->n; i++)
+                vt_buf_printf(out, "%s %s back on %s", i ? "," : "", st->devices[i].bdf,
+                              driver_text(st->devices[i].original));
+        vt_buf_printf(out, " (%s)", reason);
+}
+
 /* The revert of the try in `st` (owned by the caller), recorded with `reason`. */
 static int revert(vt_engine *e, const vt_op_env *env, vt_try_state *st, const char *reason,
                   vt_op_try_result *res)
@@ -207,11 +217,7 @@ static int revert(vt_engine *e, const vt_op_env *env, vt_try_state *st, const ch
                 return r;
         vt_try_watcher_stop(st->watcher);
         gave = give_back(env, st, &left);
-        vt_buf_puts(&summary, "revert:");
-        for (size_t i = 0; i < st->n; i++)
-                vt_buf_printf(&summary, "%s %s back on %s", i ? "," : "", st->devices[i].bdf,
-                              driver_text(st->devices[i].original));
-        vt_buf_printf(&summary, " (%s)", reason);
+        revert_summary(st, reason, &summary);
         /* The try may have been forced; giving the devices back never is. */
         r = record(e, "try-revert", gave < 0 ? "failed" : "completed", vt_buf_cstr(&summary), st,
                    NULL, reason, false, res ? &res->txn : NULL);
@@ -245,9 +251,12 @@ int vt_try_recover(vt_engine *e, const vt_op_env *env, vt_buf *notes)
         boot_id(env->proc, boot, sizeof(boot));
         if (boot[0] && st.boot_id[0] && strcmp(boot, st.boot_id) != 0) {
                 /* The drivers came back with the boot: nothing to write, only to record. */
+                _cleanup_buf_ vt_buf summary = VT_BUF_INIT;
+
                 snprintf(reason, sizeof(reason), "reboot: the devices came back on their drivers");
-                r = record(e, "try-revert", "completed", "revert: ended by a reboot", &st, NULL,
-                           reason, false, NULL);
+                revert_summary(&st, "reboot", &summary);
+                r = record(e, "try-revert", "completed", vt_buf_cstr(&summary), &st, NULL, reason,
+                           false, NULL);
                 if (r >= 0)
                         r = vt_try_state_remove(&e->root);
                 if (r >= 0)
