@@ -173,16 +173,20 @@ static void nodes_free(nodes *ns)
         free(ns->items);
 }
 
-/* "/dev/" + DEVNAME of every uevent below `dir`, not following links (a PCI device's directory
- * links to its driver, subsystem and IOMMU group: none of them is the device). A child PCI
- * device (behind a bridge) is not the device's own node. */
-static int collect_nodes(const char *dir, int depth, nodes *out)
+/* Visit every entry below a device's sysfs directory `dir`, `depth` levels deep at most, never
+ * following links (a PCI device's directory links to its driver, subsystem and IOMMU group:
+ * none of them is the device) and never entering a child PCI device (behind a bridge: not
+ * this one). `visit` gets each entry's path, name and lstat; it returns 1 to descend into a
+ * directory, 0 to go on, or a negative errno to stop. */
+typedef int (*visit_fn)(const char *path, const char *name, const struct stat *st, void *userdata);
+
+static int walk_device(const char *dir, int depth, visit_fn visit, void *userdata)
 {
         struct dirent *de;
         DIR *d;
         int r = 0;
 
-        if (depth > NODE_DEPTH)
+        if (depth < 0)
                 return 0;
         d = opendir(dir);
         if (!d)
@@ -201,40 +205,46 @@ static int collect_nodes(const char *dir, int depth, nodes *out)
                 }
                 if (lstat(path, &st) < 0)
                         continue;
-                if (S_ISDIR(st.st_mode)) {
-                        if (strlen(de->d_name) == 12 &&
-                            sscanf(de->d_name, "%x:%x:%x.%x", &a, &b, &c, &f) == 4)
-                                continue;
-                        r = collect_nodes(path, depth + 1, out);
-                } else if (S_ISREG(st.st_mode) && strcmp(de->d_name, "uevent") == 0) {
-                        _cleanup_buf_ vt_buf text = VT_BUF_INIT;
-                        const char *p, *end;
-                        char **grown;
-
-                        if (vt_read_file(path, &text) < 0) {
-                                vt_error_clear();
-                                continue;
-                        }
-                        p = strstr(vt_buf_cstr(&text), "DEVNAME=");
-                        if (!p || (p != text.ptr && p[-1] != '\n'))
-                                continue;
-                        p += strlen("DEVNAME=");
-                        end = p + strcspn(p, "\n");
-                        grown = realloc(out->items, (out->n + 1) * sizeof(*grown));
-                        if (!grown) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        out->items = grown;
-                        if (asprintf(&grown[out->n], "/dev/%.*s", (int)(end - p), p) < 0) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        out->n++;
-                }
+                if (S_ISDIR(st.st_mode) && strlen(de->d_name) == 12 &&
+                    sscanf(de->d_name, "%x:%x:%x.%x", &a, &b, &c, &f) == 4)
+                        continue;
+                r = visit(path, de->d_name, &st, userdata);
+                if (r > 0 && S_ISDIR(st.st_mode))
+                        r = walk_device(path, depth - 1, visit, userdata);
         }
         closedir(d);
         return r;
+}
+
+/* "/dev/" + DEVNAME of a uevent file. */
+static int visit_node(const char *path, const char *name, const struct stat *st, void *userdata)
+{
+        _cleanup_buf_ vt_buf text = VT_BUF_INIT;
+        nodes *out = userdata;
+        const char *p, *end;
+        char **grown;
+
+        if (S_ISDIR(st->st_mode))
+                return 1;
+        if (!S_ISREG(st->st_mode) || strcmp(name, "uevent") != 0)
+                return 0;
+        if (vt_read_file(path, &text) < 0) {
+                vt_error_clear();
+                return 0;
+        }
+        p = strstr(vt_buf_cstr(&text), "DEVNAME=");
+        if (!p || (p != text.ptr && p[-1] != '\n'))
+                return 0;
+        p += strlen("DEVNAME=");
+        end = p + strcspn(p, "\n");
+        grown = realloc(out->items, (out->n + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        out->items = grown;
+        if (asprintf(&grown[out->n], "/dev/%.*s", (int)(end - p), p) < 0)
+                return -ENOMEM;
+        out->n++;
+        return 0;
 }
 
 static int probe_console(const char *sysfs, const char *bdf, vt_use_list *out)
@@ -305,7 +315,7 @@ static int probe_nodes(const char *sysfs, const char *bdf, const vt_open_files *
         real = realpath(link, NULL);
         if (!real)
                 return 0;
-        r = collect_nodes(real, 0, &ns);
+        r = walk_device(real, NODE_DEPTH, visit_node, &ns);
         for (size_t i = 0; r >= 0 && i < ns.n; i++)
                 for (size_t j = 0; r >= 0 && j < open->n; j++) {
                         bool drm = strncmp(ns.items[i], "/dev/dri/", 9) == 0;
@@ -409,64 +419,47 @@ static int net_iface(const char *proc, const char *ifdir, const char *ifname, co
         return 0;
 }
 
-static int walk_net(const char *proc, const char *dir, int depth, const char *bdf, vt_use_list *out)
+typedef struct net_walk {
+        const char *proc;
+        const char *bdf;
+        vt_use_list *out;
+} net_walk;
+
+/* A `net` directory holds the device's interfaces; anything else may hold one further down. */
+static int visit_net(const char *path, const char *name, const struct stat *st, void *userdata)
 {
-        struct dirent *de;
-        DIR *d;
+        net_walk *w = userdata;
+        struct dirent *ne;
+        DIR *nd;
         int r = 0;
 
-        if (depth > NET_DEPTH)
+        if (!S_ISDIR(st->st_mode))
                 return 0;
-        d = opendir(dir);
-        if (!d)
-                return 0;
-        while (r >= 0 && (de = readdir(d))) {
-                _cleanup_free_ char *path = NULL;
-                unsigned a, b, c, f;
-                struct stat st;
+        if (strcmp(name, "net") != 0)
+                return 1;
+        nd = opendir(path);
+        while (nd && r >= 0 && (ne = readdir(nd))) {
+                _cleanup_free_ char *ifdir = NULL;
 
-                if (de->d_name[0] == '.')
+                if (ne->d_name[0] == '.')
                         continue;
-                path = vt_path_join(dir, de->d_name);
-                if (!path) {
-                        r = -ENOMEM;
-                        break;
-                }
-                if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-                        continue;
-                if (strlen(de->d_name) == 12 &&
-                    sscanf(de->d_name, "%x:%x:%x.%x", &a, &b, &c, &f) == 4)
-                        continue; /* a device behind a bridge is not this one */
-                if (strcmp(de->d_name, "net") == 0) {
-                        DIR *nd = opendir(path);
-                        struct dirent *ne;
-
-                        while (nd && r >= 0 && (ne = readdir(nd))) {
-                                _cleanup_free_ char *ifdir = NULL;
-
-                                if (ne->d_name[0] == '.')
-                                        continue;
-                                ifdir = vt_path_join(path, ne->d_name);
-                                r = ifdir ? net_iface(proc, ifdir, ne->d_name, bdf, out) : -ENOMEM;
-                        }
-                        if (nd)
-                                closedir(nd);
-                } else {
-                        r = walk_net(proc, path, depth + 1, bdf, out);
-                }
+                ifdir = vt_path_join(path, ne->d_name);
+                r = ifdir ? net_iface(w->proc, ifdir, ne->d_name, w->bdf, w->out) : -ENOMEM;
         }
-        closedir(d);
+        if (nd)
+                closedir(nd);
         return r;
 }
 
 static int probe_net(const char *sysfs, const char *proc, const char *bdf, vt_use_list *out)
 {
         _cleanup_free_ char *link = NULL, *real = NULL;
+        net_walk w = {proc, bdf, out};
 
         if (asprintf(&link, "%s/bus/pci/devices/%s", sysfs, bdf) < 0)
                 return -ENOMEM;
         real = realpath(link, NULL);
-        return real ? walk_net(proc, real, 0, bdf, out) : 0;
+        return real ? walk_device(real, NET_DEPTH, visit_net, &w) : 0;
 }
 
 static bool bdf_in(char (*bdfs)[16], size_t n, const char *bdf)

@@ -75,18 +75,9 @@ static void device_list(const vt_try_state *st, bool named_only, vt_buf *out)
 static char *entry_extra(const vt_try_state *st, const vt_op_try_result *res, const char *reason)
 {
         json_object *doc = json_object_new_object(), *t = json_object_new_object();
-        json_object *devs = json_object_new_array(), *checks = json_object_new_array();
+        json_object *devs = vt_try_devices_json(st), *checks = json_object_new_array();
         char *text;
 
-        for (size_t i = 0; i < st->n; i++) {
-                json_object *d = json_object_new_object();
-
-                json_object_object_add(d, "bdf", json_object_new_string(st->devices[i].bdf));
-                json_object_object_add(d, "original",
-                                       json_object_new_string(st->devices[i].original));
-                json_object_object_add(d, "named", json_object_new_boolean(st->devices[i].named));
-                json_object_array_add(devs, d);
-        }
         for (size_t i = 0; res && i < res->n_checks; i++) {
                 json_object *c = json_object_new_object();
 

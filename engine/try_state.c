@@ -130,9 +130,25 @@ int vt_try_state_read(const vt_root *root, vt_try_state *out)
         return parse(VT_TRY_STATE_PATH, vt_buf_cstr(&text), out);
 }
 
+json_object *vt_try_devices_json(const vt_try_state *st)
+{
+        json_object *devs = json_object_new_array();
+
+        for (size_t i = 0; devs && i < st->n; i++) {
+                json_object *d = json_object_new_object();
+
+                json_object_object_add(d, "bdf", json_object_new_string(st->devices[i].bdf));
+                json_object_object_add(d, "original",
+                                       json_object_new_string(st->devices[i].original));
+                json_object_object_add(d, "named", json_object_new_boolean(st->devices[i].named));
+                json_object_array_add(devs, d);
+        }
+        return devs;
+}
+
 int vt_try_state_write(const vt_root *root, const vt_try_state *st)
 {
-        json_object *doc = json_object_new_object(), *devs = json_object_new_array();
+        json_object *doc = json_object_new_object(), *devs = vt_try_devices_json(st);
         const char *text;
         int r;
 
@@ -151,15 +167,6 @@ int vt_try_state_write(const vt_root *root, const vt_try_state *st)
         json_object_object_add(doc, "forced", json_object_new_boolean(st->forced));
         json_object_object_add(doc, "transaction", json_object_new_int64(st->txn));
         json_object_object_add(doc, "reason", json_object_new_string(st->reason));
-        for (size_t i = 0; i < st->n; i++) {
-                json_object *d = json_object_new_object();
-
-                json_object_object_add(d, "bdf", json_object_new_string(st->devices[i].bdf));
-                json_object_object_add(d, "original",
-                                       json_object_new_string(st->devices[i].original));
-                json_object_object_add(d, "named", json_object_new_boolean(st->devices[i].named));
-                json_object_array_add(devs, d);
-        }
         json_object_object_add(doc, "devices", devs);
         text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
                                                        JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -52,3 +52,8 @@ int vt_try_state_write(const vt_root *root, const vt_try_state *st);
 /* Removing a state that is not there is no error. */
 int vt_try_state_remove(const vt_root *root);
 void vt_try_state_free(vt_try_state *st);
+
+struct json_object;
+/* The devices as the state file writes them ([{bdf, original, named}]), also for the journal
+ * entries of the try. A new json-c array. */
+struct json_object *vt_try_devices_json(const vt_try_state *st);
