@@ -682,24 +682,26 @@ int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapsho
         return 0;
 }
 
+int vt_engine_baseline(vt_engine *e)
+{
+        _cleanup_snapshot_ vt_snapshot disk = {0}, none = {0};
+        _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
+        int r;
+
+        if (has_head(e))
+                return 0;
+        r = vt_engine_capture(e, NULL, &disk);
+        return r < 0 ? r : commit_drift(e, &none, &disk, &notes);
+}
+
 int vt_engine_record(vt_engine *e, vt_txn_info *info)
 {
         _cleanup_snapshot_ vt_snapshot head = {0};
         vt_oid out;
         int r;
 
-        if (!has_head(e)) {
-                /* An event before the first transaction (a `vfiotx try` on a new host): the
-                 * files as they are become the baseline it is recorded on. */
-                _cleanup_snapshot_ vt_snapshot disk = {0}, none = {0};
-                _cleanup_buf_ vt_buf notes = VT_BUF_INIT;
-
-                r = vt_engine_capture(e, NULL, &disk);
-                if (r >= 0)
-                        r = commit_drift(e, &none, &disk, &notes);
-                if (r < 0)
-                        return r;
-        }
+        if (!has_head(e))
+                return vt_error_set(ENOENT, "nothing recorded on %s yet", e->root.path);
         r = vt_engine_head(e, &head, NULL);
         if (r < 0)
                 return r;

@@ -95,6 +95,11 @@ typedef struct vt_txn_request {
 int vt_engine_transact(vt_engine *e, const vt_txn_request *req, const vt_snapshot *target,
                        long *txn_out, vt_buf *notes);
 
+/* The first entry, when there is none yet: an event that changes no file (a `vfiotx try` on a
+ * host vfiotx never changed) is recorded on it. No path is managed yet, so it lists none; the
+ * first transaction records the files it starts managing as found (vt_engine_transact()). */
+int vt_engine_baseline(vt_engine *e);
+
 /* A journal entry that changes no file (a trial transition): a commit of the head snapshot
  * with `info` (its id is set here), then the state file as it is in e->state, then the ref. */
 int vt_engine_record(vt_engine *e, vt_txn_info *info);

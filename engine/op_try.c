@@ -121,7 +121,9 @@ static int record(vt_engine *e, const char *kind, const char *outcome, const cha
         info.forced = forced;
         info.extra = extra;
         info.detail = (char *)reason;
-        r = vt_engine_record(e, &info);
+        r = vt_engine_baseline(e);
+        if (r >= 0)
+                r = vt_engine_record(e, &info);
         if (r >= 0 && txn)
                 *txn = info.id;
         return r;

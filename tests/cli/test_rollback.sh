@@ -89,7 +89,7 @@ for via in journal plain-copy; do
 	run 0 h apply -y --no-rebuild --no-arm --cmdline-add foo=1
 	assert_not_contains "$OUT" "changed outside vfiotx"
 	run 0 h log
-	assert_contains "$OUT" "found     recorded  now managed, as found: /etc/default/grub"
+	assert_contains "$OUT" "found      recorded  now managed, as found: /etc/default/grub"
 	assert_not_contains "$OUT" "drift"
 	[ "$via" = plain-copy ] && echo garbage >"$root/var/lib/vfiotx/state"
 	run 0 h rollback -y --no-rebuild

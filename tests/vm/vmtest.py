@@ -288,8 +288,8 @@ def scenario_rollback(host):
     modules load, status and log show the apply, and the edu device is bound to vfio-pci by
     hand (real VFIO). Then vfiotx rollback -y (which rebuilds too) + reboot: the vfio modules
     no longer load, and /etc/modules is byte-identical to the original (read from the
-    powered-off disk). Until session 10 the first two boots were also a scenario of their own
-    (seed-modules), booting and applying the same as this one; all its checks are made here."""
+    powered-off disk). The first two boots were once a scenario of their own (seed-modules),
+    which booted and applied exactly as this one does; all its checks are made here."""
     g = host.boot("first")
     through_grub(g, host.info)
     iommu_present(g)
@@ -1229,8 +1229,23 @@ def scenario_display_gpu(host):
     rc, out = g.sh("cat /etc/modprobe.d/vfiotx*.conf", check=False)
     check(rc != 0 or not re.search(r"^(blacklist|softdep) ", out, re.M),
           "the blacklist is still there after --release:\n" + out)
+    # A reboot during a try (issue 18): edu on vfio-pci with an hour to go when the host
+    # reboots; the try changed no file, so the next boot has edu as before the try.
+    edu = edu_bdf(g)
+    edu_before = pci_drivers(g)[edu]
+    rc, out = g.sh("vfiotx try --device %s --timeout 3600" % EDU_ID, check=False, timeout=300)
+    host.log("vfiotx try --device %s --timeout 3600, then a reboot (exit %d):\n%s"
+             % (EDU_ID, rc, out))
+    check(rc == 0 and pci_drivers(g)[edu][0] == "vfio-pci", "the try before the reboot failed")
     g = host.reboot("released")
     through_grub(g, host.info)
+    check(pci_drivers(g)[edu] == edu_before, "after a reboot during a try edu is %s, not %s"
+          % (pci_drivers(g)[edu], edu_before))
+    # the next command that takes the lock records how the try ended
+    rc, out = g.sh("vfiotx try --revert; vfiotx log | head -3", check=False, timeout=300)
+    host.log("after the reboot: vfiotx try --revert; vfiotx log:\n" + out)
+    check(rc == 0 and re.search(r"try-revert .*revert: %s back on .*\(reboot\)" % re.escape(edu),
+                                out), "the log does not record the try ended by the reboot")
     drv, out = driver_of(g, bdf)
     host.log("lspci -nnk -s %s after --release:\n%s" % (bdf, out))
     check(drv == host_driver, "the VGA is on %s after --release, not %s" % (drv, host_driver))
