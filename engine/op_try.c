@@ -238,6 +238,18 @@ int vt_try_recover(vt_engine *e, const vt_op_env *env, vt_buf *notes)
         r = vt_try_state_read(&e->root, &st);
         if (r == -ENOENT)
                 return 0;
+        if (r == -EBADMSG) {
+                /* Written aside and renamed, so only a damaged disk gets here. Which devices it
+                 * held cannot be known, and every writer (`vfiotx boot` too) would stop on it:
+                 * it goes, and the note says what still gives the devices back. */
+                vt_buf_printf(notes,
+                              "warning: the state of a try was damaged (%s) and is "
+                              "removed: a reboot gives back any device still on "
+                              "vfio-pci\n",
+                              vt_error_message() ?: "unreadable");
+                vt_error_clear();
+                return vt_try_state_remove(&e->root);
+        }
         if (r < 0)
                 return r;
         device_list(&st, false, &devs);

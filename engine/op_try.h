@@ -26,7 +26,8 @@
  *
  * vt_try_recover() (every writer, from vt_op_open()): a try whose vfiotx died while moving or
  * reverting is reverted; a held try past its deadline is reverted (its timer did not run); a
- * try of an earlier boot is recorded as ended by the reboot (the drivers came back with it).
+ * try of an earlier boot is recorded as ended by the reboot (the drivers came back with it). A
+ * damaged state is removed with a warning in `notes`: no writer may stop on it.
  *
  * Contract: 0 or negative errno with a message; never prints. Free the result with
  * vt_op_try_result_free(), also on failure. */

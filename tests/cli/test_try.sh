@@ -441,6 +441,17 @@ assert_contains "$OUT" "revert: $igpu back on i915" "the reboot's entry names th
 assert_eq "$(drivers_state)" "$orig" "after the reboot, nothing was written to sysfs"
 fsck_ok "$root"
 
+# ============ a damaged try state stops no command: it goes, with a warning
+printf '{"id": "1", "phase": ' >"$root/var/lib/vfiotx/try.json"
+run 0 v try --revert
+assert_contains "$OUT$ERR" "the state of a try was damaged" "the damaged state is reported"
+assert_contains "$OUT$ERR" "a reboot gives back any device" "and what still gives the devices back"
+[ ! -e "$root/var/lib/vfiotx/try.json" ] || fail "the damaged state is still there"
+run 0 v try --device "$igpu" --timeout 600
+run 0 v try --revert
+assert_eq "$(drivers_state)" "$orig" "a try after the damaged state works"
+fsck_ok "$root"
+
 # ============ kill -9 between any two steps of the move, then of the revert
 crash_walk() { # HOST DEVICE: kill at failpoint n = 1, 2, ... of the move until it completes
 	local n rc rc2
