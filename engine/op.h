@@ -5,8 +5,8 @@
  * `vfiotx boot` (no terminal) passes a table whose confirm is NULL: the operation never asks.
  *
  * vt_op_open(): the one way an operation opens the engine: the root, and for writing the lock,
- * the journal and the recovery of an interrupted transaction; the recovery notes go to
- * ui->notes.
+ * the journal and the recovery of an interrupted transaction, then of an interrupted or expired
+ * `vfiotx try` (vt_try_recover(), engine/op_try.h); the recovery notes go to ui->notes.
  *
  * Facts: an operation reads the host once (engine/facts.h): it makes one vt_facts after opening
  * the engine and hands it to the plan, the trial check and the rebuild, which keeps a pointer

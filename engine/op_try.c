@@ -524,8 +524,9 @@ static int run_checks(vt_engine *e, const vt_op_env *env, const vt_pci_list *pci
                                       p2.len ? "; " : "", d->iommu_group, d->bdf, now);
         }
         if (r >= 0)
-                r = add_check(res, "group-viable", &p2,
-                              "every member of the groups is on vfio-pci, unbound or a bridge");
+                r = add_check(
+                    res, "group-viable", &p2,
+                    "every member of the groups is on vfio-pci or pci-stub, unbound, or a bridge");
         /* host-devices */
         host_drivers(env, host, host_after);
         for (size_t i = 0; r >= 0 && i < host->n; i++)
