@@ -38,9 +38,8 @@ static int cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Names in a directory of the root that end in `suffix` (all when NULL), sorted. */
-static int list_dir(const vt_root *root, const char *dir, const char *suffix, char ***names,
-                    size_t *n)
+int vt_boot_list_dir(const vt_root *root, const char *dir, const char *suffix, char ***names,
+                     size_t *n)
 {
         struct dirent *de;
         DIR *d;
@@ -85,7 +84,7 @@ int vt_grub_default_paths(const vt_root *root, char ***paths, size_t *n)
 
         r = push(&out, &no, "/etc/default/grub");
         if (r >= 0)
-                r = list_dir(root, "/etc/default/grub.d", ".cfg", &names, &nn);
+                r = vt_boot_list_dir(root, "/etc/default/grub.d", ".cfg", &names, &nn);
         for (size_t i = 0; i < nn && r >= 0; i++) {
                 char p[4096];
 
@@ -118,7 +117,7 @@ static int has_entries(const vt_root *root, const char *dir, const char *suffix)
 {
         char **names;
         size_t n;
-        int r = list_dir(root, dir, suffix, &names, &n);
+        int r = vt_boot_list_dir(root, dir, suffix, &names, &n);
 
         vt_paths_free(names, n);
         return r < 0 ? r : n > 0;
@@ -140,7 +139,7 @@ int vt_boot_detect(const vt_root *root, vt_boot_info *out)
                 size_t nv = 0;
 
                 snprintf(dir, sizeof(dir), "%s/EFI", esps[i]);
-                r = list_dir(root, dir, NULL, &vendors, &nv);
+                r = vt_boot_list_dir(root, dir, NULL, &vendors, &nv);
                 for (size_t k = 0; k < nv && r >= 0; k++) {
                         char p[4096];
 
@@ -249,6 +248,23 @@ int vt_boot_detect(const vt_root *root, vt_boot_info *out)
 fail:
         vt_boot_info_free(&info);
         return r;
+}
+
+const char *vt_boot_path_name(const vt_boot_info *info)
+{
+        if (info->flags & VT_BOOT_UKI)
+                return "uki";
+        if (info->flags & VT_BOOT_KERNELSTUB)
+                return "kernelstub";
+        if (info->flags & VT_BOOT_PROXMOX)
+                return info->edit_kernel_cmdline ? "proxmox-systemd-boot" : "proxmox-grub";
+        if (info->flags & VT_BOOT_GRUB_EFI)
+                return "grub-efi";
+        if (info->flags & VT_BOOT_GRUB_BIOS)
+                return "grub-bios";
+        if (info->flags & VT_BOOT_SYSTEMD_BOOT)
+                return "systemd-boot";
+        return "unknown";
 }
 
 void vt_boot_info_free(vt_boot_info *info)

@@ -45,8 +45,19 @@ typedef struct vt_boot_info {
 int vt_boot_detect(const vt_root *root, vt_boot_info *out);
 void vt_boot_info_free(vt_boot_info *info);
 
+/* The boot path as one word, for status and check: "uki", "kernelstub", "proxmox-grub",
+ * "proxmox-systemd-boot", "systemd-boot", "grub-efi", "grub-bios", or "unknown" (the first
+ * that applies: a host with both GRUB and systemd-boot entries is named after GRUB).
+ * Static text. */
+const char *vt_boot_path_name(const vt_boot_info *info);
+
 /* The GRUB defaults files in the order grub-mkconfig sources them: /etc/default/grub, then
  * /etc/default/grub.d/NAME.cfg sorted byte-wise (sh's glob in the C locale). Absent files are
  * not listed, except /etc/default/grub, which is always first. */
 int vt_grub_default_paths(const vt_root *root, char ***paths, size_t *n);
 void vt_paths_free(char **paths, size_t n);
+
+/* The names in a directory of the root that end in `suffix` (all when NULL), sorted byte-wise,
+ * without dot files; a directory that does not exist lists nothing. Free with vt_paths_free(). */
+int vt_boot_list_dir(const vt_root *root, const char *dir, const char *suffix, char ***names,
+                     size_t *n);

@@ -84,6 +84,55 @@ static json_object *try_json(const vt_op_status_result *res)
         return o;
 }
 
+/* One line: how the host boots, as far as the boot counter is concerned. */
+static void print_boot(const vt_op_status_result *res)
+{
+        printf("boot: %s", res->boot_path);
+        if (res->firmware.kind == VT_FIRMWARE_UEFI)
+                printf(", UEFI, Secure Boot %s", vt_tristate_name(res->firmware.secure_boot));
+        else if (res->firmware.kind == VT_FIRMWARE_BIOS)
+                printf(", BIOS");
+        printf("\n");
+        if (res->secure_boot_note)
+                printf("%s\n", res->secure_boot_note);
+        if (!res->has_sdboot)
+                return;
+        if (!res->sdboot.entry) {
+                printf("next boot: systemd-boot lists no entry in %s/loader/entries that it can "
+                       "start\n",
+                       res->sdboot.esp);
+                return;
+        }
+        printf("next boot: systemd-boot entry %s", res->sdboot.entry);
+        if (res->sdboot.title)
+                printf(" (%s)", res->sdboot.title);
+        printf(", chosen by %s", res->sdboot.rule);
+        if (res->sdboot.pattern)
+                printf(" '%s'", res->sdboot.pattern);
+        if (res->sdboot.tries_left >= 0)
+                printf(", %d tries left", res->sdboot.tries_left);
+        printf("\n");
+}
+
+static json_object *sdboot_json(const vt_op_status_result *res)
+{
+        json_object *o;
+
+        if (!res->has_sdboot)
+                return NULL;
+        o = json_object_new_object();
+        json_object_object_add(o, "esp", json_object_new_string(res->sdboot.esp));
+        json_object_object_add(o, "entry", vt_json_str(res->sdboot.entry));
+        json_object_object_add(o, "title", vt_json_str(res->sdboot.title));
+        json_object_object_add(o, "rule", vt_json_str(res->sdboot.entry ? res->sdboot.rule : NULL));
+        json_object_object_add(o, "pattern", vt_json_str(res->sdboot.pattern));
+        json_object_object_add(
+            o, "tries_left",
+            res->sdboot.tries_left >= 0 ? json_object_new_int(res->sdboot.tries_left) : NULL);
+        json_object_object_add(o, "listed", json_object_new_int64((int64_t)res->sdboot.n_listed));
+        return o;
+}
+
 static json_object *status_json(const vt_cli *cli, const vt_op_status_result *res)
 {
         const vt_profile *profile = &res->profile;
@@ -128,6 +177,13 @@ static json_object *status_json(const vt_cli *cli, const vt_op_status_result *re
                                json_object_new_string(vt_bind_method_name(profile->method)));
         json_object_object_add(bc, "available", json_object_new_boolean(res->counter_ok));
         json_object_object_add(bc, "reason", vt_json_str(res->counter_why));
+        json_object_object_add(bc, "boot_path", json_object_new_string(res->boot_path));
+        json_object_object_add(bc, "firmware",
+                               json_object_new_string(vt_firmware_kind_name(res->firmware.kind)));
+        json_object_object_add(bc, "secure_boot",
+                               json_object_new_string(vt_tristate_name(res->firmware.secure_boot)));
+        json_object_object_add(bc, "secure_boot_note", vt_json_str(res->secure_boot_note));
+        json_object_object_add(bc, "systemd_boot", sdboot_json(res));
         json_object_object_add(o, "boot_counter", bc);
         return o;
 }
@@ -240,11 +296,13 @@ int vt_cmd_status(vt_cli *cli, int argc, char **argv)
                 return vt_cli_emit(cli, status_json(cli, &res), outcome);
         if (strcmp(res.state, "none") == 0) {
                 printf("state: none (vfiotx has not changed %s)\n", cli->root);
+                print_boot(&res);
                 if (!res.counter_ok)
                         printf("boot counter: unavailable: %s\n", counter_why);
                 return vt_cli_exit(cli, outcome);
         }
         printf("state: %s\n", res.state);
+        print_boot(&res);
         if (res.boot.trial == VT_TRIAL_ARMED)
                 printf("trial: transaction %ld is armed for %u boot%s; GRUB then falls back to the "
                        "last good entry\n",

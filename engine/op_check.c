@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backends/bootloader.h"
+#include "backends/firmware.h"
 #include "common/error.h"
 #include "engine/facts.h"
 #include "engine/trial.h"
@@ -25,6 +27,33 @@ static int boot_counter_finding(vt_facts *facts, vt_findings *findings)
                             "%s", vt_error_message() ? vt_error_message() : strerror(-r));
         vt_error_clear();
         return r;
+}
+
+/* The firmware and boot path, as a finding: what Secure Boot means for vfiotx here. */
+static int firmware_finding(vt_facts *facts, const char *sysfs, vt_findings *findings)
+{
+        const vt_boot_info *boot;
+        const char *note = NULL, *path = "unknown";
+        vt_firmware fw;
+        int r = vt_firmware_probe(sysfs, &fw);
+
+        if (r < 0)
+                return r;
+        if (vt_facts_boot(facts, &boot) >= 0) {
+                path = vt_firmware_boot_path(&fw, boot);
+                note = vt_firmware_secure_boot_note(&fw, boot);
+        }
+        vt_error_clear();
+        if (fw.kind != VT_FIRMWARE_UEFI)
+                return vt_findings_add(findings, "firmware", NULL, VT_CHECK_OK, NULL,
+                                       "boot path %s, firmware %s", path,
+                                       fw.kind == VT_FIRMWARE_BIOS ? "BIOS" : "unknown");
+        if (note)
+                return vt_findings_add(findings, "firmware", NULL, VT_CHECK_OK, NULL,
+                                       "boot path %s, firmware UEFI; %s", path, note);
+        return vt_findings_add(findings, "firmware", NULL, VT_CHECK_OK, NULL,
+                               "boot path %s, firmware UEFI, Secure Boot %s", path,
+                               vt_tristate_name(fw.secure_boot));
 }
 
 int vt_op_check(const vt_op_env *env, const vt_op_ui *ui, vt_op_check_result *res)
@@ -55,6 +84,8 @@ int vt_op_check(const vt_op_env *env, const vt_op_ui *ui, vt_op_check_result *re
                 r = vt_iommu_check(env->sysfs, env->proc, &root, kernels, devs, &res->findings);
         if (r >= 0)
                 r = boot_counter_finding(&facts, &res->findings);
+        if (r >= 0)
+                r = firmware_finding(&facts, env->sysfs, &res->findings);
         if (r >= 0)
                 res->ready = vt_findings_ready(&res->findings);
         vt_facts_free(&facts);

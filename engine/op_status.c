@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backends/bootcount_grub.h"
+#include "backends/bootloader.h"
 #include "common/error.h"
 #include "common/macro.h"
 #include "engine/trial.h"
@@ -133,6 +134,42 @@ static void read_counter(vt_engine *e, vt_op_status_result *res)
         }
 }
 
+/* The boot path and the firmware. A boot path that cannot be probed is said through the
+ * counter's reason (vt_trial_check() fails on it too). */
+static int boot_facts(vt_facts *facts, const char *sysfs, const vt_op_ui *ui,
+                      vt_op_status_result *res)
+{
+        const vt_boot_info *boot;
+        int r = vt_firmware_probe(sysfs, &res->firmware);
+
+        if (r < 0)
+                return r;
+        res->boot_path = "unknown";
+        if (vt_facts_boot(facts, &boot) < 0) {
+                vt_error_clear();
+                return 0;
+        }
+        res->boot_path = vt_firmware_boot_path(&res->firmware, boot);
+        res->secure_boot_note = vt_firmware_secure_boot_note(&res->firmware, boot);
+        if (!(boot->flags & VT_BOOT_SYSTEMD_BOOT) || (boot->flags & VT_BOOT_PROXMOX))
+                return 0;
+        r = vt_sdboot_next_probe(facts->root, sysfs, &res->sdboot);
+        res->has_sdboot = r >= 0;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 && ui && ui->warning) {
+                char text[600];
+
+                /* status reports what it can: the rest of it does not depend on the ESP */
+                snprintf(text, sizeof(text),
+                         "cannot tell which entry systemd-boot boots next: %s\n",
+                         vt_error_message() ? vt_error_message() : strerror(-r));
+                ui->warning(ui->userdata, text);
+        }
+        vt_error_clear();
+        return 0;
+}
+
 int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *res)
 {
         vt_facts facts;
@@ -167,6 +204,11 @@ int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *
         /* Can the next apply arm a trial here (GRUB, its script, a grubenv GRUB can write and
          * see after a power cut)? Said only when it cannot. */
         vt_facts_init(&facts, &e.root, env->sysfs, env->proc);
+        r = boot_facts(&facts, env->sysfs, ui, res);
+        if (r < 0) {
+                vt_facts_free(&facts);
+                goto out;
+        }
         res->counter_ok = vt_trial_check(&facts, NULL) >= 0;
         vt_facts_free(&facts);
         if (!res->counter_ok && asprintf(&res->counter_why, "%s%s%s",
@@ -182,6 +224,7 @@ out:
 
 void vt_op_status_result_free(vt_op_status_result *res)
 {
+        vt_sdboot_next_free(&res->sdboot);
         vt_try_state_free(&res->try_state);
         vt_txn_info_free(&res->applied);
         vt_txn_info_free(&res->failed);

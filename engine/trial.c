@@ -9,6 +9,7 @@
 #include "backends/boot_preserve.h"
 #include "backends/bootcount_grub.h"
 #include "backends/bootloader.h"
+#include "backends/firmware.h"
 #include "backends/units.h"
 #include "common/error.h"
 #include "common/failpoint.h"
@@ -151,6 +152,7 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
         const vt_root *root = facts->root;
         const vt_boot_info *boot;
         vt_flush_report rep;
+        vt_firmware fw;
         int r;
 
         if (!flush)
@@ -162,6 +164,22 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
         if (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)))
                 return not_supported("the host does not boot through GRUB (boot counting for "
                                      "systemd-boot and Proxmox is not built yet)");
+        /* GRUB's files can outlive it (`apt install systemd-boot` leaves grub.cfg): a counter in
+         * grubenv that the loader never reads would let a broken trial boot forever. */
+        r = vt_firmware_probe(facts->sysfs, &fw);
+        if (r < 0)
+                return r;
+        if (vt_firmware_booted_sdboot(&fw)) {
+                vt_error_set(ENOTSUP,
+                             "cannot arm a boot-counted trial: systemd-boot started this boot "
+                             "(EFI variable LoaderInfo: %s), so it would never read GRUB's "
+                             "counter in /boot/grub/grubenv that %s also has; boot counting "
+                             "for systemd-boot is not built yet",
+                             fw.loader, root->path);
+                return vt_error_hint(ENOTSUP, "apply with --no-arm ('vfiotx rollback' still "
+                                              "undoes it), or boot GRUB again if it is meant to be "
+                                              "the boot loader");
+        }
         r = vt_root_exists(root, GRUB_SCRIPT);
         if (r < 0)
                 return r;

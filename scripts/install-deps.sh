@@ -21,7 +21,7 @@ pkgs=(
 )
 for arg in "$@"; do
 	case "$arg" in
-	--vm) pkgs+=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs fdisk socat) ;;
+	--vm) pkgs+=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs fdisk socat ovmf mtools dosfstools) ;;
 	--deb) pkgs+=(debhelper dpkg-dev lintian) ;;
 	*)
 		echo "usage: $0 [--vm] [--deb]" >&2

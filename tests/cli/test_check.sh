@@ -111,6 +111,62 @@ truncate -s 2048 "$TMP/root/boot/grub/grubenv"
         --json check >"$TMP/bc.json" || fail "a host with a bad grubenv is not ready"
 [ "$(status "$TMP/bc.json" boot-counter)" = warn ] || fail "boot-counter: a 2 KiB grubenv is not a warning"
 
+# --- firmware: the boot path, UEFI or BIOS, Secure Boot and what it means on that path.
+fw() { jq -r '.findings[] | select(.id == "firmware") | .status + " " + .message' "$1"; }
+case "$(fw "$TMP/bc.json")" in
+"ok boot path grub-bios, firmware BIOS") ;;
+*) fail "firmware on a BIOS GRUB host: $(fw "$TMP/bc.json")" ;;
+esac
+grub-editenv "$TMP/root/boot/grub/grubenv" create
+cp -a "$FIX/intel-igpu-desktop/sys" "$TMP/sys"
+mkdir -p "$TMP/sys/firmware/efi/efivars" "$TMP/root/boot/efi/EFI/debian"
+touch "$TMP/root/boot/efi/EFI/debian/grub.cfg"
+efivar() { # name-guid byte...: an efivarfs file (attributes NV|BS|RT, then the value)
+        local f="$TMP/sys/firmware/efi/efivars/$1"
+        shift
+        printf '\x07\x00\x00\x00' >"$f"
+        for b; do printf "\\x$b" >>"$f"; done
+}
+efivar SecureBoot-8be4df61-93ca-11d2-aa0d-e98c4e8f40f4 01
+efivar SetupMode-8be4df61-93ca-11d2-aa0d-e98c4e8f40f4 00
+"$BIN" --root "$TMP/root" --sysfs "$TMP/sys" --proc "$FIX/intel-igpu-desktop/proc" \
+        --json check >"$TMP/sb.json"
+case "$(fw "$TMP/sb.json")" in
+"ok boot path grub-efi, firmware UEFI; Secure Boot is on: shim verifies GRUB"*) ;;
+*) fail "firmware with Secure Boot on: $(fw "$TMP/sb.json")" ;;
+esac
+"$BIN" --root "$TMP/root" --sysfs "$TMP/sys" --proc "$FIX/intel-igpu-desktop/proc" \
+        --json status >"$TMP/st.json" || fail "status on a UEFI GRUB host"
+jq -e '.boot_counter | .boot_path == "grub-efi" and .firmware == "uefi" and
+        .secure_boot == "on" and (.secure_boot_note | test("byte copies"))' "$TMP/st.json" >/dev/null ||
+        fail "status JSON: boot path and Secure Boot: $(jq -c .boot_counter "$TMP/st.json")"
+python3 "$VFIOTX_SRC/tests/cli/json_validate.py" "$VFIOTX_SRC/docs/schemas" "$TMP/st.json" status ||
+        fail "status JSON against its schema"
+"$BIN" --root "$TMP/root" --sysfs "$TMP/sys" --proc "$FIX/intel-igpu-desktop/proc" status \
+        >"$TMP/st.txt" || fail "status (text) on a UEFI GRUB host"
+grep -qx "boot: grub-efi, UEFI, Secure Boot on" "$TMP/st.txt" || fail "status: no boot line: $(cat "$TMP/st.txt")"
+grep -q "^Secure Boot is on: shim verifies GRUB" "$TMP/st.txt" || fail "status: no Secure Boot note"
+# Secure Boot off: said, with no note; efivarfs not mounted (no variables): unknown
+efivar SecureBoot-8be4df61-93ca-11d2-aa0d-e98c4e8f40f4 00
+"$BIN" --root "$TMP/root" --sysfs "$TMP/sys" --proc "$FIX/intel-igpu-desktop/proc" --json check >"$TMP/sb.json"
+[ "$(fw "$TMP/sb.json")" = "ok boot path grub-efi, firmware UEFI, Secure Boot off" ] ||
+        fail "Secure Boot off: $(fw "$TMP/sb.json")"
+# systemd-boot started this boot (LoaderInfo) on a host that still has GRUB's files, as after
+# `apt install systemd-boot`: GRUB's counter would never be read, so no trial is armed
+efivar LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f $(printf 'systemd-boot 252' | od -An -tx1 | sed 's/\([0-9a-f][0-9a-f]\)/\1 00/g') 00 00
+"$BIN" --root "$TMP/root" --sysfs "$TMP/sys" --proc "$FIX/intel-igpu-desktop/proc" --json check >"$TMP/sb.json"
+[ "$(status "$TMP/sb.json" boot-counter)" = warn ] || fail "a trial armable under systemd-boot with GRUB's files left"
+jq -e '.findings[] | select(.id == "boot-counter") | .message | test("systemd-boot started this boot \\(EFI variable LoaderInfo: systemd-boot 252\\)")' \
+        "$TMP/sb.json" >/dev/null || fail "boot-counter: LoaderInfo not said: $(jq -c '.findings[] | select(.id == "boot-counter")' "$TMP/sb.json")"
+case "$(fw "$TMP/sb.json")" in
+"ok boot path systemd-boot, firmware UEFI"*) ;;
+*) fail "boot path under systemd-boot: $(fw "$TMP/sb.json")" ;;
+esac
+rm -f "$TMP"/sys/firmware/efi/efivars/*
+"$BIN" --root "$TMP/root" --sysfs "$TMP/sys" --proc "$FIX/intel-igpu-desktop/proc" --json check >"$TMP/sb.json"
+[ "$(fw "$TMP/sb.json")" = "ok boot path grub-efi, firmware UEFI, Secure Boot unknown" ] ||
+        fail "no efivarfs: $(fw "$TMP/sb.json")"
+
 "$BIN" check --help | grep -q "Exit status" || fail "check --help"
 
 [ $fails -eq 0 ] && echo "test_check: all passed"

@@ -14,6 +14,11 @@ import time
 
 SECTOR = 512
 PART_OFFSET = 2048 * SECTOR  # the root partition starts at 1 MiB (sfdisk's default)
+# UEFI guests (uefi_image.py): OVMF's code, read-only and shared, and its empty variable store,
+# which each guest gets its own copy of (it holds the Boot#### entries and loader variables)
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+_ROOT_OFFSETS = {}  # disk image path -> byte offset of its root partition, when not PART_OFFSET
 ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|\([0-9A-Za-z])")
 
 
@@ -35,9 +40,19 @@ def run(argv, timeout=600, **kw):
     return p.stdout
 
 
+def set_root_offset(disk, offset):
+    """The root partition of this disk image starts at `offset` bytes (a derived UEFI disk:
+    ESP first, see uefi_image.py), not at PART_OFFSET; every helper here then finds it there."""
+    _ROOT_OFFSETS[os.path.abspath(disk)] = offset
+
+
+def root_offset(disk):
+    return _ROOT_OFFSETS.get(os.path.abspath(disk), PART_OFFSET)
+
+
 def fs_spec(disk):
     """The root filesystem inside a partitioned disk image, for e2fsprogs (no loop device)."""
-    return "%s?offset=%d" % (disk, PART_OFFSET)
+    return "%s?offset=%d" % (disk, root_offset(disk))
 
 
 def debugfs(disk, commands, write=False, timeout=120):
@@ -102,25 +117,59 @@ def _location(spec, path, catastrophic=False):
 
 def copy_partition(disk, dest):
     """The root filesystem out of the disk image into its own sparse file (data extents only,
-    SEEK_DATA/SEEK_HOLE + copy_file_range: about a second)."""
+    SEEK_DATA/SEEK_HOLE + copy_file_range: about a second). The root partition is the disk's
+    last one (on a GPT disk the copy also gets the backup table's few sectors after it: e2fsck
+    and debugfs read only the filesystem's own size)."""
+    start = root_offset(disk)
     with open(disk, "rb") as src, open(dest, "wb") as dst:
         end = os.fstat(src.fileno()).st_size
-        dst.truncate(end - PART_OFFSET)
-        pos = PART_OFFSET
-        while pos < end:
-            try:
-                data = os.lseek(src.fileno(), pos, os.SEEK_DATA)
-            except OSError:  # ENXIO: only a hole is left
-                break
-            hole = os.lseek(src.fileno(), data, os.SEEK_HOLE)
-            off_in, off_out = data, data - PART_OFFSET
-            while off_in < hole:
-                n = os.copy_file_range(src.fileno(), dst.fileno(), hole - off_in, off_in, off_out)
-                if n <= 0:
-                    raise VMError("copy_file_range stopped at %d of %s" % (off_in, disk))
-                off_in += n
-                off_out += n
-            pos = hole
+        dst.truncate(end - start)
+        copy_range(src, dst, start, end, start)
+
+
+def copy_range(src, dst, start, end, shift):
+    """Copy the data extents of open file `src` between offsets start and end into open file
+    `dst` at (offset - shift), leaving holes as holes."""
+    pos = start
+    while pos < end:
+        try:
+            data = os.lseek(src.fileno(), pos, os.SEEK_DATA)
+        except OSError:  # ENXIO: only a hole is left
+            break
+        if data >= end:
+            break
+        hole = min(os.lseek(src.fileno(), data, os.SEEK_HOLE), end)
+        off_in, off_out = data, data - shift
+        while off_in < hole:
+            n = os.copy_file_range(src.fileno(), dst.fileno(), hole - off_in, off_in, off_out)
+            if n <= 0:
+                raise VMError("copy_file_range stopped at %d of %s" % (off_in, src.name))
+            off_in += n
+            off_out += n
+        pos = hole
+
+
+def esp_read(disk, offset, path):
+    """Bytes of a file in the FAT filesystem (an ESP) at byte `offset` of a disk image, as the
+    firmware reads it (mtools: no mount, only read), or None when it is absent."""
+    p = subprocess.run(["mtype", "-i", "%s@@%d" % (disk, offset), "::" + path],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+                       env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+    if p.returncode != 0:
+        if re.search(rb"File \"[^\"]*\" not found|File not found", p.stderr):
+            return None
+        raise VMError("mtype could not read %s from %s@@%d:\n%s"
+                      % (path, disk, offset, p.stderr.decode(errors="replace")))
+    return p.stdout
+
+
+def esp_list(disk, offset):
+    """Every path in the FAT filesystem at byte `offset` of a disk image (mtools' mdir -/ -b),
+    sorted."""
+    out = run(["mdir", "-i", "%s@@%d" % (disk, offset), "-/", "-b", "::/"], timeout=60,
+              env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+    return sorted(line[2:] if line.startswith("::") else line
+                  for line in out.splitlines() if line.strip())
 
 
 def read_after_power_cut(disk, path, workdir):
@@ -197,7 +246,9 @@ class Guest:
     """One boot of the guest: a QEMU process and its serial console."""
 
     def __init__(self, disk, workdir, name, kernel=None, initrd=None, append=None,
-                 no_reboot=True, memory=1024, smp=2, extra_args=()):
+                 no_reboot=True, memory=1024, smp=2, extra_args=(), uefi=None):
+        """uefi: the path of this guest's own copy of OVMF's variable store (OVMF_VARS): the
+        guest boots through OVMF (UEFI) instead of SeaBIOS."""
         self.disk = disk
         self.workdir = workdir
         self.name = name
@@ -222,6 +273,9 @@ class Guest:
                 "-chardev", "socket,id=s0,path=%s,server=on,wait=off,logfile=%s"
                 % (self.sock_path, self.log),
                 "-serial", "chardev:s0"]
+        if uefi:
+            argv += ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMF_CODE,
+                     "-drive", "if=pflash,format=raw,unit=1,file=" + uefi]
         if no_reboot:
             argv.append("-no-reboot")  # a reboot ends this process: one log per boot
         if kernel:

@@ -3,6 +3,7 @@
 
   vmtest.py image                      build (or find) the cached base image, print its timings
   vmtest.py run SCENARIO [options]     run one scenario on a fresh copy of the base image
+  vmtest.py uefi-image --kind K ...    build (or find) a UEFI disk derived from it (uefi_image.py)
   vmtest.py list                       the scenarios
 
 Each scenario gets its own copy of the cached base disk with the vfiotx built from the working
@@ -26,6 +27,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import image  # noqa: E402
 import package_image  # noqa: E402
+import uefi_image  # noqa: E402
 import vmlib  # noqa: E402
 from vmlib import VMError  # noqa: E402
 
@@ -47,10 +49,12 @@ class Host:
     """The machine a scenario runs on: its disk (a copy of the base image with vfiotx
     installed), its boots (one QEMU process and one serial log each) and the timings."""
 
-    def __init__(self, artifacts, build_dir, deb=None):
+    def __init__(self, artifacts, build_dir, deb=None, disk_image="bios"):
         self.artifacts = artifacts
         self.build_dir = build_dir
         self.deb = deb  # the package the host has installed with apt, else cmake --install
+        self.image = disk_image  # "bios" (the base disk), or "uefi-<kind>" (uefi_image.py)
+        self.vars = None  # UEFI: this host's copy of the OVMF variable store
         self.boots = []
         self.guest = None
         self.t0 = time.monotonic()
@@ -70,6 +74,9 @@ class Host:
                 self.deb, os.path.join(os.path.dirname(self.artifacts), "package-image"), self.log)
         else:
             base, self.info = image.base_image()
+        if self.image != "bios":
+            base, uefi_vars, self.info = uefi_image.uefi_image(
+                base, self.info, self.image[len("uefi-"):], self.log)
         os.makedirs(self.artifacts, exist_ok=True)
         for f in os.listdir(self.artifacts):  # a re-run starts from nothing
             p = os.path.join(self.artifacts, f)
@@ -77,13 +84,18 @@ class Host:
         self.disk = os.path.join(self.artifacts, "disk.raw")
         t = time.monotonic()
         vmlib.run(["cp", "--sparse=always", "--reflink=auto", base, self.disk])
+        if self.image != "bios":
+            # the root partition after the ESP; the host's own variable store (Boot####)
+            vmlib.set_root_offset(self.disk, self.info["root_offset"])
+            self.vars = os.path.join(self.artifacts, "vars.fd")
+            shutil.copy(uefi_vars, self.vars)
         # replays an ext4 journal if one is left (debugfs ignores it; the guest's replay would
         # then overwrite what debugfs wrote); -p is instant on a clean filesystem
         vmlib.run(["e2fsck", "-p", vmlib.fs_spec(self.disk)], timeout=600)
-        if not self.deb:
+        if not self.deb and self.build_dir:
             self.install_vfiotx()
-        self.log("disk ready in %.1fs (kernels: %s; vfiotx %s)" % (
-            time.monotonic() - t, ", ".join(self.info["kernels"]),
+        self.log("%s disk ready in %.1fs (kernels: %s; vfiotx %s)" % (
+            self.image, time.monotonic() - t, ", ".join(self.info["kernels"]),
             "from the package " + self.info["deb"] if self.deb else "by cmake --install"))
         self.original_modules = vmlib.read_guest_file(self.disk, "/etc/modules")
         check(self.original_modules is not None, "the base image has no /etc/modules")
@@ -123,7 +135,8 @@ class Host:
         """Power on and wait for the root shell; returns the Guest."""
         self.shutdown()
         name = name or "boot%d" % (len(self.boots) + 1)
-        g = vmlib.Guest(self.disk, self.artifacts, "%02d-%s" % (len(self.boots) + 1, name), **kw)
+        g = vmlib.Guest(self.disk, self.artifacts, "%02d-%s" % (len(self.boots) + 1, name),
+                        uefi=self.vars, **kw)
         self.boots.append(g)
         self.guest = g
         g.start()
@@ -763,6 +776,12 @@ def what_grub_reads(host, when, grubenv_at, armed=None):
     (replayed). grubenv holds the armed trial `armed` = (txn, tries) or no vfiotx_* variable,
     at its inode and block from before arming `grubenv_at`; every boot file is the same in both
     views. Failures are recorded (check_later): the next boot shows what they do."""
+    if host.image == "uefi-grub":
+        # GRUB on UEFI: the firmware reads the ESP (FAT, no journal); the stub there must send
+        # GRUB to /boot/grub, whose grubenv is checked below
+        stub = vmlib.esp_read(host.disk, host.info["esp_offset"], "/EFI/debian/grub.cfg")
+        host.check_later(stub is not None and b"'/boot/grub'" in stub, "%s: the ESP's "
+                         "EFI/debian/grub.cfg does not load /boot/grub: %r" % (when, stub))
     env = vmlib.read_unreplayed(host.disk, GRUBENV)
     got = ({k: v for k, v in grubenv_vars(env).items() if k.startswith("vfiotx_")}
            if env is not None else None)
@@ -814,11 +833,41 @@ def describe(data):
     return "%d bytes, sha256 %s" % (len(data), hashlib.sha256(data).hexdigest()[:16])
 
 
-def scenario_broken_boot(host):
-    """The boot-counted rollback for real, with power cuts: apply --force --tries 2 binds the
+def uefi_grub_host(host, g):
+    """The host boots GRUB on UEFI: OVMF started shim and the signed GRUB from the ESP (mounted
+    at /boot/efi from fstab), which read EFI/debian/grub.cfg's stub and then /boot/grub/grub.cfg;
+    vfiotx finds the counter in /boot/grub/grubenv as on BIOS."""
+    g.sh("test -d /sys/firmware/efi")
+    check(g.out("findmnt -n -o FSTYPE /boot/efi") == "vfat", "no vfat ESP at /boot/efi")
+    stub = g.out("cat /boot/efi/EFI/debian/grub.cfg")
+    host.log("EFI/debian/grub.cfg (GRUB EFI's stub):\n" + stub)
+    check("/boot/grub" in stub, "the EFI stub does not load /boot/grub/grub.cfg:\n" + stub)
+    host.log("efibootmgr:\n" + g.out("efibootmgr"))
+    rc, out = g.sh("vfiotx check", check=False)
+    host.log("vfiotx check (exit %d):\n%s" % (rc, out))
+    check(re.search(r"can arm a boot-counted trial: grubenv on ext4", out),
+          "vfiotx check does not find the GRUB counter on this UEFI host:\n" + out)
+    # status names the boot path and the firmware as the guest has them (OVMF_VARS_4M.fd has
+    # Secure Boot off)
+    bc = json.loads(g.out("vfiotx status --json"))["boot_counter"]
+    host.log("vfiotx status --json boot_counter: %s" % json.dumps(bc))
+    check(bc["boot_path"] == "grub-efi" and bc["firmware"] == "uefi" and
+          bc["secure_boot"] == "off" and bc["available"], "status on UEFI GRUB: %r" % (bc,))
+
+
+def scenario_uefi_grub(host):
+    """broken-boot on GRUB on UEFI (OVMF; shim and signed GRUB on the ESP, grubenv on /boot as
+    Debian 12's installer sets it up: uefi_image.py), with --tries 1: the armed apply and its
+    power cut, one trial boot dying in the initramfs, GRUB EFI's fallback to the last good entry,
+    the restore and its power cut, a normal boot (see broken-boot)"""
+    scenario_broken_boot(host, tries=1)
+
+
+def scenario_broken_boot(host, tries=2):
+    """The boot-counted rollback for real, with power cuts: apply --force --tries N binds the
     root disk's virtio-blk controller to vfio-pci and the power is cut as soon as it returns:
     GRUB would read the armed counter from grubenv (at its old block) and the boot files the
-    kernel has; each trial boot fails in the initramfs and panic= reboots it; after the 2 tries
+    kernel has; each trial boot fails in the initramfs and panic= reboots it; after the N tries
     GRUB boots the last good entry (vfiotx.fallback=1), vfiotx boot restores the good snapshot
     and rebuilds, and the power is cut as soon as it is done: GRUB would read a grubenv without
     the counter and the rebuilt boot files; the next boot is a normal boot of the good
@@ -826,6 +875,8 @@ def scenario_broken_boot(host):
     /etc/modprobe.d/vfiotx.conf, the fallback in the log, git fsck clean."""
     g = host.boot("first")
     through_grub(g, host.info)
+    if host.image == "uefi-grub":
+        uefi_grub_host(host, g)
     kernels = default_kernel_only(host, g)
     install_trial_pieces(host, g)
     g.sh("test ! -e /etc/modprobe.d/vfiotx.conf")
@@ -837,19 +888,19 @@ def scenario_broken_boot(host):
     grubenv_at = grubenv_location(g)
     host.log("grubenv before apply: (inode, block) %s" % (grubenv_at,))
     t = time.monotonic()
-    rc, out = g.sh("vfiotx apply -y --force --tries 2 --device %s" % bdf,
+    rc, out = g.sh("vfiotx apply -y --force --tries %d --device %s" % (tries, bdf),
                    timeout=REBUILD_TIMEOUT, check=False)
     # (a) the power cut is the next thing after the armed apply returns: no sync, no reboot
     host.power_cut()
-    host.log("vfiotx apply -y --force --tries 2 --device %s (exit %d, %.0fs):\n%s"
-             % (bdf, rc, time.monotonic() - t, out))
+    host.log("vfiotx apply -y --force --tries %d --device %s (exit %d, %.0fs):\n%s"
+             % (tries, bdf, rc, time.monotonic() - t, out))
     m = re.search(r"applied as transaction (\d+)", out)
     check(rc == 0 and m, "apply --device <root disk> failed")
     check_rebuilt(host, out, kernels, "apply")
     env = vmlib.read_after_power_cut(host.disk, GRUBENV, host.artifacts)
     host.log("grubenv as the kernel will see it (journal replayed): %s" % {
         k: v for k, v in grubenv_vars(env or b"").items() if k.startswith("vfiotx_")})
-    what_grub_reads(host, "cut after the armed apply", grubenv_at, armed=(m.group(1), 2))
+    what_grub_reads(host, "cut after the armed apply", grubenv_at, armed=(m.group(1), tries))
     # one QEMU process across the trial reboots (panic= reboots them) and the fallback boot
     g = host.boot("trials-and-fallback", timeout=BROKEN_BOOT_TIMEOUT, no_reboot=False)
     cmdline = g.out("cat /proc/cmdline; uname -r")
@@ -866,8 +917,8 @@ def scenario_broken_boot(host):
     host.log("GRUB entries booted in this QEMU run:\n" + "\n".join(booting))
     host.log("trial boots failing:\n" + "\n".join(fails))
     alerts = [f for f in fails if "ALERT!" in f]
-    check(len(alerts) == 2, "expected 2 trial boots failing in the initramfs, saw %d"
-          % len(alerts))
+    check(len(alerts) == tries, "expected %d trial boot(s) failing in the initramfs, saw %d"
+          % (tries, len(alerts)))
     host.log("/proc/cmdline, uname -r of the boot that came up:\n" + cmdline)
     cmdline, kver = cmdline.splitlines()
     check("vfiotx.fallback=1" in cmdline.split() and "panic=" not in cmdline
@@ -1337,7 +1388,8 @@ def scenario_rescue(host):
     check(not re.search(r"^(usr/)?sbin/vfiotx$|/libgit2\.so", listing, re.M),
           "the initramfs has the full vfiotx or libgit2")
     host.shutdown()
-    g = vmlib.Guest(host.disk, host.artifacts, "%02d-broken" % (len(host.boots) + 1))
+    g = vmlib.Guest(host.disk, host.artifacts, "%02d-broken" % (len(host.boots) + 1),
+                    uefi=host.vars)
     host.boots.append(g)
     host.guest = g
     g.start()
@@ -1459,11 +1511,48 @@ def scenario_package(host):
     host.shutdown()
 
 
+def uefi_image_cmd(args):
+    """`vmtest.py uefi-image`: build or find the disk; with --boot, boot a copy of it once from
+    its own disk through OVMF and print the ESP, the boot loader's configuration and state."""
+    t = time.monotonic()
+    host = Host(os.path.abspath(args.artifacts), None,
+                os.path.abspath(args.deb) if args.deb else None, "uefi-" + args.kind)
+    if not args.boot:
+        if args.deb:
+            base, info = package_image.package_image(
+                host.deb, os.path.join(os.path.dirname(host.artifacts), "package-image"), host.log)
+        else:
+            base, info = image.base_image()
+        path, _, info = uefi_image.uefi_image(base, info, args.kind, host.log)
+        print("UEFI %s image %s (%.0fs here)\n%s" % (args.kind, path, time.monotonic() - t,
+                                                     json.dumps(info, indent=1)))
+        return 0
+    try:
+        host.prepare()
+        g = host.boot("uefi-%s" % args.kind)
+        for cmd in ["cat /proc/cmdline", "uname -r", "findmnt /boot/efi", "find /boot/efi | sort",
+                    "cat /boot/efi/loader/loader.conf", "head -n 50 /boot/efi/loader/entries/*",
+                    "cat /boot/efi/EFI/debian/grub.cfg", "cat /etc/kernel/cmdline",
+                    "bootctl status --no-pager", "command -v efibootmgr && efibootmgr -v",
+                    "vfiotx check", "vfiotx status"]:
+            rc, out = g.sh(cmd + " 2>&1", check=False, timeout=300)
+            print("$ %s  (exit %d)\n%s\n" % (cmd, rc, out), flush=True)
+        host.log("boot through OVMF from the disk to the root shell: %.1fs" % g.boot_seconds)
+        host.shutdown()
+    finally:
+        host.cleanup(keep_disk=False)
+    return 0
+
+
+# the disk a scenario runs on when `run --image` does not say (uefi_image.py's kinds)
+SCENARIO_IMAGES = {"uefi-grub": "uefi-grub"}
+
 SCENARIOS = {
     "rollback": scenario_rollback,
     "power-cut": scenario_power_cut,
     "seed-procedure": scenario_seed_procedure,
     "broken-boot": scenario_broken_boot,
+    "uefi-grub": scenario_uefi_grub,
     "display-gpu": scenario_display_gpu,
     "two-kernels": scenario_two_kernels,
     "rescue": scenario_rescue,
@@ -1477,6 +1566,14 @@ def main():
     pk = sub.add_parser("package")
     pk.add_argument("--deb", required=True, help="the package to install into the base image")
     pk.add_argument("--artifacts", required=True, help="where the install boot's log is kept")
+    ui = sub.add_parser("uefi-image", help="build (or find) a UEFI disk derived from the package "
+                        "image (uefi_image.py); --boot boots it once and prints what it has")
+    ui.add_argument("--kind", choices=sorted(uefi_image.KINDS), required=True)
+    ui.add_argument("--deb", help="derive it from the package image of this package (else from "
+                    "the base image)")
+    ui.add_argument("--artifacts", required=True, help="where the boots' logs are kept")
+    ui.add_argument("--boot", action="store_true", help="boot a copy of it once through OVMF "
+                    "from its own disk and print the boot loader's state")
     sub.add_parser("list")
     r = sub.add_parser("run")
     r.add_argument("scenario", choices=sorted(SCENARIOS))
@@ -1486,6 +1583,9 @@ def main():
     r.add_argument("--deb", help="start from the base image with this package installed by apt "
                    "(cached per package: see package_image.py), instead of the build "
                    "directory's cmake --install tree")
+    r.add_argument("--image", choices=["bios"] + ["uefi-" + k for k in sorted(uefi_image.KINDS)],
+                   help="the disk the scenario runs on (default: the scenario's own, %s; else "
+                   "bios)" % ", ".join("%s: %s" % kv for kv in sorted(SCENARIO_IMAGES.items())))
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("the VM tests need root (mmdebstrap, e2fsprogs on image files)", file=sys.stderr)
@@ -1510,8 +1610,11 @@ def main():
         return 0
     # SIGTERM (ctest, a CI runner) unwinds like ^C, so QEMU is always killed in `finally`
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if args.cmd == "uefi-image":
+        return uefi_image_cmd(args)
     host = Host(os.path.abspath(args.artifacts), os.path.abspath(args.build_dir),
-                os.path.abspath(args.deb) if args.deb else None)
+                os.path.abspath(args.deb) if args.deb else None,
+                args.image or SCENARIO_IMAGES.get(args.scenario, "bios"))
     ok = False
     try:
         host.prepare()
