@@ -127,7 +127,7 @@ int vt_sdboot_last_good_entry(const char *kver, long txn, const char *cmdline,
         return 0;
 }
 
-int vt_sdboot_counter_read(char *const *names, size_t n, vt_bootcount *out, char **file)
+int vt_sdboot_counter_read_names(char *const *names, size_t n, vt_bootcount *out, char **file)
 {
         const char *best = NULL;
         vt_bls_name bn = {NULL, false, 0, 0};

@@ -58,4 +58,4 @@ int vt_sdboot_last_good_entry(const char *kver, long txn, const char *cmdline,
  * FELL_BACK (0 tries left: the loader boots the last good entry next); `out->trial` the
  * transaction, `out->tries` tries left (-1 without a counter), `*file` (may be NULL) the
  * trial's file name. */
-int vt_sdboot_counter_read(char *const *names, size_t n, vt_bootcount *out, char **file);
+int vt_sdboot_counter_read_names(char *const *names, size_t n, vt_bootcount *out, char **file);

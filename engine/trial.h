@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 
+#include "backends/bootcount_grub.h"
 #include "common/buf.h"
 #include "engine/boot_fs.h"
 #include "engine/engine.h"
@@ -37,6 +38,8 @@
  * checkpointed nor frozen). `flush` (may be NULL) gets how /boot/grub is flushed there. Reads
  * only (the flush is a dry run); the boot path comes from `facts`. */
 int vt_trial_check(vt_facts *facts, vt_flush_report *flush);
+/* The counter as the boot loader will read it: grubenv, or systemd-boot's trial entry. */
+int vt_trial_counter_read(vt_engine *e, vt_bootcount *bc);
 /* Is a trial armed, running or marked bad? A change of the files must wait for its end. */
 bool vt_trial_in_progress(const vt_engine *e);
 /* -EBUSY with what to do, for a change asked while a trial is in progress. */

@@ -121,7 +121,7 @@ static void test_pattern_and_counter(void **state)
         names[0] = (char *)files[0];
         names[1] = (char *)"vfiotx-1-trial-7+2-1.conf";
         names[2] = (char *)VT_SDBOOT_LAST_GOOD_FILE;
-        assert_int_equal(vt_sdboot_counter_read(names, 3, &bc, &file), 0);
+        assert_int_equal(vt_sdboot_counter_read_names(names, 3, &bc, &file), 0);
         assert_int_equal(bc.phase, VT_BOOTCOUNT_ARMED);
         assert_int_equal(bc.trial, 7);
         assert_int_equal(bc.tries, 2);
@@ -129,18 +129,18 @@ static void test_pattern_and_counter(void **state)
         free(file);
         /* two names of one entry after a cut inside the loader's rename: the lower count */
         names[0] = (char *)"vfiotx-1-trial-7+1-2.conf";
-        assert_int_equal(vt_sdboot_counter_read(names, 3, &bc, NULL), 0);
+        assert_int_equal(vt_sdboot_counter_read_names(names, 3, &bc, NULL), 0);
         assert_int_equal(bc.tries, 1);
         names[0] = (char *)"vfiotx-1-trial-7+0-3.conf";
-        assert_int_equal(vt_sdboot_counter_read(names, 3, &bc, NULL), 0);
+        assert_int_equal(vt_sdboot_counter_read_names(names, 3, &bc, NULL), 0);
         assert_int_equal(bc.phase, VT_BOOTCOUNT_FELL_BACK);
         assert_int_equal(bc.fallback, 7);
         names[0] = (char *)"vfiotx-1-trial-7.conf"; /* systemd-bless-boot good */
         names[1] = (char *)VT_SDBOOT_LAST_GOOD_FILE;
-        assert_int_equal(vt_sdboot_counter_read(names, 2, &bc, NULL), 0);
+        assert_int_equal(vt_sdboot_counter_read_names(names, 2, &bc, NULL), 0);
         assert_int_equal(bc.phase, VT_BOOTCOUNT_ARMED);
         assert_int_equal(bc.tries, -1);
-        assert_int_equal(vt_sdboot_counter_read(names + 1, 1, &bc, NULL), 0);
+        assert_int_equal(vt_sdboot_counter_read_names(names + 1, 1, &bc, NULL), 0);
         assert_int_equal(bc.phase, VT_BOOTCOUNT_NONE);
         vt_buf_free(&tb);
         vt_buf_free(&lb);
