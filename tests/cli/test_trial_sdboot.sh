@@ -144,4 +144,76 @@ touch "$root/etc/kernel/tries"
 run 1 v apply -y --device "$igpu"
 assert_contains "$ERR" "/etc/kernel/tries"
 
+# --- crash walks: killed at every failpoint of arming, confirming and falling back, the ESP and
+# the variable always make a host that boots (the loader picks a complete entry: the
+# distribution's, or the trial with the last good entry beside it), and the same command again
+# finishes the job.
+bootable() { # WHEN: what the loader would boot after the kill
+	local next
+	next=$(next_entry)
+	case "$next" in
+	"$MID-6.1.0-26-amd64.conf") ;;
+	vfiotx-1-trial-2+*)
+		[ -s "$ESP/vfiotx/vmlinuz-6.1.0-26-amd64.1" ] && grep -q "^linux      /vfiotx/" "$ESP/loader/entries/vfiotx-0-last-good.conf" ||
+			fail "$1: the trial boots next without a complete last good entry"
+		grep -q "vfiotx.trial=2" "$ESP/loader/entries/$next" || fail "$1: the trial entry is incomplete"
+		;;
+	vfiotx-0-last-good.conf) grep -q "^linux      /vfiotx/" "$ESP/loader/entries/$next" || fail "$1: an incomplete last good entry" ;;
+	*) fail "$1: systemd-boot would boot '$next'" ;;
+	esac
+	ls "$ESP"/loader/entries/*.vfiotx-* >/dev/null 2>&1 && ls "$ESP"/loader/entries/ | grep -q '\.conf\.vfiotx' &&
+		fail "$1: a temporary file named *.conf"
+	return 0
+}
+count() { VFIOTX_FAILPOINT_TRACE=1 "$@" 2>&1 >/dev/null | grep -c 'failpoint [0-9]*:'; }
+
+sdboot_host
+total=$(count v apply -y --device "$igpu")
+[ "$total" -gt 10 ] || fail "apply passes only $total failpoints"
+for n in $(seq 1 "$total"); do
+	sdboot_host
+	VFIOTX_FAILPOINT_KILL=$n v apply -y --device "$igpu" >/dev/null 2>&1 && fail "apply: not killed at $n"
+	bootable "apply killed at failpoint $n"
+	run 0 v status >/dev/null
+	v apply -y --device "$igpu" >/dev/null 2>"$VT_TMP/again" || true
+	bootable "apply again after the kill at $n"
+	fsck_ok "$root"
+done
+
+armed_and_booted() {
+	sdboot_host
+	run 0 v apply -y --device "$igpu"
+	loader_boots
+	boot_with "vfiotx.trial=2 panic=10"
+	run 0 v boot
+}
+armed_and_booted
+total=$(count v confirm)
+for n in $(seq 1 "$total"); do
+	armed_and_booted
+	VFIOTX_FAILPOINT_KILL=$n v confirm >/dev/null 2>&1 && fail "confirm: not killed at $n"
+	bootable "confirm killed at failpoint $n"
+	run 0 v confirm
+	assert_eq "$(entries)" "vfiotx-0-last-good.conf " "confirm again after the kill at $n"
+	assert_eq "$(efivar_get LoaderEntryDefault)" "(unset)" "the variable after confirm (kill at $n)"
+done
+
+fell_back() {
+	sdboot_host
+	run 0 v apply -y --tries 1 --device "$igpu"
+	loader_boots
+	boot_with "vfiotx.fallback=1"
+}
+fell_back
+total=$(count v boot)
+for n in $(seq 1 "$total"); do
+	fell_back
+	VFIOTX_FAILPOINT_KILL=$n v boot >/dev/null 2>&1 && fail "boot: not killed at $n"
+	bootable "fallback killed at failpoint $n"
+	v boot >/dev/null 2>"$VT_TMP/again" || fail "the fallback again after the kill at $n: $(cat "$VT_TMP/again")"
+	assert_eq "$(etc_state "$root")" "$good_state" "the good files after the kill at $n"
+	assert_eq "$(entries)" "vfiotx-0-last-good.conf " "the trial entry after the kill at $n"
+	assert_eq "$(efivar_get LoaderEntryDefault)" "(unset)" "the variable after the kill at $n"
+done
+
 finish
