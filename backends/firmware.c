@@ -75,14 +75,32 @@ static int read_flag(const char *vars, const char *name, vt_tristate *out)
         return 0;
 }
 
-/* LoaderInfo: unset or unreadable leaves "" (nothing is claimed about the loader). */
-static void read_loader(const char *vars, vt_firmware *out)
+int vt_firmware_read_var(const char *sysfs, const char *name, char **value)
 {
-        _cleanup_free_ char *path = vt_path_join(vars, VT_EFIVAR_LOADER_INFO), *value = NULL;
+        _cleanup_free_ char *dir = vt_path_join(sysfs, VT_EFIVARS_DIR);
+        _cleanup_free_ char *path = dir ? vt_path_join(dir, name) : NULL;
         _cleanup_buf_ vt_buf data = VT_BUF_INIT;
+        int r;
 
-        if (path && vt_read_file(path, &data) >= 0 &&
-            vt_efivar_decode_string(data.ptr, data.len, VT_EFIVAR_LOADER_INFO, &value, NULL) >= 0)
+        *value = NULL;
+        if (!path)
+                return vt_error_set(ENOMEM, "out of memory");
+        r = vt_read_file(path, &data);
+        if (r == -ENOENT) {
+                vt_error_clear();
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        return vt_efivar_decode_string(data.ptr, data.len, name, value, NULL);
+}
+
+/* LoaderInfo: unset or unreadable leaves "" (nothing is claimed about the loader). */
+static void read_loader(const char *sysfs, vt_firmware *out)
+{
+        _cleanup_free_ char *value = NULL;
+
+        if (vt_firmware_read_var(sysfs, VT_EFIVAR_LOADER_INFO, &value) >= 0 && value)
                 snprintf(out->loader, sizeof(out->loader), "%s", value);
         vt_error_clear();
 }
@@ -91,7 +109,7 @@ int vt_firmware_probe(const char *sysfs, vt_firmware *out)
 {
         _cleanup_free_ char *fw = vt_path_join(sysfs, "firmware");
         _cleanup_free_ char *efi = vt_path_join(sysfs, "firmware/efi");
-        _cleanup_free_ char *vars = vt_path_join(sysfs, "firmware/efi/efivars");
+        _cleanup_free_ char *vars = vt_path_join(sysfs, VT_EFIVARS_DIR);
         int r;
 
         *out = (vt_firmware){VT_FIRMWARE_UNKNOWN, VT_UNKNOWN, VT_UNKNOWN, ""};
@@ -114,7 +132,7 @@ int vt_firmware_probe(const char *sysfs, vt_firmware *out)
         if (r >= 0)
                 r = read_flag(vars, VT_EFIVAR_SETUP_MODE, &out->setup_mode);
         if (r >= 0)
-                read_loader(vars, out);
+                read_loader(sysfs, out);
         return r;
 }
 

@@ -55,6 +55,10 @@ const char *vt_firmware_boot_path(const vt_firmware *fw, const struct vt_boot_in
 
 int vt_firmware_probe(const char *sysfs, vt_firmware *out);
 
+/* A string variable from <sysfs>/firmware/efi/efivars (`name` with its GUID,
+ * backends/efivar.h): 0 with *value NULL when it is unset; -EBADMSG when it is not a string. */
+int vt_firmware_read_var(const char *sysfs, const char *name, char **value);
+
 const char *vt_firmware_kind_name(vt_firmware_kind kind); /* "uefi", "bios", "unknown" */
 const char *vt_tristate_name(vt_tristate t);              /* "on", "off", "unknown" */
 

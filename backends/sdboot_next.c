@@ -7,6 +7,7 @@
 #include "backends/bls_entry.h"
 #include "backends/efivar.h"
 #include "backends/esp.h"
+#include "backends/firmware.h"
 #include "backends/sdboot_pick.h"
 #include "common/buf.h"
 #include "common/error.h"
@@ -17,13 +18,9 @@
  * variable it cannot use as unset too. */
 static char *read_var(const char *sysfs, const char *name)
 {
-        _cleanup_buf_ vt_buf data = VT_BUF_INIT;
-        _cleanup_free_ char *dir = vt_path_join(sysfs, VT_EFIVARS_DIR);
-        _cleanup_free_ char *path = dir ? vt_path_join(dir, name) : NULL;
         char *value = NULL;
 
-        if (!path || vt_read_file(path, &data) < 0 ||
-            vt_efivar_decode_string(data.ptr, data.len, name, &value, NULL) < 0) {
+        if (vt_firmware_read_var(sysfs, name, &value) < 0) {
                 vt_error_clear();
                 return NULL;
         }
