@@ -8,43 +8,41 @@
 #include "backends/bootloader.h"
 #include "backends/loader_conf.h"
 #include "common/error.h"
+#include "common/fileio.h"
 #include "common/macro.h"
 
 /* kernel-install 252's search order for BOOT_ROOT. */
 static const char *const candidates[] = {"/efi", "/boot", "/boot/efi"};
 
-static int file_path(const char *esp, const char *rel, char *out, size_t size)
+/* <esp>/<rel> in the root (vt_path_join: an ESP-relative "/x" joins as "x"). */
+static int esp_join(const char *esp, const char *rel, char **out)
 {
-        int n = snprintf(out, size, "%s/%s", esp, rel[0] == '/' ? rel + 1 : rel);
-
-        if (n < 0 || (size_t)n >= size)
-                return vt_error_set(ENAMETOOLONG, "path too long: %s/%s", esp, rel);
-        return 0;
+        *out = vt_path_join(esp, rel);
+        return *out ? 0 : vt_error_set(ENOMEM, "out of memory");
 }
 
 static int read_entries(const vt_root *root, vt_esp *esp, char **names, size_t n)
 {
+        _cleanup_free_ char *dir = NULL;
+        int r = esp_join(esp->path, VT_ESP_ENTRIES, &dir);
+
+        if (r < 0)
+                return r;
         esp->entries = calloc(n ? n : 1, sizeof(*esp->entries));
         if (!esp->entries)
                 return vt_error_set(ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
                 vt_esp_file *f = &esp->entries[esp->n_entries];
-                char path[4096];
-                int r;
+                _cleanup_free_ char *path = NULL;
 
                 f->data = (vt_buf)VT_BUF_INIT;
                 f->name = strdup(names[i]);
                 if (!f->name)
                         return vt_error_set(ENOMEM, "out of memory");
                 esp->n_entries++;
-                r = file_path(esp->path, VT_ESP_ENTRIES, path, sizeof(path));
-                if (r >= 0 && strlen(path) + 1 + strlen(names[i]) >= sizeof(path))
-                        r = vt_error_set(ENAMETOOLONG, "path too long: %s/%s", path, names[i]);
-                if (r < 0)
-                        return r;
-                strcat(path, "/");
-                strcat(path, names[i]);
-                r = vt_root_read(root, path, &f->data);
+                r = esp_join(dir, names[i], &path);
+                if (r >= 0)
+                        r = vt_root_read(root, path, &f->data);
                 if (r < 0)
                         return r;
         }
@@ -84,9 +82,9 @@ int vt_esp_read(const vt_root *root, vt_esp *out)
         r = read_entries(root, out, names, n);
         vt_paths_free(names, n);
         if (r >= 0) {
-                char path[4096];
+                _cleanup_free_ char *path = NULL;
 
-                r = file_path(out->path, VT_LOADER_CONF_PATH, path, sizeof(path));
+                r = esp_join(out->path, VT_LOADER_CONF_PATH, &path);
                 if (r >= 0)
                         r = vt_root_read(root, path, &out->loader_conf);
                 if (r == -ENOENT) {
@@ -111,8 +109,8 @@ void vt_esp_free(vt_esp *esp)
 
 int vt_esp_has_file(const vt_root *root, const vt_esp *esp, const char *path)
 {
-        char full[4096];
-        int r = file_path(esp->path, path, full, sizeof(full));
+        _cleanup_free_ char *full = NULL;
+        int r = esp_join(esp->path, path, &full);
 
         if (r >= 0)
                 r = vt_root_exists(root, full);

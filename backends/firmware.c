@@ -109,7 +109,7 @@ int vt_firmware_probe(const char *sysfs, vt_firmware *out)
 {
         _cleanup_free_ char *fw = vt_path_join(sysfs, "firmware");
         _cleanup_free_ char *efi = vt_path_join(sysfs, "firmware/efi");
-        _cleanup_free_ char *vars = vt_path_join(sysfs, "firmware/efi/efivars");
+        _cleanup_free_ char *vars = vt_path_join(sysfs, VT_EFIVARS_DIR);
         int r;
 
         *out = (vt_firmware){VT_FIRMWARE_UNKNOWN, VT_UNKNOWN, VT_UNKNOWN, ""};
