@@ -208,7 +208,7 @@ int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *
                 vt_facts_free(&facts);
                 goto out;
         }
-        res->counter_ok = vt_trial_check(&facts, NULL) >= 0;
+        res->counter_ok = vt_trial_check(&facts, NULL, NULL) >= 0;
         vt_facts_free(&facts);
         if (!res->counter_ok && asprintf(&res->counter_why, "%s%s%s",
                                          vt_error_message() ? vt_error_message() : "unknown",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "backends/bls_entry.h"
 #include "backends/boot_preserve.h"
@@ -162,6 +163,23 @@ int vt_sdboot_counter_check(const vt_root *root, const char *sysfs)
         vt_esp esp;
         int r;
 
+        _cleanup_free_ char *efivars = NULL;
+        struct statvfs vfs;
+
+        /* The commit point of arming and clearing is a write of LoaderEntryDefault: without a
+         * writable efivarfs it would fail after the transaction (containers mount it read-only). */
+        if (asprintf(&efivars, "%s/firmware/efi/efivars", sysfs ? sysfs : "/sys") < 0)
+                return vt_error_set(ENOMEM, "out of memory");
+        if (statvfs(efivars, &vfs) < 0)
+                return not_supported("%s cannot be read (%s): the trial's commit point is a write "
+                                     "of the EFI variable LoaderEntryDefault; mount efivarfs there",
+                                     efivars, strerror(errno));
+        if (vfs.f_flag & ST_RDONLY)
+                return not_supported(
+                    "%s is mounted read-only: the trial's commit point is a write "
+                    "of the EFI variable LoaderEntryDefault; remount it read-write "
+                    "(mount -o remount,rw %s)",
+                    efivars, efivars);
         r = vt_root_exists(root, "/etc/kernel/tries");
         if (r > 0)
                 return not_supported("/etc/kernel/tries makes kernel-install write a counted entry "
@@ -209,9 +227,10 @@ int vt_sdboot_counter_arm(const vt_root *root, const char *sysfs, long txn, unsi
         if (r >= 0)
                 r = vt_firmware_read_var(sysfs, VT_EFIVAR_LOADER_ENTRY_DEFAULT, &def);
         if (r >= 0 && !find_file(&esp, VT_SDBOOT_LAST_GOOD_FILE))
-                r = vt_error_set(ENOENT, "the last good entry %s/" VT_ESP_ENTRIES
-                                         "/" VT_SDBOOT_LAST_GOOD_FILE " is missing: a trial "
-                                         "without it would have nothing to fall back to",
+                r = vt_error_set(ENOENT,
+                                 "the last good entry %s/" VT_ESP_ENTRIES
+                                 "/" VT_SDBOOT_LAST_GOOD_FILE " is missing: a trial "
+                                 "without it would have nothing to fall back to",
                                  esp.path);
         /* The value before vfiotx: from an earlier trial's entry when the variable already holds
          * the pattern (an arming or a clear cut short), else the variable itself. */
@@ -262,6 +281,7 @@ int vt_sdboot_counter_mark_bad(const vt_root *root, const char *sysfs)
         _cleanup_free_ char *file = NULL, *bad = NULL, *from = NULL, *to = NULL;
         _cleanup_bls_name_ vt_bls_name n = {NULL, false, 0, 0};
         const vt_esp_file *f;
+        bool removed = false;
         vt_bootcount bc;
         vt_esp esp;
         int r;
@@ -284,18 +304,30 @@ int vt_sdboot_counter_mark_bad(const vt_root *root, const char *sysfs)
                 f = find_file(&esp, file);
                 r = entry_path(&esp, bad, &to);
                 if (r >= 0)
-                        r = entry_path(&esp, file, &from);
-                if (r >= 0)
                         r = vt_atomic_write(root, to, f->data.ptr, f->data.len, NULL);
                 if (r >= 0)
                         r = flush_esp(root, &esp);
-                if (r >= 0)
-                        r = vt_failpoint("sdboot: mark-bad remove");
+        }
+        if (r >= 0)
+                r = vt_failpoint("sdboot: mark-bad remove");
+        /* Every other name of the trial goes, the one it had before included: FAT has no atomic
+         * rename, so a cut can leave two, and the reader picks the bad one. A name without a
+         * counter (blessed) left beside it would boot first and loop; so this also runs when the
+         * bad name is already there (a mark bad interrupted after its write). */
+        for (size_t i = 0; r >= 0 && i < esp.n_entries; i++) {
+                const char *name = esp.entries[i].name;
+
+                if (!vt_sdboot_is_trial(name, 0) || strcmp(name, bad) == 0)
+                        continue;
+                free(from);
+                from = NULL;
+                r = entry_path(&esp, name, &from);
                 if (r >= 0)
                         r = vt_atomic_remove(root, from);
-                if (r >= 0)
-                        r = flush_esp(root, &esp);
+                removed = true;
         }
+        if (r >= 0 && removed)
+                r = flush_esp(root, &esp);
         vt_esp_free(&esp);
         return r;
 }

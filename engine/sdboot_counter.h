@@ -7,9 +7,10 @@
  *              picks now, among the distribution's, with the saved LoaderEntryDefault) -> ESP
  *              flushed -> LoaderEntryDefault = "vfiotx-*" (the commit point; before it the
  *              loader boots as before and the trial entry is unused).
- *   mark bad:  the trial renamed "+0-DONE" (new name written, flushed, old name removed): the
- *              pattern then matches the last good entry. Between the two, both names exist
- *              and the loader may boot the trial once more.
+ *   mark bad:  the trial renamed "+0-DONE" (new name written, flushed, then every other name
+ *              of the trial removed, a blessed one without a counter included): the pattern
+ *              then matches the last good entry. Between the two, both names exist and the
+ *              loader may boot the trial once more; that boot's mark bad finishes the job.
  *   clear:     LoaderEntryDefault restored from the trial entry (the commit point: the loader
  *              no longer looks at vfiotx's entries), then the trial entries removed, flushed.
  *   preserve:  the last good copies under <ESP>/vfiotx and vfiotx-0-last-good.conf
@@ -23,9 +24,9 @@
 #include "backends/bootcount_grub.h"
 #include "fs/root.h"
 
-/* Can a trial be armed here? -ENOTSUP with the reason and a hint: no efivars, a one-shot entry
- * set, "@saved" as the default, /etc/kernel/tries (every rebuild would add counted entries),
- * no entry the loader boots, the last good entry missing. */
+/* Can a trial be armed here? -ENOTSUP with the reason and a hint: no efivarfs or a read-only
+ * one, a one-shot entry set, "@saved" as the default, /etc/kernel/tries (every rebuild would add
+ * counted entries), no entry the loader boots. */
 int vt_sdboot_counter_check(const vt_root *root, const char *sysfs);
 int vt_sdboot_counter_arm(const vt_root *root, const char *sysfs, long txn, unsigned tries,
                           unsigned panic_s);

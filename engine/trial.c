@@ -220,7 +220,7 @@ static int sdboot_check(vt_facts *facts, vt_flush_report *flush)
         return 0;
 }
 
-int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
+int vt_trial_check(vt_facts *facts, vt_flush_report *flush, bool *sdboot)
 {
         const vt_root *root = facts->root;
         const vt_boot_info *boot;
@@ -231,6 +231,8 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
         if (!flush)
                 flush = &rep;
         *flush = (vt_flush_report){0};
+        if (sdboot)
+                *sdboot = false;
         r = vt_facts_boot(facts, &boot);
         if (r < 0)
                 return r;
@@ -239,8 +241,11 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
                 return r;
         if ((boot->flags & VT_BOOT_SYSTEMD_BOOT) && !(boot->flags & VT_BOOT_PROXMOX) &&
             (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) ||
-             vt_firmware_booted_sdboot(&fw)))
+             vt_firmware_booted_sdboot(&fw))) {
+                if (sdboot)
+                        *sdboot = true;
                 return sdboot_check(facts, flush);
+        }
         if (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)))
                 return not_supported("the host does not boot through GRUB or systemd-boot (boot "
                                      "counting for Proxmox's ESPs is not built yet)");
@@ -250,8 +255,9 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
                 vt_error_set(ENOTSUP,
                              "cannot arm a boot-counted trial: systemd-boot started this boot "
                              "(EFI variable LoaderInfo: %s), so it would never read GRUB's "
-                             "counter in /boot/grub/grubenv that %s also has; boot counting "
-                             "for systemd-boot is not built yet",
+                             "counter in /boot/grub/grubenv that %s also has; vfiotx counts "
+                             "systemd-boot's boots through kernel-install's entries on the ESP, "
+                             "and found none (Proxmox's ESPs are not counted yet)",
                              fw.loader, root->path);
                 return vt_error_hint(ENOTSUP, "apply with --no-arm ('vfiotx rollback' still "
                                               "undoes it), or boot GRUB again if it is meant to be "
@@ -331,7 +337,8 @@ int vt_trial_arm(vt_engine *e, long txn, unsigned tries, vt_buf *notes)
         e->boot.trial_tries = tries;
         e->boot.trial_reason[0] = '\0';
         snprintf(summary, sizeof(summary),
-                 "armed: transaction %ld is on trial for %u boot%s, then the boot loader falls back to the "
+                 "armed: transaction %ld is on trial for %u boot%s, then the boot loader falls "
+                 "back to the "
                  "last good entry",
                  txn, tries, tries > 1 ? "s" : "");
         r = record(e, "arm", summary, NULL, notes);
@@ -404,8 +411,8 @@ int vt_trial_boot(vt_engine *e, const char *proc, vt_boot_kind *kind, vt_buf *no
         e->boot.trial = VT_TRIAL_TRYING;
         e->boot.trial_txn = strtol(value, NULL, 10);
         snprintf(summary, sizeof(summary),
-                 "trial boot of transaction %s: %d more boot%s before the boot loader falls back", value,
-                 bc.tries < 0 ? 0 : bc.tries, bc.tries == 1 ? "" : "s");
+                 "trial boot of transaction %s: %d more boot%s before the boot loader falls back",
+                 value, bc.tries < 0 ? 0 : bc.tries, bc.tries == 1 ? "" : "s");
         return record(e, "boot", summary, NULL, notes);
 }
 

@@ -10,6 +10,17 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: arming flushes the ESP's file system (syncfs, checkpoint): run as root"
 	exit 0
 fi
+# The roots live on a small ext4 of their own (in RAM where /dev/shm is): every arm, confirm and
+# fallback flushes the ESP's file system (syncfs and a journal checkpoint), hundreds of times in
+# the crash walks, and on the disk the guests of the VM tests write to each flush waits for them.
+fs_img=$(mktemp -p /dev/shm vfiotx-test.XXXXXX 2>/dev/null || mktemp)
+truncate -s 2G "$fs_img"
+if mkfs.ext4 -q -F "$fs_img" && mount -o loop "$fs_img" "$VT_TMP"; then
+	trap 'umount -l "$VT_TMP"; rm -rf "$VT_TMP" "$fs_img"' EXIT
+else
+	rm -f "$fs_img"
+	echo "note: no loop mount here; the roots stay in $VT_TMP"
+fi
 igpu=0000:00:02.0
 MID=0123456789abcdef0123456789abcdef
 use_host intel-igpu-desktop
@@ -37,25 +48,35 @@ loader_boots() { # what systemd-boot does before starting the trial: count one t
 	mv "$ESP/loader/entries/$f" "$ESP/loader/entries/$n"
 }
 next_entry() { v --json status | jq -r '.boot_counter.systemd_boot.entry'; }
-sdboot_host() {
-	root=$(mkhost intel-igpu-desktop proxmox-zfs)
-	rm -f "$root/etc/kernel/proxmox-boot-uuids" "$root"/boot/efi/loader/entries/*
-	echo "root=UUID=4b6f1c8e-2f0a-4d7e-9a51-0c3e7d2b9f10 ro quiet" >"$root/etc/kernel/cmdline"
-	echo "$MID" >"$root/etc/machine-id"
+sdboot_host() { # a fresh copy of the host: kernels installed, entries written, no transaction
+	if [ -z "${tmpl_root:-}" ]; then
+		root=$(mkhost intel-igpu-desktop proxmox-zfs)
+		rm -f "$root/etc/kernel/proxmox-boot-uuids" "$root"/boot/efi/loader/entries/*
+		echo "root=UUID=4b6f1c8e-2f0a-4d7e-9a51-0c3e7d2b9f10 ro quiet" >"$root/etc/kernel/cmdline"
+		echo "$MID" >"$root/etc/machine-id"
+		ESP=$root/boot/efi
+		mkdir -p "$ESP/$MID"
+		printf '#timeout 3\n#console-mode keep\ndefault %s-*\n' "$MID" >"$ESP/loader/loader.conf"
+		fake_tools "$root"
+		touch "$root/usr/sbin/update-initramfs" "$root/usr/bin/kernel-install"
+		bash "$VFIOTX_SRC/tests/cli/trial-units.sh" "$root" enable
+		for k in 6.1.0-25-amd64 6.1.0-26-amd64; do
+			update-initramfs -u -k $k >/dev/null
+			kernel-install add $k /boot/vmlinuz-$k
+		done
+		SYSDIR=$(mktemp -d -p "$VT_TMP")
+		cp -a "$SYS/." "$SYSDIR/"
+		mkdir -p "$SYSDIR/firmware/efi/efivars"
+		efivar_set LoaderInfo "systemd-boot 252.39-1~deb12u2"
+		tmpl_root=$root tmpl_sys=$SYSDIR
+	fi
+	# (copies of one prepared host: the crash walks start from it a few hundred times)
+	[ -n "${root:-}" ] && [ "$root" != "$tmpl_root" ] && rm -rf "$root" "$SYSDIR"
+	root=$(mktemp -d -p "$VT_TMP") SYSDIR=$(mktemp -d -p "$VT_TMP")
+	cp -a "$tmpl_root/." "$root/"
+	cp -a "$tmpl_sys/." "$SYSDIR/"
 	ESP=$root/boot/efi
-	mkdir -p "$ESP/$MID"
-	printf '#timeout 3\n#console-mode keep\ndefault %s-*\n' "$MID" >"$ESP/loader/loader.conf"
 	fake_tools "$root"
-	touch "$root/usr/sbin/update-initramfs" "$root/usr/bin/kernel-install"
-	bash "$VFIOTX_SRC/tests/cli/trial-units.sh" "$root" enable
-	for k in 6.1.0-25-amd64 6.1.0-26-amd64; do
-		update-initramfs -u -k $k >/dev/null
-		kernel-install add $k /boot/vmlinuz-$k
-	done
-	SYSDIR=$(mktemp -d -p "$VT_TMP")
-	cp -a "$SYS/." "$SYSDIR/"
-	mkdir -p "$SYSDIR/firmware/efi/efivars"
-	efivar_set LoaderInfo "systemd-boot 252.39-1~deb12u2"
 	PROC=$host_proc
 	: >"$FAKE_LOG"
 }
@@ -64,7 +85,7 @@ sdboot_host() {
 sdboot_host
 good_state=$(etc_state "$root")
 run 0 v check
-assert_contains "$OUT" "can arm a boot-counted trial"
+assert_contains "$OUT" "can arm a boot-counted trial: systemd-boot entries on the ESP"
 run 0 v apply -y --tries 2 --device "$igpu"
 assert_contains "$OUT" "armed: transaction 2 is on trial for 2 boots"
 assert_eq "$(entries)" "vfiotx-0-last-good.conf vfiotx-1-trial-2+2.conf " "the ESP's vfiotx entries"
@@ -133,6 +154,24 @@ assert_eq "$(next_entry)" "vfiotx-0-last-good.conf" "the next boot falls back"
 run 0 v status
 assert_contains "$OUT" "state: marked bad"
 
+# --- systemd-bless-boot took the counter off first (the boot looked fine to it), then the
+# health check fails: the blessed name goes too. A mark bad cut between writing the bad name and
+# removing the blessed one would boot the blessed name again; that boot's mark bad finishes it.
+sdboot_host
+run 0 v apply -y --device "$igpu"
+loader_boots
+boot_with "vfiotx.trial=2 panic=10"
+run 0 v boot
+(cd "$ESP/loader/entries" && mv vfiotx-1-trial-2+*.conf vfiotx-1-trial-2.conf)
+assert_eq "$(next_entry)" "vfiotx-1-trial-2.conf" "blessed: the trial boots next"
+cp "$ESP/loader/entries/vfiotx-1-trial-2.conf" "$ESP/loader/entries/vfiotx-1-trial-2+0-1.conf"
+assert_eq "$(next_entry)" "vfiotx-1-trial-2.conf" "cut after the bad name's write: the blessed name boots"
+run 0 v boot
+run 1 v confirm --health --no-reboot
+assert_contains "$ERR" "is bad"
+assert_eq "$(entries)" "vfiotx-0-last-good.conf vfiotx-1-trial-2+0-1.conf " "only the bad name is left"
+assert_eq "$(next_entry)" "vfiotx-0-last-good.conf" "the next boot falls back"
+
 # --- refusals: a one-shot entry outranks the pattern; /etc/kernel/tries.
 sdboot_host
 efivar_set LoaderEntryOneShot "$MID-6.1.0-25-amd64.conf"
@@ -143,6 +182,17 @@ rm "$SYSDIR/firmware/efi/efivars/LoaderEntryOneShot-$GUID"
 touch "$root/etc/kernel/tries"
 run 1 v apply -y --device "$igpu"
 assert_contains "$ERR" "/etc/kernel/tries"
+rm "$root/etc/kernel/tries"
+# no efivarfs, or a read-only one (a container's): the commit point could not be written
+mv "$SYSDIR/firmware/efi/efivars" "$SYSDIR/firmware/efi/efivars.off"
+run 1 v apply -y --device "$igpu"
+assert_contains "$ERR" "efivars cannot be read"
+mv "$SYSDIR/firmware/efi/efivars.off" "$SYSDIR/firmware/efi/efivars"
+mount -t tmpfs -o ro,size=1m tmpfs "$SYSDIR/firmware/efi/efivars"
+run 1 v apply -y --device "$igpu"
+assert_contains "$ERR" "efivars is mounted read-only"
+umount "$SYSDIR/firmware/efi/efivars"
+assert_eq "$(entries)" "" "nothing on the ESP after the refusals"
 
 # --- crash walks: killed at every failpoint of arming, confirming and falling back, the ESP and
 # the variable always make a host that boots (the loader picks a complete entry: the

@@ -863,6 +863,136 @@ def scenario_uefi_grub(host):
     scenario_broken_boot(host, tries=1)
 
 
+ESP_ENTRIES = "/loader/entries/"
+
+
+def esp_entries(host, when):
+    """vfiotx's entries on the ESP as the firmware reads it (FAT: no journal to replay), and
+    the files they name, {name: bytes}; every file an entry names must be on the ESP, whole."""
+    off = host.info["esp_offset"]
+    files = vmlib.esp_list(host.disk, off)
+    got = {}
+    for path in files:
+        if path.startswith(ESP_ENTRIES + "vfiotx-"):
+            got[path[len(ESP_ENTRIES):]] = vmlib.esp_read(host.disk, off, path)
+    for name, data in got.items():
+        for m in re.finditer(r"^(?:linux|initrd)\s+(\S+)", data.decode(errors="replace"), re.M):
+            body = vmlib.esp_read(host.disk, off, m.group(1))
+            host.check_later(body, "%s: %s names %s, which the ESP does not have"
+                             % (when, name, m.group(1)))
+    host.log("%s: vfiotx's entries on the ESP: %s" % (when, sorted(got)))
+    return got
+
+
+def sdboot_host(host, g):
+    """The host boots systemd-boot (LoaderInfo) from the ESP at /boot/efi with
+    kernel-install's entries; vfiotx finds its boot counter there."""
+    g.sh("test -d /sys/firmware/efi")
+    info = g.out("bootctl status --no-pager 2>&1 | grep -E 'Product:|Current Entry:|Default "
+                 "Entry:' || true")
+    host.log("bootctl status:\n" + info)
+    check("systemd-boot" in info, "the boot did not come through systemd-boot:\n" + info)
+    check(g.out("uname -r") == host.info["default_kernel"], "booted a kernel other than the "
+          "default")
+    rc, out = g.sh("vfiotx check", check=False)
+    host.log("vfiotx check (exit %d):\n%s" % (rc, out))
+    check(re.search(r"can arm a boot-counted trial: systemd-boot", out),
+          "vfiotx check does not find the systemd-boot counter:\n" + out)
+    bc = json.loads(g.out("vfiotx status --json"))["boot_counter"]
+    host.log("vfiotx status --json boot_counter: %s" % json.dumps(bc))
+    check(bc["boot_path"] == "systemd-boot" and bc["firmware"] == "uefi" and bc["available"],
+          "status on systemd-boot: %r" % (bc,))
+
+
+def scenario_uefi_sdboot(host):
+    """The boot-counted rollback on systemd-boot (Debian 12's systemd-boot package, entries
+    written by kernel-install: uefi_image.py), with --tries 1 and power cuts: apply --force
+    binds the root disk's controller to vfio-pci; the ESP then holds vfiotx-1-trial-<txn>+1.conf
+    and the last good entry with its kernel and initramfs; the trial boot dies in the initramfs
+    and panic= reboots it; systemd-boot boots the last good entry by itself (the trial at +0-1,
+    LoaderEntryDefault "vfiotx-*"), vfiotx boot restores the good snapshot and rebuilds, and the
+    power is cut as soon as it is done; the next boot is a normal one of the distribution's
+    entry: the controller on its driver, status rolled back, the trial entry and the variable
+    gone, the last good entry kept, git fsck clean."""
+    g = host.boot("first")
+    sdboot_host(host, g)
+    kernels = default_kernel_only(host, g)
+    install_trial_pieces(host, g)
+    default_entry = g.out("bootctl list --no-pager 2>/dev/null | sed -n 's/^ *id: //p' | head -1")
+    host.log("the default entry before apply: " + default_entry)
+    bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % VIRTIO_BLK_ID)
+    check(re.match(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", bdf),
+          "no single virtio-blk controller (%s): %r" % (VIRTIO_BLK_ID, bdf))
+    disk_driver, _ = driver_of(g, bdf)
+    t = time.monotonic()
+    rc, out = g.sh("vfiotx apply -y --force --tries 1 --device %s" % bdf,
+                   timeout=REBUILD_TIMEOUT, check=False)
+    host.power_cut()
+    host.log("vfiotx apply -y --force --tries 1 --device %s (exit %d, %.0fs):\n%s"
+             % (bdf, rc, time.monotonic() - t, out))
+    m = re.search(r"applied as transaction (\d+)", out)
+    check(rc == 0 and m, "apply --device <root disk> failed")
+    check_rebuilt(host, out, kernels, "apply")
+    ents = esp_entries(host, "cut after the armed apply")
+    trial = "vfiotx-1-trial-%s+1.conf" % m.group(1)
+    check(trial in ents and "vfiotx-0-last-good.conf" in ents,
+          "after the armed apply the ESP has %s, not %s and the last good entry"
+          % (sorted(ents), trial))
+    opts = re.search(r"^options\s+(.*)$", ents[trial].decode(), re.M)
+    check(opts and "vfiotx.trial=1" in opts.group(1).split() and "panic=10" in opts.group(1),
+          "the trial entry:\n" + ents[trial].decode())
+    check("vfiotx.fallback=1" in ents["vfiotx-0-last-good.conf"].decode(),
+          "the last good entry:\n" + ents["vfiotx-0-last-good.conf"].decode())
+    # one QEMU process across the trial boot (panic= reboots it) and the fallback boot
+    g = host.boot("trial-and-fallback", timeout=BROKEN_BOOT_TIMEOUT, no_reboot=False)
+    cmdline = g.out("cat /proc/cmdline; uname -r")
+    state, age = wait_unit_done(g, "vfiotx-boot.service")
+    host.power_cut()
+    host.log("vfiotx-boot.service was %s; the power cut %.1fs after it finished" % (state, age))
+    fails = re.findall(r"^.*(?:ALERT!|Gave up waiting|Rebooting automatically|"
+                       r"vfiotx: ).*$", g.buf, re.M)
+    host.log("trial boots failing:\n" + "\n".join(fails))
+    alerts = [f for f in fails if "ALERT!" in f]
+    check(len(alerts) == 1, "expected one trial boot failing in the initramfs, saw %d"
+          % len(alerts))
+    host.log("/proc/cmdline, uname -r of the boot that came up:\n" + cmdline)
+    cmdline, kver = cmdline.splitlines()
+    check("vfiotx.fallback=1" in cmdline.split() and "panic=" not in cmdline
+          and "vfiotx.trial=" not in cmdline, "running boot is not the last good entry: "
+          + cmdline)
+    check(kver == host.info["default_kernel"], "the fallback booted another kernel")
+    check(state == "active", "vfiotx-boot.service on the fallback boot: " + state)
+    ents = esp_entries(host, "cut after the fallback's restore")
+    check(sorted(ents) == ["vfiotx-0-last-good.conf"],
+          "after the fallback the ESP has %s, not only the last good entry" % sorted(ents))
+    g = host.boot("after-fallback-cut")
+    cmdline = g.out("cat /proc/cmdline")
+    host.log("/proc/cmdline after the fallback and the power cut: " + cmdline)
+    check("vfiotx.fallback" not in cmdline and "vfiotx.trial=" not in cmdline
+          and "panic=" not in cmdline, "the boot after the fallback is not a normal one: "
+          + cmdline)
+    current = g.out("bootctl status --no-pager 2>&1 | sed -n 's/^ *Current Entry: //p'")
+    host.log("systemd-boot booted: " + current)
+    check(current == default_entry, "booted %r, not the distribution's entry %r"
+          % (current, default_entry))
+    g.sh("test ! -e /sys/firmware/efi/efivars/LoaderEntryDefault-"
+         "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f")
+    drv, out = driver_of(g, bdf)
+    check(drv == disk_driver, "the root disk controller is on %s, not %s:\n%s"
+          % (drv, disk_driver, out))
+    status = g.out("vfiotx status")
+    host.log("vfiotx status after the fallback:\n" + status)
+    check("state: rolled back" in status and "tries exhausted" in status,
+          "status does not say rolled back / tries exhausted:\n" + status)
+    g.sh("test ! -e /etc/modprobe.d/vfiotx.conf")
+    log = g.out("vfiotx log")
+    host.log("vfiotx log:\n" + log)
+    check(any("fallback" in line for line in log.splitlines()),
+          "the log shows no fallback entry:\n" + log)
+    fsck_journal(g)
+    host.shutdown()
+
+
 def scenario_broken_boot(host, tries=2):
     """The boot-counted rollback for real, with power cuts: apply --force --tries N binds the
     root disk's virtio-blk controller to vfio-pci and the power is cut as soon as it returns:
@@ -1545,7 +1675,7 @@ def uefi_image_cmd(args):
 
 
 # the disk a scenario runs on when `run --image` does not say (uefi_image.py's kinds)
-SCENARIO_IMAGES = {"uefi-grub": "uefi-grub"}
+SCENARIO_IMAGES = {"uefi-grub": "uefi-grub", "uefi-sdboot": "uefi-sdboot"}
 
 SCENARIOS = {
     "rollback": scenario_rollback,
@@ -1553,6 +1683,7 @@ SCENARIOS = {
     "seed-procedure": scenario_seed_procedure,
     "broken-boot": scenario_broken_boot,
     "uefi-grub": scenario_uefi_grub,
+    "uefi-sdboot": scenario_uefi_sdboot,
     "display-gpu": scenario_display_gpu,
     "two-kernels": scenario_two_kernels,
     "rescue": scenario_rescue,
