@@ -94,6 +94,9 @@ trial=$ESP/loader/entries/vfiotx-1-trial-2+2.conf
 grep -q "^options .*intel_iommu=on.* vfiotx.trial=2 panic=10$" "$trial" || fail "trial options: $(cat "$trial")"
 grep -q "^linux      /$MID/6.1.0-26-amd64/linux$" "$trial" || fail "the trial boots the default entry's kernel"
 grep -q "^sort-key" "$trial" && fail "the trial entry keeps a sort-key"
+# (GRUB's placeholder for the markers is GRUB's alone: kernel-install would write it verbatim)
+grep -q 'vfiotx_trial_args' "$root/etc/kernel/cmdline" "$ESP"/loader/entries/*.conf &&
+	fail "\$vfiotx_trial_args reached /etc/kernel/cmdline or an entry: $(cat "$root/etc/kernel/cmdline")"
 lg=$ESP/loader/entries/vfiotx-0-last-good.conf
 # the running (good) command line, without what the loader adds, with the fallback marker
 grep -qx "options    root=UUID=4b6f1c8e-2f0a-4d7e-9a51-0c3e7d2b9f10 ro quiet intel_iommu=on iommu=pt vfiotx.fallback=1" "$lg" ||
