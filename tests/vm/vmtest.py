@@ -864,6 +864,7 @@ def scenario_uefi_grub(host):
 
 
 ESP_ENTRIES = "/loader/entries/"
+LOADER_GUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"  # systemd-boot's EFI variables
 
 
 def esp_entries(host, when):
@@ -926,6 +927,46 @@ def scenario_uefi_sdboot(host):
     install_trial_pieces(host, g)
     default_entry = g.out("bootctl list --no-pager 2>/dev/null | sed -n 's/^ *id: //p' | head -1")
     host.log("the default entry before apply: " + default_entry)
+    # (1) the seed's procedure, a trial that confirms itself: the loader counts one try in the
+    # entry's name, systemd-bless-boot takes the counter off, vfiotx-confirm ends the trial
+    edu = edu_bdf(g)
+    t = time.monotonic()
+    rc, out = g.sh("vfiotx apply -y --tries 2 --device %s" % EDU_ID, timeout=REBUILD_TIMEOUT,
+                   check=False)
+    host.log("vfiotx apply -y --tries 2 --device %s (exit %d, %.0fs):\n%s"
+             % (EDU_ID, rc, time.monotonic() - t, out))
+    m = re.search(r"applied as transaction (\d+)", out)
+    check(rc == 0 and m, "apply --device edu failed")
+    seed_txn = m.group(1)
+    check_rebuilt(host, out, kernels, "apply --device edu")
+    entries = g.out("ls /boot/efi/loader/entries")
+    host.log("the ESP's entries after apply:\n" + entries)
+    check("vfiotx-1-trial-%s+2.conf" % seed_txn in entries.split(),
+          "apply armed no trial entry:\n" + entries)
+    g = host.reboot("seed-trial")
+    cmdline = g.out("cat /proc/cmdline")
+    host.log("/proc/cmdline of the trial boot: " + cmdline)
+    check("vfiotx.trial=%s" % seed_txn in cmdline.split() and "panic=10" in cmdline.split(),
+          "the boot after apply is not the trial: " + cmdline)
+    state, age = wait_unit_done(g, "vfiotx-confirm.service")
+    host.log("vfiotx-confirm.service was %s (%.1fs ago)" % (state, age))
+    host.log("vfiotx on the trial boot's console:\n" + console_lines(g, r"vfiotx"))
+    host.log("systemd-bless-boot: " + g.out(
+        "systemctl show -P ActiveState -P Result systemd-bless-boot.service | tr '\\n' ' '; "
+        "journalctl -b -u systemd-bless-boot.service --no-pager -o cat | tail -3"))
+    check(state == "active", "vfiotx-confirm.service did not confirm the trial: " + state)
+    entries = g.out("ls /boot/efi/loader/entries")
+    host.log("the ESP's entries after the confirmation:\n" + entries)
+    check(not any(e.startswith("vfiotx-1-trial-") for e in entries.split()) and
+          "vfiotx-0-last-good.conf" in entries.split(),
+          "after the confirmation the ESP has:\n" + entries)
+    g.sh("test ! -e /sys/firmware/efi/efivars/LoaderEntryDefault-" + LOADER_GUID)
+    drv, out = driver_of(g, edu)
+    check(drv == "vfio-pci", "edu is on %s after the confirmation:\n%s" % (drv, out))
+    status = g.out("vfiotx status")
+    host.log("vfiotx status after the confirmation:\n" + status)
+    check("state: good" in status, "status is not good after the confirmation:\n" + status)
+    # (2) a broken trial on top of it: the root disk's controller
     bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % VIRTIO_BLK_ID)
     check(re.match(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", bdf),
           "no single virtio-blk controller (%s): %r" % (VIRTIO_BLK_ID, bdf))
@@ -985,8 +1026,7 @@ def scenario_uefi_sdboot(host):
     host.log("systemd-boot booted: " + current)
     check(current == default_entry, "booted %r, not the distribution's entry %r"
           % (current, default_entry))
-    g.sh("test ! -e /sys/firmware/efi/efivars/LoaderEntryDefault-"
-         "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f")
+    g.sh("test ! -e /sys/firmware/efi/efivars/LoaderEntryDefault-" + LOADER_GUID)
     drv, out = driver_of(g, bdf)
     check(drv == disk_driver, "the root disk controller is on %s, not %s:\n%s"
           % (drv, disk_driver, out))
@@ -994,7 +1034,11 @@ def scenario_uefi_sdboot(host):
     host.log("vfiotx status after the fallback:\n" + status)
     check("state: rolled back" in status and "tries exhausted" in status,
           "status does not say rolled back / tries exhausted:\n" + status)
-    g.sh("test ! -e /etc/modprobe.d/vfiotx.conf")
+    # the good snapshot is the confirmed seed procedure's: edu stays on vfio-pci
+    conf = g.out("cat /etc/modprobe.d/vfiotx.conf")
+    check(EDU_ID in conf and VIRTIO_BLK_ID not in conf, "the restored modprobe.d:\n" + conf)
+    drv, out = driver_of(g, edu)
+    check(drv == "vfio-pci", "edu is on %s after the fallback:\n%s" % (drv, out))
     log = g.out("vfiotx log")
     host.log("vfiotx log:\n" + log)
     check(any("fallback" in line for line in log.splitlines()),
