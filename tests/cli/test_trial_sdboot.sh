@@ -10,17 +10,6 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: arming flushes the ESP's file system (syncfs, checkpoint): run as root"
 	exit 0
 fi
-# The roots live on a small ext4 of their own (in RAM where /dev/shm is): every arm, confirm and
-# fallback flushes the ESP's file system (syncfs and a journal checkpoint), hundreds of times in
-# the crash walks, and on the disk the guests of the VM tests write to each flush waits for them.
-fs_img=$(mktemp -p /dev/shm vfiotx-test.XXXXXX 2>/dev/null || mktemp)
-truncate -s 2G "$fs_img"
-if mkfs.ext4 -q -F "$fs_img" && mount -o loop "$fs_img" "$VT_TMP"; then
-	trap 'umount -l "$VT_TMP"; rm -rf "$VT_TMP" "$fs_img"' EXIT
-else
-	rm -f "$fs_img"
-	echo "note: no loop mount here; the roots stay in $VT_TMP"
-fi
 igpu=0000:00:02.0
 MID=0123456789abcdef0123456789abcdef
 use_host intel-igpu-desktop

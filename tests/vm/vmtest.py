@@ -1022,7 +1022,8 @@ def scenario_uefi_sdboot(host):
     check("vfiotx.fallback" not in cmdline and "vfiotx.trial=" not in cmdline
           and "panic=" not in cmdline, "the boot after the fallback is not a normal one: "
           + cmdline)
-    current = g.out("bootctl status --no-pager 2>&1 | sed -n 's/^ *Current Entry: //p'")
+    current = g.out("tail -c +5 /sys/firmware/efi/efivars/LoaderEntrySelected-%s | tr -d '\\0'"
+                    % LOADER_GUID)
     host.log("systemd-boot booted: " + current)
     check(current == default_entry, "booted %r, not the distribution's entry %r"
           % (current, default_entry))
