@@ -1022,8 +1022,9 @@ def scenario_uefi_sdboot(host):
     check("vfiotx.fallback" not in cmdline and "vfiotx.trial=" not in cmdline
           and "panic=" not in cmdline, "the boot after the fallback is not a normal one: "
           + cmdline)
-    current = g.out("tail -c +5 /sys/firmware/efi/efivars/LoaderEntrySelected-%s | tr -d '\\0'"
-                    % LOADER_GUID)
+    # (efivarfs files do not seek: read through a pipe; 4 bytes of attributes, then UTF-16)
+    current = g.out("cat /sys/firmware/efi/efivars/LoaderEntrySelected-%s | tail -c +5 | "
+                    "tr -d '\\0'" % LOADER_GUID)
     host.log("systemd-boot booted: " + current)
     check(current == default_entry, "booted %r, not the distribution's entry %r"
           % (current, default_entry))
