@@ -863,6 +863,25 @@ def scenario_uefi_grub(host):
     scenario_broken_boot(host, tries=1)
 
 
+def check_fallback_boot(host, g, cmdline, state, tries):
+    """The QEMU run of the dying trial boots and the fallback: `tries` trial boots failed in the
+    initramfs (panic= rebooted each), the boot that came up (`cmdline`: /proc/cmdline and
+    uname -r) is the last good entry on the default kernel, vfiotx-boot.service succeeded."""
+    fails = re.findall(r"^.*(?:ALERT!|Gave up waiting|Rebooting automatically|"
+                       r"vfiotx: ).*$", g.buf, re.M)
+    host.log("trial boots failing:\n" + "\n".join(fails))
+    alerts = [f for f in fails if "ALERT!" in f]
+    check(len(alerts) == tries, "expected %d trial boot(s) failing in the initramfs, saw %d"
+          % (tries, len(alerts)))
+    host.log("/proc/cmdline, uname -r of the boot that came up:\n" + cmdline)
+    cmdline, kver = cmdline.splitlines()
+    check("vfiotx.fallback=1" in cmdline.split() and "panic=" not in cmdline
+          and "vfiotx.trial=" not in cmdline, "running boot is not the last good entry: "
+          + cmdline)
+    check(kver == host.info["default_kernel"], "the fallback booted another kernel")
+    check(state == "active", "vfiotx-boot.service on the fallback boot: " + state)
+
+
 ESP_ENTRIES = "/loader/entries/"
 LOADER_GUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"  # systemd-boot's EFI variables
 
@@ -1000,19 +1019,7 @@ def scenario_uefi_sdboot(host):
     state, age = wait_unit_done(g, "vfiotx-boot.service")
     host.power_cut()
     host.log("vfiotx-boot.service was %s; the power cut %.1fs after it finished" % (state, age))
-    fails = re.findall(r"^.*(?:ALERT!|Gave up waiting|Rebooting automatically|"
-                       r"vfiotx: ).*$", g.buf, re.M)
-    host.log("trial boots failing:\n" + "\n".join(fails))
-    alerts = [f for f in fails if "ALERT!" in f]
-    check(len(alerts) == 1, "expected one trial boot failing in the initramfs, saw %d"
-          % len(alerts))
-    host.log("/proc/cmdline, uname -r of the boot that came up:\n" + cmdline)
-    cmdline, kver = cmdline.splitlines()
-    check("vfiotx.fallback=1" in cmdline.split() and "panic=" not in cmdline
-          and "vfiotx.trial=" not in cmdline, "running boot is not the last good entry: "
-          + cmdline)
-    check(kver == host.info["default_kernel"], "the fallback booted another kernel")
-    check(state == "active", "vfiotx-boot.service on the fallback boot: " + state)
+    check_fallback_boot(host, g, cmdline, state, tries=1)
     ents = esp_entries(host, "cut after the fallback's restore")
     check(sorted(ents) == ["vfiotx-0-last-good.conf"],
           "after the fallback the ESP has %s, not only the last good entry" % sorted(ents))
@@ -1098,20 +1105,8 @@ def scenario_broken_boot(host, tries=2):
     # giving up on the root disk and panic= rebooting each trial boot ("quiet": the kernel's
     # own command line is not printed), vfiotx boot's output on the fallback boot
     booting = re.findall(r"Booting `[^'\n]*'", g.buf)
-    fails = re.findall(r"^.*(?:ALERT!|Gave up waiting|Rebooting automatically|"
-                       r"vfiotx: ).*$", g.buf, re.M)
     host.log("GRUB entries booted in this QEMU run:\n" + "\n".join(booting))
-    host.log("trial boots failing:\n" + "\n".join(fails))
-    alerts = [f for f in fails if "ALERT!" in f]
-    check(len(alerts) == tries, "expected %d trial boot(s) failing in the initramfs, saw %d"
-          % (tries, len(alerts)))
-    host.log("/proc/cmdline, uname -r of the boot that came up:\n" + cmdline)
-    cmdline, kver = cmdline.splitlines()
-    check("vfiotx.fallback=1" in cmdline.split() and "panic=" not in cmdline
-          and "vfiotx.trial=" not in cmdline, "running boot is not the last good entry: "
-          + cmdline)
-    check(kver == host.info["default_kernel"], "fallback booted another kernel")
-    check(state == "active", "vfiotx-boot.service on the fallback boot: " + state)
+    check_fallback_boot(host, g, cmdline, state, tries)
     what_grub_reads(host, "cut after the fallback's restore", grubenv_at)
     g = host.boot("after-fallback-cut")
     cmdline = through_grub(g, host.info)
