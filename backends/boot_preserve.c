@@ -372,7 +372,8 @@ int vt_boot_preserve_for_esp(vt_preserve_plan *p, const char *esp)
         char *dir = NULL, *entry = NULL, *dk = NULL, *di = NULL;
         int r;
 
-        if (asprintf(&k, "/vfiotx/%s", base_k) < 0 || (base_i && asprintf(&i, "/vfiotx/%s", base_i) < 0) ||
+        if (asprintf(&k, "/vfiotx/%s", base_k) < 0 ||
+            (base_i && asprintf(&i, "/vfiotx/%s", base_i) < 0) ||
             asprintf(&dir, "%s/vfiotx", esp) < 0 ||
             asprintf(&entry, "%s/loader/entries/" VT_SDBOOT_LAST_GOOD_FILE, esp) < 0 ||
             asprintf(&dk, "%s%s", esp, k) < 0 || (i && asprintf(&di, "%s%s", esp, i) < 0)) {

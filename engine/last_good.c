@@ -127,17 +127,17 @@ int vt_last_good_write(const vt_root *root, const vt_preserve_plan *plan)
                              "needs %llu MiB and 16 MiB to spare",
                              shown, (unsigned long long)sv.f_bavail * sv.f_frsize >> 20,
                              (unsigned long long)need >> 20);
-                return vt_error_hint(ENOSPC, "remove kernels you no longer boot (apt autoremove; on "
-                                             "Proxmox: proxmox-boot-tool kernel remove) "
-                                             "or apply with --no-arm");
+                return vt_error_hint(ENOSPC,
+                                     "remove kernels you no longer boot (apt autoremove; on "
+                                     "Proxmox: proxmox-boot-tool kernel remove) "
+                                     "or apply with --no-arm");
         }
 
         r = copy_file(root, plan->src_kernel, plan->dst_kernel);
         if (r >= 0 && plan->src_initrd)
                 r = copy_file(root, plan->src_initrd, plan->dst_initrd);
         if (r >= 0)
-                r = vt_atomic_write(root, ENTRY_OF(plan), plan->entry.ptr, plan->entry.len,
-                                    NULL);
+                r = vt_atomic_write(root, ENTRY_OF(plan), plan->entry.ptr, plan->entry.len, NULL);
         if (r >= 0)
                 r = prune(root, plan);
         return r;
