@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backends/bootcount_grub.h"
+#include "backends/bootcount_sdboot.h"
 #include "backends/cmdline.h"
 #include "common/error.h"
 #include "common/fileio.h"
@@ -120,6 +121,8 @@ void vt_preserve_plan_free(vt_preserve_plan *p)
         free(p->src_initrd);
         free(p->dst_kernel);
         free(p->dst_initrd);
+        free(p->dir);
+        free(p->entry_path);
         vt_buf_free(&p->cmdline);
         vt_buf_free(&p->entry);
         *p = (vt_preserve_plan){0};
@@ -358,5 +361,42 @@ int vt_boot_preserved_read(const vt_root *root, vt_preserved *out)
         p.present = r > 0;
         *out = p;
         p = (vt_preserved){0};
+        return 0;
+}
+
+int vt_boot_preserve_for_esp(vt_preserve_plan *p, const char *esp)
+{
+        _cleanup_free_ char *k = NULL, *i = NULL;
+        const char *base_k = strrchr(p->dst_kernel, '/') + 1;
+        const char *base_i = p->dst_initrd ? strrchr(p->dst_initrd, '/') + 1 : NULL;
+        char *dir = NULL, *entry = NULL, *dk = NULL, *di = NULL;
+        int r;
+
+        if (asprintf(&k, "/vfiotx/%s", base_k) < 0 ||
+            (base_i && asprintf(&i, "/vfiotx/%s", base_i) < 0) ||
+            asprintf(&dir, "%s/vfiotx", esp) < 0 ||
+            asprintf(&entry, "%s/loader/entries/" VT_SDBOOT_LAST_GOOD_FILE, esp) < 0 ||
+            asprintf(&dk, "%s%s", esp, k) < 0 || (i && asprintf(&di, "%s%s", esp, i) < 0)) {
+                free(dir);
+                free(entry);
+                free(dk);
+                return vt_error_set(ENOMEM, "out of memory");
+        }
+        r = vt_sdboot_last_good_entry(p->kver, p->txn, vt_buf_cstr(&p->cmdline), k, i, &p->entry);
+        if (r < 0) {
+                free(dir);
+                free(entry);
+                free(dk);
+                free(di);
+                return r;
+        }
+        free(p->dir);
+        free(p->entry_path);
+        free(p->dst_kernel);
+        free(p->dst_initrd);
+        p->dir = dir;
+        p->entry_path = entry;
+        p->dst_kernel = dk;
+        p->dst_initrd = di;
         return 0;
 }

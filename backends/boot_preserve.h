@@ -54,6 +54,9 @@ typedef struct vt_preserve_plan {
         char *src_initrd; /* NULL when the kernel has no initramfs */
         char *dst_kernel; /* "/boot/vfiotx/vmlinuz-6.1.0-26-amd64.7" */
         char *dst_initrd; /* NULL when src_initrd is */
+        char *dir;        /* where the copies go: VT_PRESERVE_DIR, or <ESP>/vfiotx */
+        char *entry_path; /* the entry written last: VT_PRESERVE_ENTRY, or systemd-boot's
+                           * <ESP>/loader/entries/vfiotx-0-last-good.conf */
         vt_buf cmdline;   /* the last good command line (one line, no newline) */
         vt_buf entry;     /* entry.cfg's bytes */
 } vt_preserve_plan;
@@ -66,6 +69,10 @@ int vt_boot_preserve_decide(const char *kver, const char *proc_cmdline, size_t c
                             const char *const *boot_files, long txn, vt_preserve_plan *out);
 
 /* ---- I/O ---- */
+
+/* The same plan for systemd-boot (issue 16): the copies under <esp>/vfiotx/ (systemd-boot reads
+ * only its ESP) and, as the entry, backends/bootcount_sdboot.h's last good entry. */
+int vt_boot_preserve_for_esp(vt_preserve_plan *p, const char *esp);
 
 /* Gather the facts (<proc>/sys/kernel/osrelease, <proc>/cmdline, the root's /boot) and decide. */
 int vt_boot_preserve_plan(const vt_root *root, const char *proc, long txn, vt_preserve_plan *out);

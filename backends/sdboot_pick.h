@@ -1,8 +1,10 @@
 /* Which Boot Loader entry systemd-boot 252 boots by default, from the entries of one ESP, its
  * loader.conf and the loader's EFI variables. Pure: the caller reads the files (and checks
- * that each entry's kernel exists on the ESP); this module sorts and picks. Used by the arm
- * checks (the vfiotx last good entry must not be the default without LoaderEntryDefault) and by
- * `status` (what boots next).
+ * that each entry's kernel exists on the ESP); this module sorts and picks. Used by arming
+ * (which entry the trial copies: engine/sdboot_counter.h) and by `status` (what boots next).
+ * vfiotx's own entries have no sort-key, so they sort after entries that have one, as Debian's
+ * kernel-install writes them (`sort-key debian`); that the distribution's entries have one is
+ * not checked yet.
  *
  * The model (systemd 252, src/boot/efi/boot.c; Debian 12 ships 252.39):
  *   1. Entries (config_load_entries, config_entry_add_from_file): file names ending in ".conf"

@@ -57,7 +57,7 @@ static const vt_option apply_options[] = {
     {OPT_FORCE, "force", NULL, "go ahead although a safety check refuses the plan (recorded)"},
     {OPT_NO_ARM, "no-arm", NULL, "do not arm a boot-counted trial: the next boot is a normal one"},
     {OPT_TRIES, "tries", "N",
-     "boots the trial gets before GRUB falls back to the last good entry\n"
+     "boots the trial gets before the boot loader falls back to the last good entry\n"
      "(1-9, default 3)"},
     {0},
 };

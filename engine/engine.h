@@ -44,6 +44,7 @@ typedef struct vt_engine {
         bool writable;
         bool have_journal; /* a journal exists and could be opened */
         const char *argv;  /* the command line, recorded in each entry */
+        const char *sysfs; /* the /sys tree (EFI variables of the systemd-boot counter) */
 } vt_engine;
 
 enum {

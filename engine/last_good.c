@@ -13,6 +13,10 @@
 #include "common/macro.h"
 #include "fs/atomic_file.h"
 
+/* The plan's directory and entry: GRUB's under /boot/vfiotx unless it names others (an ESP). */
+#define DIR_OF(plan)   ((plan)->dir ? (plan)->dir : VT_PRESERVE_DIR)
+#define ENTRY_OF(plan) ((plan)->entry_path ? (plan)->entry_path : VT_PRESERVE_ENTRY)
+
 /* Bytes the copies still need: sources whose copy is missing or differs in size. */
 static int space_needed(const vt_root *root, const char *src, const char *dst, off_t *need)
 {
@@ -60,12 +64,12 @@ static int prune(const vt_root *root, const vt_preserve_plan *plan)
         DIR *d;
         int r = 0;
 
-        r = vt_root_opendir(root, VT_PRESERVE_DIR, &fd);
+        r = vt_root_opendir(root, DIR_OF(plan), &fd);
         if (r < 0)
                 return r;
         d = fdopendir(fd);
         if (!d)
-                return vt_error_set(errno, "cannot list " VT_PRESERVE_DIR ": %s", strerror(errno));
+                return vt_error_set(errno, "cannot list %s: %s", DIR_OF(plan), strerror(errno));
         fd = -1;
         while ((e = readdir(d)) && r >= 0) {
                 _cleanup_free_ char *path = NULL;
@@ -73,7 +77,7 @@ static int prune(const vt_root *root, const vt_preserve_plan *plan)
                 if (strncmp(e->d_name, "vmlinuz-", 8) != 0 &&
                     strncmp(e->d_name, "initrd.img-", 11) != 0)
                         continue;
-                if (asprintf(&path, VT_PRESERVE_DIR "/%s", e->d_name) < 0) {
+                if (asprintf(&path, "%s/%s", DIR_OF(plan), e->d_name) < 0) {
                         r = vt_error_set(ENOMEM, "out of memory");
                         break;
                 }
@@ -89,27 +93,27 @@ static int prune(const vt_root *root, const vt_preserve_plan *plan)
 int vt_last_good_write(const vt_root *root, const vt_preserve_plan *plan)
 {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *shown = vt_root_display(root, "/boot");
+        _cleanup_free_ char *shown = vt_root_display(root, plan->dir ? plan->dir : "/boot");
         struct statvfs sv;
         off_t need = 0;
         int r;
 
         if (!shown)
                 return vt_error_set(ENOMEM, "out of memory");
-        r = vt_root_mkdir_p(root, VT_PRESERVE_DIR);
+        r = vt_root_mkdir_p(root, DIR_OF(plan));
         if (r < 0)
                 return r;
         vt_atomic_cleanup(root, plan->dst_kernel);
         if (plan->dst_initrd)
                 vt_atomic_cleanup(root, plan->dst_initrd);
-        vt_atomic_cleanup(root, VT_PRESERVE_ENTRY);
+        vt_atomic_cleanup(root, ENTRY_OF(plan));
 
         r = space_needed(root, plan->src_kernel, plan->dst_kernel, &need);
         if (r >= 0 && plan->src_initrd)
                 r = space_needed(root, plan->src_initrd, plan->dst_initrd, &need);
         if (r < 0)
                 return r;
-        r = vt_root_opendir(root, VT_PRESERVE_DIR, &fd);
+        r = vt_root_opendir(root, DIR_OF(plan), &fd);
         if (r < 0)
                 return r;
         if (fstatvfs(fd, &sv) < 0)
@@ -123,16 +127,17 @@ int vt_last_good_write(const vt_root *root, const vt_preserve_plan *plan)
                              "needs %llu MiB and 16 MiB to spare",
                              shown, (unsigned long long)sv.f_bavail * sv.f_frsize >> 20,
                              (unsigned long long)need >> 20);
-                return vt_error_hint(ENOSPC, "remove kernels you no longer boot (apt autoremove) "
-                                             "or apply with --no-arm");
+                return vt_error_hint(ENOSPC,
+                                     "remove kernels you no longer boot (apt autoremove; on "
+                                     "Proxmox: proxmox-boot-tool kernel remove) "
+                                     "or apply with --no-arm");
         }
 
         r = copy_file(root, plan->src_kernel, plan->dst_kernel);
         if (r >= 0 && plan->src_initrd)
                 r = copy_file(root, plan->src_initrd, plan->dst_initrd);
         if (r >= 0)
-                r = vt_atomic_write(root, VT_PRESERVE_ENTRY, plan->entry.ptr, plan->entry.len,
-                                    NULL);
+                r = vt_atomic_write(root, ENTRY_OF(plan), plan->entry.ptr, plan->entry.len, NULL);
         if (r >= 0)
                 r = prune(root, plan);
         return r;

@@ -33,6 +33,7 @@ int vt_op_open(vt_engine *e, const vt_op_env *env, unsigned flags, const vt_op_u
         }
         r = vt_engine_open(e, env->root, flags, env->cmdline,
                            (flags & VT_ENGINE_WRITE) ? &notes : NULL);
+        e->sysfs = env->sysfs ? env->sysfs : "/sys";
         /* A try whose vfiotx died, or whose time ran out unseen, ends before anything else. */
         if (r >= 0 && (flags & VT_ENGINE_WRITE))
                 r = vt_try_recover(e, env, &notes);

@@ -152,7 +152,7 @@ int vt_op_apply(const vt_op_env *env, const vt_op_ui *ui, const vt_op_apply_req 
                 r = vt_trial_recover(&e, &notes);
         vt_op_notes(ui, &notes);
         if (r >= 0 && res->armed)
-                r = vt_trial_check(&facts, NULL);
+                r = vt_trial_check(&facts, NULL, NULL);
         if (r >= 0) {
                 r = compute(&facts, o->spec, res->armed, plan, &disk);
                 res->computed = r >= 0;

@@ -14,10 +14,17 @@
 static int boot_counter_finding(vt_facts *facts, vt_findings *findings)
 {
         vt_flush_report flush;
-        int r = vt_trial_check(facts, &flush);
+        bool sdboot;
+        int r = vt_trial_check(facts, &flush, &sdboot);
 
         if (r == -ENOMEM)
                 return r;
+        if (r >= 0 && sdboot)
+                return vt_findings_add(findings, "boot-counter", NULL, VT_CHECK_OK, NULL,
+                                       "'vfiotx apply' can arm a boot-counted trial: systemd-boot "
+                                       "entries on the ESP (%s), put in place for the loader "
+                                       "after each write (%s)",
+                                       flush.fstype, vt_flush_method_name(flush.method));
         if (r >= 0)
                 return vt_findings_add(findings, "boot-counter", NULL, VT_CHECK_OK, NULL,
                                        "'vfiotx apply' can arm a boot-counted trial: grubenv on "

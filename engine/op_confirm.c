@@ -121,7 +121,8 @@ int vt_op_confirm(const vt_op_env *env, const vt_op_ui *ui, const vt_op_confirm_
                         r = vt_error_set(EIO, "the trial of transaction %ld is bad: %s",
                                          e.boot.trial_txn, vt_buf_cstr(&why));
                         if (!req->no_reboot && reboot_host(ui) < 0)
-                                vt_error_hint(r, "reboot by hand: GRUB takes the last good entry");
+                                vt_error_hint(
+                                    r, "reboot by hand: the boot loader takes the last good entry");
                 }
                 goto out;
         }

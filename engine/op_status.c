@@ -112,10 +112,9 @@ static int read_journal(vt_engine *e, const vt_op_ui *ui, vt_op_status_result *r
  * A counter that cannot be read leaves "unknown" (status reports, it does not repair). */
 static void read_counter(vt_engine *e, vt_op_status_result *res)
 {
-        _cleanup_grubenv_ vt_grubenv env = {0};
         vt_bootcount bc;
 
-        if (vt_grubenv_load(&e->root, &env) < 0 || vt_bootcount_read(&env, &bc) < 0) {
+        if (vt_trial_counter_read(e, &bc) < 0) {
                 vt_error_clear();
                 res->next_boot = "unknown";
                 return;
@@ -209,7 +208,7 @@ int vt_op_status(const vt_op_env *env, const vt_op_ui *ui, vt_op_status_result *
                 vt_facts_free(&facts);
                 goto out;
         }
-        res->counter_ok = vt_trial_check(&facts, NULL) >= 0;
+        res->counter_ok = vt_trial_check(&facts, NULL, NULL) >= 0;
         vt_facts_free(&facts);
         if (!res->counter_ok && asprintf(&res->counter_why, "%s%s%s",
                                          vt_error_message() ? vt_error_message() : "unknown",

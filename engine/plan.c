@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/bootcount_grub.h"
 #include "backends/bootloader.h"
 #include "backends/cmdline.h"
 #include "backends/cmdline_params.h"
@@ -658,7 +659,7 @@ static int derive_cmdline(plan_state *s, vt_cmdline_plan *cp)
         }
         vt_strv_free(&builtin);
         if (r >= 0 && s->ctx->trial_args) {
-                r = vt_cmdline_change_add(&cp->change, "$vfiotx_trial_args");
+                r = vt_cmdline_change_add(&cp->change, VT_GRUB_TRIAL_ARGS_REF);
                 if (r >= 0)
                         vt_buf_printf(&s->out->why,
                                       "cmdline: $vfiotx_trial_args: GRUB puts the trial markers "
@@ -796,12 +797,26 @@ static int plan_cmdline(plan_state *s)
         }
         if (r >= 0 && boot->edit_kernel_cmdline) {
                 _cleanup_buf_ vt_buf kc = VT_BUF_INIT, ko = VT_BUF_INIT;
+                _cleanup_free_ vt_cmdline_param *adds = NULL;
+                vt_cmdline_change kchange = cp.change;
                 bool exists, kchanged = false;
 
+                /* GRUB's placeholder for the trial markers means nothing to kernel-install: a
+                 * systemd-boot trial carries them in its own entry (engine/sdboot_counter.h). */
+                adds = calloc(cp.change.n_add + 1, sizeof(*adds));
+                if (!adds) {
+                        r = -ENOMEM;
+                        goto done;
+                }
+                kchange.add = adds;
+                kchange.n_add = 0;
+                for (size_t i = 0; i < cp.change.n_add; i++)
+                        if (strcmp(cp.change.add[i].word, VT_GRUB_TRIAL_ARGS_REF) != 0)
+                                adds[kchange.n_add++] = cp.change.add[i];
                 r = read_opt(s->ctx->facts->root, KERNEL_CMDLINE_PATH, &kc, &exists);
                 if (r >= 0)
                         r = vt_kernel_cmdline_edit(KERNEL_CMDLINE_PATH, vt_buf_cstr(&kc), kc.len,
-                                                   &cp.change, &ko, &kchanged);
+                                                   &kchange, &ko, &kchanged);
                 if (r >= 0 && kchanged)
                         r = put_file(s, KERNEL_CMDLINE_PATH, &ko);
         }

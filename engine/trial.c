@@ -9,6 +9,7 @@
 #include "backends/boot_preserve.h"
 #include "backends/bootcount_grub.h"
 #include "backends/bootloader.h"
+#include "backends/esp.h"
 #include "backends/firmware.h"
 #include "backends/units.h"
 #include "common/error.h"
@@ -18,6 +19,7 @@
 #include "engine/boot_fs.h"
 #include "engine/grubenv_store.h"
 #include "engine/last_good.h"
+#include "engine/sdboot_counter.h"
 
 #define GRUB_SCRIPT "/etc/grub.d/" VT_GRUB_SCRIPT_NAME
 
@@ -37,12 +39,64 @@ static int flush_boot(vt_engine *e)
         return vt_boot_fs_flush(&e->root, "/boot/grub", false, &rep);
 }
 
+/* Which counter the host has: systemd-boot's entries (kernel-install's ESP, no GRUB, not
+ * Proxmox's ESPs), or GRUB's grubenv. Errors count as GRUB, whose functions then report them. */
+static bool on_sdboot(vt_engine *e)
+{
+        vt_boot_info boot;
+        vt_firmware fw;
+        bool yes;
+
+        if (vt_boot_detect(&e->root, &boot) < 0) {
+                vt_error_clear();
+                return false;
+        }
+        yes = (boot.flags & VT_BOOT_SYSTEMD_BOOT) && !(boot.flags & VT_BOOT_PROXMOX) &&
+              (!(boot.flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) ||
+               (vt_firmware_probe(e->sysfs ? e->sysfs : "/sys", &fw) >= 0 &&
+                vt_firmware_booted_sdboot(&fw)));
+        vt_error_clear();
+        vt_boot_info_free(&boot);
+        return yes;
+}
+
+static int counter_read(vt_engine *e, vt_bootcount *bc, bool *committed)
+{
+        _cleanup_grubenv_ vt_grubenv env = {0};
+        int r;
+
+        if (committed)
+                *committed = true;
+        if (on_sdboot(e))
+                return vt_sdboot_counter_read(&e->root, e->sysfs, bc, committed);
+        r = vt_grubenv_load(&e->root, &env);
+        if (r >= 0)
+                r = vt_bootcount_read(&env, bc);
+        if (r >= 0 && committed)
+                *committed = bc->phase != VT_BOOTCOUNT_NONE;
+        return r;
+}
+
+int vt_trial_counter_read(vt_engine *e, vt_bootcount *bc)
+{
+        return counter_read(e, bc, NULL);
+}
+
 static int grubenv_update(vt_engine *e, long txn, unsigned tries, bool arm, bool fallback)
 {
         _cleanup_grubenv_ vt_grubenv env = {0};
         char num[32];
-        int r = vt_grubenv_load(&e->root, &env);
+        int r;
 
+        if (on_sdboot(e)) {
+                if (arm)
+                        return vt_sdboot_counter_arm(&e->root, e->sysfs, txn, tries,
+                                                     VT_TRIAL_PANIC_S);
+                if (fallback)
+                        return vt_sdboot_counter_mark_bad(&e->root, e->sysfs);
+                return vt_sdboot_counter_clear(&e->root, e->sysfs);
+        }
+        r = vt_grubenv_load(&e->root, &env);
         if (r >= 0 && arm)
                 r = vt_bootcount_arm(&env, txn, tries, VT_TRIAL_PANIC_S);
         else if (r >= 0 && fallback) {
@@ -77,16 +131,14 @@ int vt_trial_refuse_busy(const vt_engine *e)
 
 int vt_trial_recover(vt_engine *e, vt_buf *notes)
 {
-        _cleanup_grubenv_ vt_grubenv env = {0};
         vt_bootcount bc = {0};
+        bool committed;
         int r;
 
         if (e->boot.trial != VT_TRIAL_ARMED)
                 return 0;
-        r = vt_grubenv_load(&e->root, &env);
-        if (r >= 0)
-                r = vt_bootcount_read(&env, &bc);
-        if (r < 0 || bc.phase != VT_BOOTCOUNT_NONE) {
+        r = counter_read(e, &bc, &committed);
+        if (r < 0 || committed) {
                 vt_error_clear();
                 return 0;
         }
@@ -147,7 +199,28 @@ static int check_units(const vt_root *root)
                              masked ? " and enable them" : " (the package does this on install)");
 }
 
-int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
+/* systemd-boot: the units, the loader's variables and entries, and the ESP's flush. */
+static int sdboot_check(vt_facts *facts, vt_flush_report *flush)
+{
+        vt_esp esp;
+        int r = check_units(facts->root);
+
+        if (r >= 0)
+                r = vt_sdboot_counter_check(facts->root, facts->sysfs);
+        if (r < 0)
+                return r;
+        r = vt_esp_read(facts->root, &esp);
+        if (r >= 0)
+                r = vt_boot_fs_flush(facts->root, esp.path, true, flush);
+        vt_esp_free(&esp);
+        if (r < 0)
+                return vt_error_wrap(r, "cannot arm a boot-counted trial");
+        if (flush->method == VT_FLUSH_NONE)
+                return not_supported("the ESP is on a file system no boot loader is known to read");
+        return 0;
+}
+
+int vt_trial_check(vt_facts *facts, vt_flush_report *flush, bool *sdboot)
 {
         const vt_root *root = facts->root;
         const vt_boot_info *boot;
@@ -158,23 +231,33 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush)
         if (!flush)
                 flush = &rep;
         *flush = (vt_flush_report){0};
+        if (sdboot)
+                *sdboot = false;
         r = vt_facts_boot(facts, &boot);
         if (r < 0)
                 return r;
-        if (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)))
-                return not_supported("the host does not boot through GRUB (boot counting for "
-                                     "systemd-boot and Proxmox is not built yet)");
-        /* GRUB's files can outlive it (`apt install systemd-boot` leaves grub.cfg): a counter in
-         * grubenv that the loader never reads would let a broken trial boot forever. */
         r = vt_firmware_probe(facts->sysfs, &fw);
         if (r < 0)
                 return r;
+        if ((boot->flags & VT_BOOT_SYSTEMD_BOOT) && !(boot->flags & VT_BOOT_PROXMOX) &&
+            (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) ||
+             vt_firmware_booted_sdboot(&fw))) {
+                if (sdboot)
+                        *sdboot = true;
+                return sdboot_check(facts, flush);
+        }
+        if (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)))
+                return not_supported("the host does not boot through GRUB or systemd-boot (boot "
+                                     "counting for Proxmox's ESPs is not built yet)");
+        /* GRUB's files can outlive it (`apt install systemd-boot` leaves grub.cfg): a counter in
+         * grubenv that the loader never reads would let a broken trial boot forever. */
         if (vt_firmware_booted_sdboot(&fw)) {
                 vt_error_set(ENOTSUP,
                              "cannot arm a boot-counted trial: systemd-boot started this boot "
                              "(EFI variable LoaderInfo: %s), so it would never read GRUB's "
-                             "counter in /boot/grub/grubenv that %s also has; boot counting "
-                             "for systemd-boot is not built yet",
+                             "counter in /boot/grub/grubenv that %s also has; vfiotx counts "
+                             "systemd-boot's boots through kernel-install's entries on the ESP, "
+                             "and found none (Proxmox's ESPs are not counted yet)",
                              fw.loader, root->path);
                 return vt_error_hint(ENOTSUP, "apply with --no-arm ('vfiotx rollback' still "
                                               "undoes it), or boot GRUB again if it is meant to be "
@@ -212,6 +295,8 @@ int vt_trial_preserve(vt_engine *e, const char *proc)
                 return 0; /* only a good running system is the last good boot */
         /* Named after the newest transaction (on a fresh host the baseline, number 1, that the
          * apply is about to record): a name, so a later preservation replaces it. */
+        if (on_sdboot(e))
+                return vt_sdboot_preserve(&e->root, proc, e->state.txn ? e->state.txn : 1);
         r = vt_boot_preserve_plan(&e->root, proc, e->state.txn ? e->state.txn : 1, &p);
         if (r >= 0)
                 r = vt_last_good_write(&e->root, &p);
@@ -252,7 +337,8 @@ int vt_trial_arm(vt_engine *e, long txn, unsigned tries, vt_buf *notes)
         e->boot.trial_tries = tries;
         e->boot.trial_reason[0] = '\0';
         snprintf(summary, sizeof(summary),
-                 "armed: transaction %ld is on trial for %u boot%s, then GRUB falls back to the "
+                 "armed: transaction %ld is on trial for %u boot%s, then the boot loader falls "
+                 "back to the "
                  "last good entry",
                  txn, tries, tries > 1 ? "s" : "");
         r = record(e, "arm", summary, NULL, notes);
@@ -300,8 +386,10 @@ int vt_trial_boot(vt_engine *e, const char *proc, vt_boot_kind *kind, vt_buf *no
                 return 0;
         }
         if (!cmdline_has(cmdline, "vfiotx.trial", value, sizeof(value))) {
-                if (e->boot.trial == VT_TRIAL_ARMED && vt_grubenv_load(&e->root, &env) >= 0 &&
-                    vt_bootcount_read(&env, &bc) >= 0 && bc.phase == VT_BOOTCOUNT_NONE) {
+                bool committed;
+
+                if (e->boot.trial == VT_TRIAL_ARMED && counter_read(e, &bc, &committed) >= 0 &&
+                    !committed) {
                         /* Armed in the state file, but grubenv was never written: the host
                          * booted the applied files without a counter. */
                         e->boot.trial = VT_TRIAL_NONE;
@@ -317,16 +405,14 @@ int vt_trial_boot(vt_engine *e, const char *proc, vt_boot_kind *kind, vt_buf *no
         *kind = VT_BOOT_TRIAL;
         if (e->boot.trial == VT_TRIAL_TRYING)
                 return 0; /* a second start of the service in the same boot */
-        r = vt_grubenv_load(&e->root, &env);
-        if (r >= 0)
-                r = vt_bootcount_read(&env, &bc);
+        r = counter_read(e, &bc, NULL);
         if (r < 0)
                 return r;
         e->boot.trial = VT_TRIAL_TRYING;
         e->boot.trial_txn = strtol(value, NULL, 10);
         snprintf(summary, sizeof(summary),
-                 "trial boot of transaction %s: %d more boot%s before GRUB falls back", value,
-                 bc.tries < 0 ? 0 : bc.tries, bc.tries == 1 ? "" : "s");
+                 "trial boot of transaction %s: %d more boot%s before the boot loader falls back",
+                 value, bc.tries < 0 ? 0 : bc.tries, bc.tries == 1 ? "" : "s");
         return record(e, "boot", summary, NULL, notes);
 }
 
@@ -337,11 +423,10 @@ int vt_trial_fallback_done(vt_engine *e, vt_buf *notes)
         char summary[200];
         int r;
 
-        r = vt_grubenv_load(&e->root, &env);
-        if (r >= 0 && vt_bootcount_read(&env, &bc) < 0)
+        if (counter_read(e, &bc, NULL) < 0) {
+                vt_error_clear();
                 bc = (vt_bootcount){0};
-        if (r < 0)
-                return r;
+        }
         if (e->boot.trial != VT_TRIAL_MARKED_BAD)
                 snprintf(e->boot.trial_reason, sizeof(e->boot.trial_reason), "%s",
                          bc.fallback ? "tries exhausted"

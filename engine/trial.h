@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 
+#include "backends/bootcount_grub.h"
 #include "common/buf.h"
 #include "engine/boot_fs.h"
 #include "engine/engine.h"
@@ -34,9 +35,12 @@
  * disabled or masked (backends/units.h: nothing would confirm a healthy trial, which would then
  * fall back), a grubenv GRUB cannot write, a /boot whose writes cannot be put in place for GRUB
  * (engine/boot_fs.h: -EPERM without CAP_SYS_ADMIN, a file system that can be neither
- * checkpointed nor frozen). `flush` (may be NULL) gets how /boot/grub is flushed there. Reads
- * only (the flush is a dry run); the boot path comes from `facts`. */
-int vt_trial_check(vt_facts *facts, vt_flush_report *flush);
+ * checkpointed nor frozen). `flush` (may be NULL) gets how /boot/grub (or the ESP) is flushed
+ * there. Reads only (the flush is a dry run); the boot path comes from `facts`. `sdboot` (may be
+ * NULL) is set when the counter is systemd-boot's entries on the ESP rather than GRUB's grubenv. */
+int vt_trial_check(vt_facts *facts, vt_flush_report *flush, bool *sdboot);
+/* The counter as the boot loader will read it: grubenv, or systemd-boot's trial entry. */
+int vt_trial_counter_read(vt_engine *e, vt_bootcount *bc);
 /* Is a trial armed, running or marked bad? A change of the files must wait for its end. */
 bool vt_trial_in_progress(const vt_engine *e);
 /* -EBUSY with what to do, for a change asked while a trial is in progress. */

@@ -11,6 +11,10 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 command -v groff >/dev/null || { echo "groff missing (apt-get install groff-base)"; exit 1; }
 warn=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$MAN" 2>&1)
 [ -z "$warn" ] || fail "groff warns about $MAN: $warn"
+# (a control byte where an escape was meant, "\f" typed into a printf: groff says nothing)
+if LC_ALL=C grep -n '[[:cntrl:]]' "$MAN" | grep -v $'^[0-9]*:.*\t' | grep -q .; then
+	fail "control bytes in $MAN: $(LC_ALL=C grep -n '[[:cntrl:]]' "$MAN" | head -3 | cat -A)"
+fi
 page=$(LC_ALL=C.UTF-8 MANWIDTH=200 groff -man -Tutf8 -rLL=200n "$MAN" 2>/dev/null | col -bx)
 comp=$("$BIN" completion bash) || fail "completion bash"
 bash -n <(echo "$comp") || fail "the completion script is not valid bash"

@@ -863,6 +863,199 @@ def scenario_uefi_grub(host):
     scenario_broken_boot(host, tries=1)
 
 
+def check_fallback_boot(host, g, cmdline, state, tries):
+    """The QEMU run of the dying trial boots and the fallback: `tries` trial boots failed in the
+    initramfs (panic= rebooted each), the boot that came up (`cmdline`: /proc/cmdline and
+    uname -r) is the last good entry on the default kernel, vfiotx-boot.service succeeded."""
+    fails = re.findall(r"^.*(?:ALERT!|Gave up waiting|Rebooting automatically|"
+                       r"vfiotx: ).*$", g.buf, re.M)
+    host.log("trial boots failing:\n" + "\n".join(fails))
+    alerts = [f for f in fails if "ALERT!" in f]
+    check(len(alerts) == tries, "expected %d trial boot(s) failing in the initramfs, saw %d"
+          % (tries, len(alerts)))
+    host.log("/proc/cmdline, uname -r of the boot that came up:\n" + cmdline)
+    cmdline, kver = cmdline.splitlines()
+    check("vfiotx.fallback=1" in cmdline.split() and "panic=" not in cmdline
+          and "vfiotx.trial=" not in cmdline, "running boot is not the last good entry: "
+          + cmdline)
+    check(kver == host.info["default_kernel"], "the fallback booted another kernel")
+    check(state == "active", "vfiotx-boot.service on the fallback boot: " + state)
+
+
+ESP_ENTRIES = "/loader/entries/"
+LOADER_GUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"  # systemd-boot's EFI variables
+
+
+def esp_entries(host, when):
+    """vfiotx's entries on the ESP as the firmware reads it (FAT: no journal to replay), and
+    the files they name, {name: bytes}; every file an entry names must be on the ESP, whole."""
+    off = host.info["esp_offset"]
+    files = vmlib.esp_list(host.disk, off)
+    got = {}
+    for path in files:
+        if path.startswith(ESP_ENTRIES + "vfiotx-"):
+            got[path[len(ESP_ENTRIES):]] = vmlib.esp_read(host.disk, off, path)
+    for name, data in got.items():
+        for m in re.finditer(r"^(?:linux|initrd)\s+(\S+)", data.decode(errors="replace"), re.M):
+            body = vmlib.esp_read(host.disk, off, m.group(1))
+            host.check_later(body, "%s: %s names %s, which the ESP does not have"
+                             % (when, name, m.group(1)))
+    host.log("%s: vfiotx's entries on the ESP: %s" % (when, sorted(got)))
+    return got
+
+
+def sdboot_host(host, g):
+    """The host boots systemd-boot (LoaderInfo) from the ESP at /boot/efi with
+    kernel-install's entries; vfiotx finds its boot counter there."""
+    g.sh("test -d /sys/firmware/efi")
+    info = g.out("bootctl status --no-pager 2>&1 | grep -E 'Product:|Current Entry:|Default "
+                 "Entry:' || true")
+    host.log("bootctl status:\n" + info)
+    check("systemd-boot" in info, "the boot did not come through systemd-boot:\n" + info)
+    check(g.out("uname -r") == host.info["default_kernel"], "booted a kernel other than the "
+          "default")
+    rc, out = g.sh("vfiotx check", check=False)
+    host.log("vfiotx check (exit %d):\n%s" % (rc, out))
+    check(re.search(r"can arm a boot-counted trial: systemd-boot", out),
+          "vfiotx check does not find the systemd-boot counter:\n" + out)
+    bc = json.loads(g.out("vfiotx status --json"))["boot_counter"]
+    host.log("vfiotx status --json boot_counter: %s" % json.dumps(bc))
+    check(bc["boot_path"] == "systemd-boot" and bc["firmware"] == "uefi" and bc["available"],
+          "status on systemd-boot: %r" % (bc,))
+
+
+def scenario_uefi_sdboot(host):
+    """The boot-counted rollback on systemd-boot (Debian 12's systemd-boot package, entries
+    written by kernel-install: uefi_image.py), with --tries 1 and power cuts: apply --force
+    binds the root disk's controller to vfio-pci; the ESP then holds vfiotx-1-trial-<txn>+1.conf
+    and the last good entry with its kernel and initramfs; the trial boot dies in the initramfs
+    and panic= reboots it; systemd-boot boots the last good entry by itself (the trial at +0-1,
+    LoaderEntryDefault "vfiotx-*"), vfiotx boot restores the good snapshot and rebuilds, and the
+    power is cut as soon as it is done; the next boot is a normal one of the distribution's
+    entry: the controller on its driver, status rolled back, the trial entry and the variable
+    gone, the last good entry kept, git fsck clean."""
+    g = host.boot("first")
+    sdboot_host(host, g)
+    kernels = default_kernel_only(host, g)
+    # the other kernel has no entry on the ESP (uefi_image.py): without its image in /boot the
+    # rebuild does not write one for it either, so the ESP keeps one kernel as on a plain host
+    others = [k for k in host.info["kernels"] if k != host.info["default_kernel"]]
+    if others:
+        g.sh("mkdir -p /root/kernels && mv %s /root/kernels/"
+             % " ".join("/boot/vmlinuz-%s" % k for k in others))
+    install_trial_pieces(host, g)
+    default_entry = g.out("bootctl list --no-pager 2>/dev/null | sed -n 's/^ *id: //p' | head -1")
+    host.log("the default entry before apply: " + default_entry)
+    # (1) the seed's procedure, a trial that confirms itself: the loader counts one try in the
+    # entry's name, systemd-bless-boot takes the counter off, vfiotx-confirm ends the trial
+    edu = edu_bdf(g)
+    t = time.monotonic()
+    rc, out = g.sh("vfiotx apply -y --tries 2 --device %s" % EDU_ID, timeout=REBUILD_TIMEOUT,
+                   check=False)
+    host.log("vfiotx apply -y --tries 2 --device %s (exit %d, %.0fs):\n%s"
+             % (EDU_ID, rc, time.monotonic() - t, out))
+    m = re.search(r"applied as transaction (\d+)", out)
+    check(rc == 0 and m, "apply --device edu failed")
+    seed_txn = m.group(1)
+    check_rebuilt(host, out, kernels, "apply --device edu")
+    entries = g.out("ls /boot/efi/loader/entries")
+    host.log("the ESP's entries after apply:\n" + entries)
+    check("vfiotx-1-trial-%s+2.conf" % seed_txn in entries.split(),
+          "apply armed no trial entry:\n" + entries)
+    g = host.reboot("seed-trial")
+    cmdline = g.out("cat /proc/cmdline")
+    host.log("/proc/cmdline of the trial boot: " + cmdline)
+    check("vfiotx.trial=%s" % seed_txn in cmdline.split() and "panic=10" in cmdline.split(),
+          "the boot after apply is not the trial: " + cmdline)
+    state, age = wait_unit_done(g, "vfiotx-confirm.service")
+    host.log("vfiotx-confirm.service was %s (%.1fs ago)" % (state, age))
+    host.log("vfiotx on the trial boot's console:\n" + console_lines(g, r"vfiotx"))
+    host.log("systemd-bless-boot: " + g.out(
+        "systemctl show -P ActiveState -P Result systemd-bless-boot.service | tr '\\n' ' '; "
+        "journalctl -b -u systemd-bless-boot.service --no-pager -o cat | tail -3"))
+    check(state == "active", "vfiotx-confirm.service did not confirm the trial: " + state)
+    entries = g.out("ls /boot/efi/loader/entries")
+    host.log("the ESP's entries after the confirmation:\n" + entries)
+    check(not any(e.startswith("vfiotx-1-trial-") for e in entries.split()) and
+          "vfiotx-0-last-good.conf" in entries.split(),
+          "after the confirmation the ESP has:\n" + entries)
+    g.sh("test ! -e /sys/firmware/efi/efivars/LoaderEntryDefault-" + LOADER_GUID)
+    drv, out = driver_of(g, edu)
+    check(drv == "vfio-pci", "edu is on %s after the confirmation:\n%s" % (drv, out))
+    status = g.out("vfiotx status")
+    host.log("vfiotx status after the confirmation:\n" + status)
+    check("state: good" in status, "status is not good after the confirmation:\n" + status)
+    # (2) a broken trial on top of it: the root disk's controller
+    bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % VIRTIO_BLK_ID)
+    check(re.match(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", bdf),
+          "no single virtio-blk controller (%s): %r" % (VIRTIO_BLK_ID, bdf))
+    disk_driver, _ = driver_of(g, bdf)
+    t = time.monotonic()
+    rc, out = g.sh("vfiotx apply -y --force --tries 1 --device %s" % bdf,
+                   timeout=REBUILD_TIMEOUT, check=False)
+    host.power_cut()
+    host.log("vfiotx apply -y --force --tries 1 --device %s (exit %d, %.0fs):\n%s"
+             % (bdf, rc, time.monotonic() - t, out))
+    m = re.search(r"applied as transaction (\d+)", out)
+    check(rc == 0 and m, "apply --device <root disk> failed")
+    check_rebuilt(host, out, kernels, "apply")
+    ents = esp_entries(host, "cut after the armed apply")
+    trial = "vfiotx-1-trial-%s+1.conf" % m.group(1)
+    check(trial in ents and "vfiotx-0-last-good.conf" in ents,
+          "after the armed apply the ESP has %s, not %s and the last good entry"
+          % (sorted(ents), trial))
+    opts = re.search(r"^options\s+(.*)$", ents[trial].decode(), re.M)
+    check(opts and "vfiotx.trial=%s" % m.group(1) in opts.group(1).split()
+          and "panic=10" in opts.group(1).split() and "vfiotx_trial_args" not in opts.group(1),
+          "the trial entry:\n" + ents[trial].decode())
+    check(re.search(r"^version\s+%s$" % re.escape(host.info["default_kernel"]),
+                    ents[trial].decode(), re.M), "the trial does not boot the default kernel:\n"
+          + ents[trial].decode())
+    check("vfiotx.fallback=1" in ents["vfiotx-0-last-good.conf"].decode(),
+          "the last good entry:\n" + ents["vfiotx-0-last-good.conf"].decode())
+    # one QEMU process across the trial boot (panic= reboots it) and the fallback boot
+    g = host.boot("trial-and-fallback", timeout=BROKEN_BOOT_TIMEOUT, no_reboot=False)
+    cmdline = g.out("cat /proc/cmdline; uname -r")
+    state, age = wait_unit_done(g, "vfiotx-boot.service")
+    host.power_cut()
+    host.log("vfiotx-boot.service was %s; the power cut %.1fs after it finished" % (state, age))
+    check_fallback_boot(host, g, cmdline, state, tries=1)
+    ents = esp_entries(host, "cut after the fallback's restore")
+    check(sorted(ents) == ["vfiotx-0-last-good.conf"],
+          "after the fallback the ESP has %s, not only the last good entry" % sorted(ents))
+    g = host.boot("after-fallback-cut")
+    cmdline = g.out("cat /proc/cmdline")
+    host.log("/proc/cmdline after the fallback and the power cut: " + cmdline)
+    check("vfiotx.fallback" not in cmdline and "vfiotx.trial=" not in cmdline
+          and "panic=" not in cmdline, "the boot after the fallback is not a normal one: "
+          + cmdline)
+    # (efivarfs files do not seek: read through a pipe; 4 bytes of attributes, then UTF-16)
+    current = g.out("cat /sys/firmware/efi/efivars/LoaderEntrySelected-%s | tail -c +5 | "
+                    "tr -d '\\0'" % LOADER_GUID)
+    host.log("systemd-boot booted: " + current)
+    check(current == default_entry, "booted %r, not the distribution's entry %r"
+          % (current, default_entry))
+    g.sh("test ! -e /sys/firmware/efi/efivars/LoaderEntryDefault-" + LOADER_GUID)
+    drv, out = driver_of(g, bdf)
+    check(drv == disk_driver, "the root disk controller is on %s, not %s:\n%s"
+          % (drv, disk_driver, out))
+    status = g.out("vfiotx status")
+    host.log("vfiotx status after the fallback:\n" + status)
+    check("state: rolled back" in status and "tries exhausted" in status,
+          "status does not say rolled back / tries exhausted:\n" + status)
+    # the good snapshot is the confirmed seed procedure's: edu stays on vfio-pci
+    conf = g.out("cat /etc/modprobe.d/vfiotx.conf")
+    check(EDU_ID in conf and VIRTIO_BLK_ID not in conf, "the restored modprobe.d:\n" + conf)
+    drv, out = driver_of(g, edu)
+    check(drv == "vfio-pci", "edu is on %s after the fallback:\n%s" % (drv, out))
+    log = g.out("vfiotx log")
+    host.log("vfiotx log:\n" + log)
+    check(any("fallback" in line for line in log.splitlines()),
+          "the log shows no fallback entry:\n" + log)
+    fsck_journal(g)
+    host.shutdown()
+
+
 def scenario_broken_boot(host, tries=2):
     """The boot-counted rollback for real, with power cuts: apply --force --tries N binds the
     root disk's virtio-blk controller to vfio-pci and the power is cut as soon as it returns:
@@ -912,20 +1105,8 @@ def scenario_broken_boot(host, tries=2):
     # giving up on the root disk and panic= rebooting each trial boot ("quiet": the kernel's
     # own command line is not printed), vfiotx boot's output on the fallback boot
     booting = re.findall(r"Booting `[^'\n]*'", g.buf)
-    fails = re.findall(r"^.*(?:ALERT!|Gave up waiting|Rebooting automatically|"
-                       r"vfiotx: ).*$", g.buf, re.M)
     host.log("GRUB entries booted in this QEMU run:\n" + "\n".join(booting))
-    host.log("trial boots failing:\n" + "\n".join(fails))
-    alerts = [f for f in fails if "ALERT!" in f]
-    check(len(alerts) == tries, "expected %d trial boot(s) failing in the initramfs, saw %d"
-          % (tries, len(alerts)))
-    host.log("/proc/cmdline, uname -r of the boot that came up:\n" + cmdline)
-    cmdline, kver = cmdline.splitlines()
-    check("vfiotx.fallback=1" in cmdline.split() and "panic=" not in cmdline
-          and "vfiotx.trial=" not in cmdline, "running boot is not the last good entry: "
-          + cmdline)
-    check(kver == host.info["default_kernel"], "fallback booted another kernel")
-    check(state == "active", "vfiotx-boot.service on the fallback boot: " + state)
+    check_fallback_boot(host, g, cmdline, state, tries)
     what_grub_reads(host, "cut after the fallback's restore", grubenv_at)
     g = host.boot("after-fallback-cut")
     cmdline = through_grub(g, host.info)
@@ -1545,7 +1726,7 @@ def uefi_image_cmd(args):
 
 
 # the disk a scenario runs on when `run --image` does not say (uefi_image.py's kinds)
-SCENARIO_IMAGES = {"uefi-grub": "uefi-grub"}
+SCENARIO_IMAGES = {"uefi-grub": "uefi-grub", "uefi-sdboot": "uefi-sdboot"}
 
 SCENARIOS = {
     "rollback": scenario_rollback,
@@ -1553,6 +1734,7 @@ SCENARIOS = {
     "seed-procedure": scenario_seed_procedure,
     "broken-boot": scenario_broken_boot,
     "uefi-grub": scenario_uefi_grub,
+    "uefi-sdboot": scenario_uefi_sdboot,
     "display-gpu": scenario_display_gpu,
     "two-kernels": scenario_two_kernels,
     "rescue": scenario_rescue,
