@@ -55,6 +55,59 @@ static int check_writable(const vt_root *root)
                              mnt ? mnt : root->path);
 }
 
+/* On systemd-boot the loader starts the initramfs copies kernel-install keeps on the ESP
+ * (Debian's initramfs post-update hook refreshes them): a rebuild with the ESP not mounted in
+ * the root would rebuild /boot only, report success, and leave the bad initramfs booting. The
+ * initramfs mounts only the root, so the ESP fstab names (/boot/efi or /efi) must be mounted
+ * there by hand first; refused before anything is written. */
+static int check_esp_mounted(const vt_root *root)
+{
+        static const char *const esp_dirs[] = {"/boot/efi", "/efi"};
+        _cleanup_buf_ vt_buf fstab = VT_BUF_INIT;
+        char *save = NULL;
+        int r;
+
+        r = vt_root_exists(root, "/etc/initramfs/post-update.d/systemd-boot");
+        if (r <= 0) {
+                vt_error_clear();
+                return 0;
+        }
+        r = vt_root_read(root, "/etc/fstab", &fstab);
+        if (r < 0) {
+                vt_error_clear();
+                return 0;
+        }
+        for (char *l = strtok_r(fstab.ptr, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char spec[256], dir[256];
+                _cleanup_free_ char *entries = NULL;
+
+                if (sscanf(l, " %255s %255s", spec, dir) != 2 || spec[0] == '#')
+                        continue;
+                for (size_t i = 0; i < ARRAY_SIZE(esp_dirs); i++) {
+                        if (strcmp(dir, esp_dirs[i]) != 0)
+                                continue;
+                        if (asprintf(&entries, "%s/loader/entries", dir) < 0)
+                                return -ENOMEM;
+                        r = vt_root_exists(root, entries);
+                        vt_error_clear();
+                        if (r > 0)
+                                return 0;
+                        vt_error_set(ENODEV,
+                                     "the ESP (%s in %s/etc/fstab) is not mounted at %s%s: "
+                                     "systemd-boot starts the initramfs copies kept there, so "
+                                     "a rebuild now would leave the bad one booting; nothing "
+                                     "was restored",
+                                     spec, root->path, root->path, dir);
+                        return vt_error_hint(ENODEV,
+                                             "mount it (modprobe vfat; mount %s %s%s; a "
+                                             "UUID= or LABEL= spec is /dev/disk/by-uuid/... or "
+                                             "by-label/...) and run vfiotx-rescue again",
+                                             spec, root->path, dir);
+                }
+        }
+        return 0;
+}
+
 static int read_copy(const vt_root *root, vt_snapshot *good, long *txn)
 {
         _cleanup_free_ char *where = vt_root_display(root, "/var/lib/vfiotx/good");
@@ -173,6 +226,8 @@ int vt_rescue_run(const vt_rescue_req *req, vt_rescue_result *res)
         r = vt_root_open(&root, req->root);
         if (r >= 0)
                 r = check_writable(&root);
+        if (r >= 0 && !req->no_rebuild)
+                r = check_esp_mounted(&root);
         if (r >= 0)
                 r = read_copy(&root, &good, &res->txn);
         if (r < 0)

@@ -161,4 +161,24 @@ else
 	echo "skipped the rescue during a trial: grub-editenv is not installed"
 fi
 
+# --- systemd-boot (Debian's initramfs post-update hook): the loader starts the initramfs copies
+# on the ESP, so with the ESP fstab names not mounted in the root the rebuild would leave the bad
+# one booting: refused before anything is written; mounted (entries there), the rescue runs.
+debian_grub
+mkdir -p "$root/etc/initramfs/post-update.d" "$root/boot/efi"
+: >"$root/etc/initramfs/post-update.d/systemd-boot"
+echo "UUID=7A3C-0E16 /boot/efi vfat umask=0077 0 1" >>"$root/etc/fstab"
+sd_good=$(etc_state "$root")
+run 0 v apply -y --no-arm --device "$igpu"
+before=$(tree_state "$root")
+: >"$FAKE_LOG"
+run 1 rescue --root "$root"
+assert_contains "$ERR" "the ESP (UUID=7A3C-0E16 in $root/etc/fstab) is not mounted at $root/boot/efi"
+assert_contains "$ERR" "mount UUID=7A3C-0E16 $root/boot/efi"
+assert_eq "$(tree_state "$root")" "$before" "a refused rescue writes nothing (ESP not mounted)"
+assert_eq "$(cat "$FAKE_LOG")" "" "a refused rescue runs no tool (ESP not mounted)"
+mkdir -p "$root/boot/efi/loader/entries"
+run 0 rescue --root "$root"
+assert_eq "$(etc_state "$root")" "$sd_good" "restored with the ESP mounted"
+
 finish

@@ -24,7 +24,15 @@ sed 's|@SBINDIR@|/usr/sbin|g' "$VFIOTX_SRC/scripts/initramfs/hooks/vfiotx-rescue
 mkdir -p "$VT_TMP/initramfs"
 run 0 env DESTDIR="$VT_TMP/initramfs" VFIOTX_HOOK_FUNCTIONS="$VT_TMP/hook-functions" sh "$VT_TMP/hook"
 assert_contains "$ERR" "/usr/sbin/vfiotx-rescue is missing" # not installed on this machine
+mkdir -p "$VT_TMP/plain" # (a root without systemd-boot, whatever this machine has)
 run 0 env DESTDIR="$VT_TMP/initramfs" VFIOTX_HOOK_FUNCTIONS="$VT_TMP/hook-functions" \
-	VFIOTX_RESCUE_BIN="$VFIOTX_RESCUE_STATIC" sh "$VT_TMP/hook"
+	VFIOTX_RESCUE_BIN="$VFIOTX_RESCUE_STATIC" VFIOTX_HOOK_ROOT="$VT_TMP/plain" sh "$VT_TMP/hook"
 assert_eq "$(cat "$VT_TMP/initramfs/calls")" "copy_exec $VFIOTX_RESCUE_STATIC /sbin/vfiotx-rescue"
+# on systemd-boot (Debian's post-update hook present) FAT's modules too: the ESP is mounted by hand
+printf '%s\n' 'manual_add_modules() { echo "manual_add_modules $*" >>"$DESTDIR/calls"; }' >>"$VT_TMP/hook-functions"
+mkdir -p "$VT_TMP/sdboot/etc/initramfs/post-update.d" && : >"$VT_TMP/sdboot/etc/initramfs/post-update.d/systemd-boot"
+: >"$VT_TMP/initramfs/calls"
+run 0 env DESTDIR="$VT_TMP/initramfs" VFIOTX_HOOK_FUNCTIONS="$VT_TMP/hook-functions" \
+	VFIOTX_RESCUE_BIN="$VFIOTX_RESCUE_STATIC" VFIOTX_HOOK_ROOT="$VT_TMP/sdboot" sh "$VT_TMP/hook"
+assert_eq "$(tail -n 1 "$VT_TMP/initramfs/calls")" "manual_add_modules vfat nls_cp437 nls_ascii"
 finish
