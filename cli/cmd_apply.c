@@ -86,8 +86,8 @@ const vt_command vt_command_apply = {
         "command line gets the IOMMU parameters they need. Files edited by hand since the last\n"
         "transaction are recorded first. Applying twice is a no-op that writes no transaction.\n"
         "The initramfs and boot configuration are rebuilt inside the transaction, and the next\n"
-        "boot is a boot-counted trial: unless it is confirmed healthy, GRUB boots the last\n"
-        "good entry by itself.\n",
+        "boot is a boot-counted trial: unless it is confirmed healthy, the boot loader (GRUB or\n"
+        "systemd-boot) boots the last good entry by itself.\n",
     .groups = apply_groups,
     .epilog = apply_epilog,
 };
@@ -354,12 +354,13 @@ int vt_cmd_apply(vt_cli *cli, int argc, char **argv)
                         vt_cli_info(cli, "rebuilt and verified: %zu step%s\n", res.rebuild_steps,
                                     res.rebuild_steps > 1 ? "s" : "");
                 if (res.armed)
-                        vt_cli_info(cli,
-                                    "reboot to try it: after %u failed boot%s GRUB falls "
-                                    "back to the last good entry by itself; a healthy boot "
-                                    "is confirmed by vfiotx-confirm.service (or 'vfiotx "
-                                    "confirm')\n",
-                                    res.tries, res.tries > 1 ? "s" : "");
+                        vt_cli_info(
+                            cli,
+                            "reboot to try it: after %u failed boot%s the boot loader falls "
+                            "back to the last good entry by itself; a healthy boot "
+                            "is confirmed by vfiotx-confirm.service (or 'vfiotx "
+                            "confirm')\n",
+                            res.tries, res.tries > 1 ? "s" : "");
                 vt_cli_info(cli, "'vfiotx rollback' restores the last good snapshot; 'vfiotx "
                                  "confirm' marks this one good\n");
         }

@@ -78,10 +78,13 @@ int vt_sdboot_counter_read(const vt_root *root, const char *sysfs, vt_bootcount 
         return r;
 }
 
-/* The entry the loader boots now, among the distribution's (vfiotx's own left out). */
-static int current_default(const vt_root *root, const char *sysfs, const vt_esp *esp,
+/* The entry the loader boots now, among the distribution's (vfiotx's own left out). With
+ * `probe`, a stand-in for vfiotx's last good entry (no sort-key, a loader file present) is listed
+ * too, and *out stays NULL when the loader would pick it. */
+static int current_default(const vt_root *root, const char *sysfs, const vt_esp *esp, bool probe,
                            const vt_esp_file **out, const char **rule)
 {
+        static const char stand_in[] = "title vfiotx\nlinux /vfiotx/vmlinuz\n";
         _cleanup_free_ char *oneshot = NULL, *def = NULL, *last = NULL;
         vt_sdboot_menu m = VT_SDBOOT_MENU_INIT;
         vt_bls_entry *parsed = calloc(esp->n_entries + 1, sizeof(*parsed));
@@ -117,6 +120,14 @@ static int current_default(const vt_root *root, const char *sysfs, const vt_esp 
                 in[n] = (vt_sdboot_input){f->name, &parsed[n], r > 0};
                 src[n++] = f;
                 r = 0;
+        }
+        if (r >= 0 && probe) {
+                r = vt_bls_entry_parse(stand_in, sizeof(stand_in) - 1, VT_SDBOOT_LAST_GOOD_FILE,
+                                       &parsed[n]);
+                if (r >= 0) {
+                        in[n] = (vt_sdboot_input){VT_SDBOOT_LAST_GOOD_FILE, &parsed[n], true};
+                        src[n++] = NULL;
+                }
         }
         if (r >= 0) {
                 /* A leftover pattern of an earlier trial says nothing about the host's own
@@ -203,12 +214,27 @@ int vt_sdboot_counter_check(const vt_root *root, const char *sysfs)
                                      def);
         r = vt_esp_read(root, &esp);
         if (r >= 0)
-                r = current_default(root, sysfs, &esp, &base, &rule);
+                r = current_default(root, sysfs, &esp, false, &base, &rule);
         vt_esp_free(&esp);
         if (r < 0)
                 return r;
         if (!base)
                 return not_supported("systemd-boot lists no entry it can start on the ESP");
+        /* Once the trial is over LoaderEntryDefault is the user's again: without a default
+         * that picks the distribution's entries (loader.conf's `default`, or entries with a
+         * sort-key, which sort before vfiotx's), the loader would take the last good entry. */
+        r = vt_esp_read(root, &esp);
+        if (r >= 0)
+                r = current_default(root, sysfs, &esp, true, &base, &rule);
+        vt_esp_free(&esp);
+        if (r < 0)
+                return r;
+        if (!base)
+                return not_supported("without a default, systemd-boot would boot vfiotx's last "
+                                     "good entry after the trial (the entries have no sort-key "
+                                     "and loader.conf names no default); set one with "
+                                     "'default <machine-id>-*' in loader/loader.conf or "
+                                     "'bootctl set-default ID'");
         return 0;
 }
 
@@ -251,7 +277,7 @@ int vt_sdboot_counter_arm(const vt_root *root, const char *sysfs, long txn, unsi
         if (r >= 0 && def && strcmp(def, VT_SDBOOT_PATTERN) != 0)
                 saved = strdup(def);
         if (r >= 0)
-                r = current_default(root, sysfs, &esp, &src, &rule);
+                r = current_default(root, sysfs, &esp, false, &src, &rule);
         if (r >= 0 && !src)
                 r = vt_error_set(ENOENT, "systemd-boot lists no entry it can start in %s",
                                  esp.path);

@@ -184,6 +184,17 @@ mount -t tmpfs -o ro,size=1m tmpfs "$SYSDIR/firmware/efi/efivars"
 run 1 v apply -y --device "$igpu"
 assert_contains "$ERR" "efivars is mounted read-only"
 umount "$SYSDIR/firmware/efi/efivars"
+# entries without a sort-key, named so that "vfiotx-..." sorts first among them (ids starting
+# with a letter below 'v', as a machine id starting with a-f gives), and no default in
+# loader.conf: after the trial the loader would boot vfiotx's last good entry for good
+sed -i '/^default /d' "$ESP/loader/loader.conf"
+sed -i '/^sort-key/d' "$ESP"/loader/entries/*.conf
+for f in "$ESP"/loader/entries/"$MID"-*.conf; do mv "$f" "$ESP/loader/entries/debian-${f##*/$MID-}"; done
+run 1 v apply -y --device "$igpu"
+assert_contains "$ERR" "would boot vfiotx's last good entry after the trial"
+printf 'default debian-*\n' >>"$ESP/loader/loader.conf"
+run 0 v check
+assert_contains "$OUT" "can arm a boot-counted trial: systemd-boot entries on the ESP"
 assert_eq "$(entries)" "" "nothing on the ESP after the refusals"
 
 # --- crash walks: killed at every failpoint of arming, confirming and falling back, the ESP and
