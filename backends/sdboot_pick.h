@@ -3,8 +3,8 @@
  * that each entry's kernel exists on the ESP); this module sorts and picks. Used by arming
  * (which entry the trial copies: engine/sdboot_counter.h) and by `status` (what boots next).
  * vfiotx's own entries have no sort-key, so they sort after entries that have one, as Debian's
- * kernel-install writes them (`sort-key debian`); that the distribution's entries have one is
- * not checked yet.
+ * kernel-install writes them (`sort-key debian`); arming refuses where, without
+ * LoaderEntryDefault, the loader would pick vfiotx's last good entry.
  *
  * The model (systemd 252, src/boot/efi/boot.c; Debian 12 ships 252.39):
  *   1. Entries (config_load_entries, config_entry_add_from_file): file names ending in ".conf"
