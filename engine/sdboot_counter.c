@@ -168,14 +168,12 @@ static int not_supported(const char *fmt, ...)
 
 int vt_sdboot_counter_check(const vt_root *root, const char *sysfs)
 {
-        _cleanup_free_ char *oneshot = NULL, *def = NULL;
-        const vt_esp_file *base = NULL;
+        _cleanup_free_ char *oneshot = NULL, *def = NULL, *efivars = NULL;
+        const vt_esp_file *base = NULL, *last_good_probe = NULL;
         const char *rule = NULL;
+        struct statvfs vfs;
         vt_esp esp;
         int r;
-
-        _cleanup_free_ char *efivars = NULL;
-        struct statvfs vfs;
 
         /* The commit point of arming and clearing is a write of LoaderEntryDefault: without a
          * writable efivarfs it would fail after the transaction (containers mount it read-only). */
@@ -213,23 +211,20 @@ int vt_sdboot_counter_check(const vt_root *root, const char *sysfs)
                                      "set-default'",
                                      def);
         r = vt_esp_read(root, &esp);
-        if (r >= 0)
-                r = current_default(root, sysfs, &esp, false, &base, &rule);
+        if (r < 0)
+                return r;
+        r = current_default(root, sysfs, &esp, false, &base, &rule);
+        /* Once the trial is over LoaderEntryDefault is the user's again: without a default
+         * that picks the distribution's entries (loader.conf's `default`, or entries with a
+         * sort-key, which sort before vfiotx's), the loader would take the last good entry. */
+        if (r >= 0 && base)
+                r = current_default(root, sysfs, &esp, true, &last_good_probe, &rule);
         vt_esp_free(&esp);
         if (r < 0)
                 return r;
         if (!base)
                 return not_supported("systemd-boot lists no entry it can start on the ESP");
-        /* Once the trial is over LoaderEntryDefault is the user's again: without a default
-         * that picks the distribution's entries (loader.conf's `default`, or entries with a
-         * sort-key, which sort before vfiotx's), the loader would take the last good entry. */
-        r = vt_esp_read(root, &esp);
-        if (r >= 0)
-                r = current_default(root, sysfs, &esp, true, &base, &rule);
-        vt_esp_free(&esp);
-        if (r < 0)
-                return r;
-        if (!base)
+        if (!last_good_probe)
                 return not_supported("without a default, systemd-boot would boot vfiotx's last "
                                      "good entry after the trial (the entries have no sort-key "
                                      "and loader.conf names no default); set one with "
