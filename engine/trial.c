@@ -41,6 +41,14 @@ static int flush_boot(vt_engine *e)
 
 /* Which counter the host has: systemd-boot's entries (kernel-install's ESP, no GRUB, not
  * Proxmox's ESPs), or GRUB's grubenv. Errors count as GRUB, whose functions then report them. */
+static bool counter_is_sdboot(const vt_boot_info *boot, const vt_firmware *fw)
+{
+        return (boot->flags & VT_BOOT_SYSTEMD_BOOT) && !(boot->flags & VT_BOOT_PROXMOX) &&
+               (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) ||
+                (fw && vt_firmware_booted_sdboot(fw)));
+}
+
+/* counter_is_sdboot() for the engine's root and sysfs. */
 static bool on_sdboot(vt_engine *e)
 {
         vt_boot_info boot;
@@ -51,10 +59,8 @@ static bool on_sdboot(vt_engine *e)
                 vt_error_clear();
                 return false;
         }
-        yes = (boot.flags & VT_BOOT_SYSTEMD_BOOT) && !(boot.flags & VT_BOOT_PROXMOX) &&
-              (!(boot.flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) ||
-               (vt_firmware_probe(e->sysfs ? e->sysfs : "/sys", &fw) >= 0 &&
-                vt_firmware_booted_sdboot(&fw)));
+        yes = counter_is_sdboot(
+            &boot, vt_firmware_probe(e->sysfs ? e->sysfs : "/sys", &fw) >= 0 ? &fw : NULL);
         vt_error_clear();
         vt_boot_info_free(&boot);
         return yes;
@@ -239,9 +245,7 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush, bool *sdboot)
         r = vt_firmware_probe(facts->sysfs, &fw);
         if (r < 0)
                 return r;
-        if ((boot->flags & VT_BOOT_SYSTEMD_BOOT) && !(boot->flags & VT_BOOT_PROXMOX) &&
-            (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) ||
-             vt_firmware_booted_sdboot(&fw))) {
+        if (counter_is_sdboot(boot, &fw)) {
                 if (sdboot)
                         *sdboot = true;
                 return sdboot_check(facts, flush);
