@@ -72,7 +72,9 @@ int vt_boot_list_dir(const vt_root *root, const char *dir, const char *suffix, c
                 }
         }
         closedir(d);
-        qsort(*names, *n, sizeof(char *), cmp_str);
+        /* qsort's array must not be NULL, even for no elements: an empty directory. */
+        if (*n)
+                qsort(*names, *n, sizeof(char *), cmp_str);
         return 0;
 }
 

@@ -391,7 +391,9 @@ int vt_pci_scan(const char *sysfs, vt_pci_list *out)
                 vt_pci_list_free(out);
                 return r;
         }
-        qsort(out->items, out->n, sizeof(*out->items), cmp_device);
+        /* No devices leaves items NULL, which qsort must not be given. */
+        if (out->n)
+                qsort(out->items, out->n, sizeof(*out->items), cmp_device);
         return 0;
 }
 
