@@ -34,7 +34,7 @@ static int record_rescue(vt_engine *e, vt_buf *notes, bool *rescued)
         if (m.time > 0 && gmtime_r(&t, &tm))
                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
         snprintf(summary, sizeof(summary),
-                 "rescue: vfiotx-rescue restored the last good snapshot (transaction %ld) from "
+                 "vfiotx-rescue restored the last good snapshot (transaction %ld) from "
                  "its plain copy at %s%s",
                  m.txn, when, m.rebuilt ? "" : "; the boot artifacts are still to rebuild");
         r = vt_engine_record_disk(e, "rescue", summary, NULL, &txn);

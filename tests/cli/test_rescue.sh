@@ -103,7 +103,7 @@ assert_eq "$(grep -c . "$FAKE_LOG")" 3 "the second run rebuilds again"
 # --- the next normal boot records the rescue and removes the marker.
 head_before=$(txn_count "$root")
 run 0 v boot
-assert_contains "$OUT$ERR" "rescue: vfiotx-rescue restored the last good snapshot (transaction 1)"
+assert_contains "$OUT$ERR" "recorded as transaction $((head_before + 1)): vfiotx-rescue restored the last good snapshot (transaction 1)"
 [ -e "$root/$mark" ] && fail "vfiotx boot removes the marker"
 assert_eq "$(txn_count "$root")" "$((head_before + 1))" "one entry for the rescue"
 git -C "$root/var/lib/vfiotx/journal.git" show refs/heads/journal:meta.json |

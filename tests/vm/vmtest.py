@@ -924,6 +924,18 @@ def sdboot_host(host, g):
           "status on systemd-boot: %r" % (bc,))
 
 
+def sdboot_default_kernel_only(host, g):
+    """default_kernel_only on the systemd-boot disk: the other kernel has no entry on the ESP
+    (uefi_image.py), and without its image in /boot a rebuild does not write one for it either
+    (kernel-install), so the ESP keeps one kernel as on a plain host."""
+    kernels = default_kernel_only(host, g)
+    others = [k for k in host.info["kernels"] if k != host.info["default_kernel"]]
+    if others:
+        g.sh("mkdir -p /root/kernels && mv %s /root/kernels/"
+             % " ".join("/boot/vmlinuz-%s" % k for k in others))
+    return kernels
+
+
 def scenario_uefi_sdboot(host):
     """The boot-counted rollback on systemd-boot (Debian 12's systemd-boot package, entries
     written by kernel-install: uefi_image.py), with --tries 1 and power cuts: apply --force
@@ -936,13 +948,7 @@ def scenario_uefi_sdboot(host):
     gone, the last good entry kept, git fsck clean."""
     g = host.boot("first")
     sdboot_host(host, g)
-    kernels = default_kernel_only(host, g)
-    # the other kernel has no entry on the ESP (uefi_image.py): without its image in /boot the
-    # rebuild does not write one for it either, so the ESP keeps one kernel as on a plain host
-    others = [k for k in host.info["kernels"] if k != host.info["default_kernel"]]
-    if others:
-        g.sh("mkdir -p /root/kernels && mv %s /root/kernels/"
-             % " ".join("/boot/vmlinuz-%s" % k for k in others))
+    kernels = sdboot_default_kernel_only(host, g)
     install_trial_pieces(host, g)
     default_entry = g.out("bootctl list --no-pager 2>/dev/null | sed -n 's/^ *id: //p' | head -1")
     host.log("the default entry before apply: " + default_entry)
@@ -1548,10 +1554,21 @@ def scenario_rescue(host):
     There: give the controller back to virtio-pci, mount the root read-only at /root,
     `vfiotx-rescue` refuses and says how to remount; after `mount -o remount,rw /root` it
     restores the last good files from the plain copy and rebuilds the initramfs and grub.cfg
-    chrooted into /root; reboot -f: a healthy host, whose `vfiotx boot` recorded the rescue."""
+    chrooted into /root; reboot -f: a healthy host, whose `vfiotx boot` recorded the rescue.
+    On the systemd-boot disk (`--image uefi-sdboot`; ctest: vm/rescue-sdboot) the loader starts
+    the initramfs copy on the ESP: vfiotx-rescue refuses until the ESP is mounted at
+    /root/boot/efi (vfat from the initramfs: the hook adds it on such hosts), then its rebuild
+    refreshes the ESP's copy and entry through kernel-install, and the next boot is healthy."""
+    sdboot = host.image == "uefi-sdboot"
+    # the UEFI disks have the ESP first (uefi_image.py)
+    root_dev = "/dev/vda2" if host.image.startswith("uefi-") else "/dev/vda1"
     g = host.boot("first")
-    through_grub(g, host.info)
-    kernels = default_kernel_only(host, g)
+    if sdboot:
+        sdboot_host(host, g)
+        kernels = sdboot_default_kernel_only(host, g)
+    else:
+        through_grub(g, host.info)
+        kernels = default_kernel_only(host, g)
     g.sh("test -x /usr/share/initramfs-tools/hooks/vfiotx-rescue")
     # as the package leaves a host: vfiotx-boot.service records the rescue at the next boot
     if not host.deb:
@@ -1562,13 +1579,19 @@ def scenario_rescue(host):
     check(re.match(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", bdf),
           "no single virtio-blk controller (%s): %r" % (VIRTIO_BLK_ID, bdf))
     grub_before = g.out("cat /etc/default/grub")
+    cmdline_before = g.out("cat /etc/kernel/cmdline") if sdboot else None
     apply_logged(host, g, "-y --no-arm --force --device %s" % bdf, kernels)
     listing = g.out("lsinitramfs /boot/initrd.img-%s" % kernels[0], timeout=300)
     check(re.search(r"^(usr/)?sbin/vfiotx-rescue$", listing, re.M),
           "the initramfs has no vfiotx-rescue")
     check(not re.search(r"^(usr/)?sbin/vfiotx$|/libgit2\.so", listing, re.M),
           "the initramfs has the full vfiotx or libgit2")
+    if sdboot:
+        check(re.search(r"/vfat\.ko", listing), "the initramfs has no vfat module")
     host.shutdown()
+    if sdboot:
+        ents = esp_entries(host, "after apply --no-arm")
+        check(not ents, "apply --no-arm wrote vfiotx entries: %s" % sorted(ents))
     g = vmlib.Guest(host.disk, host.artifacts, "%02d-broken" % (len(host.boots) + 1),
                     uefi=host.vars)
     host.boots.append(g)
@@ -1582,14 +1605,24 @@ def scenario_rescue(host):
     check(out.rstrip().endswith("/vfio-pci"), "the root disk controller is not on vfio-pci")
     g.sh("echo %s >/sys/bus/pci/drivers/vfio-pci/unbind && "
          "echo %s >/sys/bus/pci/drivers/virtio-pci/bind" % (bdf, bdf))
-    g.sh("i=0; while [ ! -b /dev/vda1 ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done; "
-         "test -b /dev/vda1 && { modprobe ext4 || true; } && mount -t ext4 -o ro /dev/vda1 /root")
+    g.sh("i=0; while [ ! -b %s ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done; "
+         "test -b %s && { modprobe ext4 || true; } && mount -t ext4 -o ro %s /root"
+         % (root_dev, root_dev, root_dev))
     rc, out = g.sh("vfiotx-rescue", check=False)
     host.log("vfiotx-rescue on a read-only root (exit %d):\n%s" % (rc, out))
     check(rc != 0 and "read-only" in out and "(mount -o remount,rw /root)" in out,
           "vfiotx-rescue on a read-only root did not say how to remount /root")
     # klibc's mount (the initramfs has no busybox here) wants the device too
-    g.sh("mount -o remount,rw /dev/vda1 /root")
+    g.sh("mount -o remount,rw %s /root" % root_dev)
+    if sdboot:
+        rc, out = g.sh("vfiotx-rescue", check=False)
+        host.log("vfiotx-rescue without the ESP mounted (exit %d):\n%s" % (rc, out))
+        check(rc != 0 and "is not mounted at /root/boot/efi" in out
+              and "nothing was restored" in out and "modprobe vfat" in out,
+              "vfiotx-rescue without the ESP did not refuse and say how to mount it")
+        g.sh("test -e /root/etc/modprobe.d/vfiotx.conf")
+        g.sh("modprobe vfat && mount -t vfat /dev/vda1 /root/boot/efi && "
+             "test -d /root/boot/efi/loader/entries")
     t = time.monotonic()
     rc, out = g.sh("vfiotx-rescue", timeout=REBUILD_TIMEOUT, check=False)
     host.log("vfiotx-rescue (exit %d, %.0fs):\n%s" % (rc, time.monotonic() - t, out))
@@ -1599,11 +1632,22 @@ def scenario_rescue(host):
     g.sh("test ! -e /root/etc/modprobe.d/vfiotx.conf")
     check(g.out("cat /root/etc/default/grub") == grub_before,
           "/etc/default/grub is not back to its original")
+    if sdboot:
+        check(g.out("cat /root/etc/kernel/cmdline") == cmdline_before,
+              "/etc/kernel/cmdline is not back to its original")
+        g.sh("umount /root/boot/efi")
     g.sh("umount /root")
     g.force_reboot()
     host.log("%s: reboot -f from the initramfs shell" % g.name)
     g = host.boot("after-rescue")
-    through_grub(g, host.info)
+    if sdboot:
+        sdboot_host(host, g)
+        cmdline = g.out("cat /proc/cmdline")
+        host.log("/proc/cmdline after the rescue: " + cmdline)
+        check(VIRTIO_BLK_ID not in cmdline, "the ESP's entry still binds the root disk: "
+              + cmdline)
+    else:
+        through_grub(g, host.info)
     drv, out = driver_of(g, bdf)
     check(drv not in (None, "vfio-pci"), "the root disk controller is on %s" % drv)
     state, _ = wait_unit_done(g, "vfiotx-boot.service")
