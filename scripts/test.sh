@@ -33,8 +33,8 @@ echo "== scripts/demo.sh"
 scripts/demo.sh
 # The tests need root: they set owners and xattrs and mount a read-only tmpfs; the VM tests
 # build a disk image and write into its file system.
-# Two at a time on two cores: one guest at most (tests/CMakeLists.txt), and the unit, CLI and
-# corpus tests on the core QEMU leaves (tests/vm/README.md has the times).
+# Two at a time on two cores, guests included: tests/CMakeLists.txt orders them by COST so the
+# guests' chain, the critical path, is never left waiting (tests/vm/README.md has the times).
 jobs=(-j"$(nproc)")
 if [ "$(id -u)" != 0 ]; then
 	exec sudo ctest --test-dir build-test --output-on-failure "${jobs[@]}" "$@"
