@@ -226,6 +226,38 @@ static int sdboot_check(vt_facts *facts, vt_flush_report *flush)
         return 0;
 }
 
+/* proxmox-boot-tool boots the host from copies on each ESP it lists, never from /boot: GRUB
+ * there reads grub.cfg and grubenv from <ESP>/grub (update-grub runs with the ESP bound on
+ * /boot), systemd-boot the proxmox-*.conf entries it writes. A counter in /boot/grub/grubenv
+ * would not be read, and a broken trial would boot for ever, so arming is refused until vfiotx
+ * counts boots on those ESPs. */
+static int proxmox_not_supported(const vt_boot_info *boot)
+{
+        char why[768];
+        size_t len = 0;
+
+        len += (size_t)snprintf(why, sizeof(why),
+                                "proxmox-boot-tool boots this host with %s from the ESP%s in "
+                                "/etc/kernel/proxmox-boot-uuids (",
+                                boot->edit_kernel_cmdline ? "systemd-boot" : "GRUB",
+                                boot->n_esp_uuids > 1 ? "s" : "");
+        for (size_t i = 0; i < boot->n_esp_uuids && len < sizeof(why); i++)
+                len += (size_t)snprintf(why + len, sizeof(why) - len, "%s%s", i ? ", " : "",
+                                        boot->esp_uuids[i]);
+        if (len < sizeof(why))
+                snprintf(why + len, sizeof(why) - len, "%s",
+                         boot->edit_kernel_cmdline
+                             ? "), whose entries vfiotx does not count yet"
+                             : "), where GRUB reads its own grubenv (<ESP>/grub/grubenv), not "
+                               "/boot/grub/grubenv: vfiotx does not count boots there yet, and "
+                               "a counter GRUB never reads would let a broken trial boot for "
+                               "ever");
+        vt_error_set(ENOTSUP, "cannot arm a boot-counted trial: %s", why);
+        return vt_error_hint(ENOTSUP, "apply with --no-arm to change the host without a trial "
+                                      "('vfiotx rollback' still undoes it, and vfiotx-rescue "
+                                      "from the initramfs shell)");
+}
+
 int vt_trial_check(vt_facts *facts, vt_flush_report *flush, bool *sdboot)
 {
         const vt_root *root = facts->root;
@@ -250,9 +282,10 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush, bool *sdboot)
                         *sdboot = true;
                 return sdboot_check(facts, flush);
         }
+        if (boot->flags & VT_BOOT_PROXMOX)
+                return proxmox_not_supported(boot);
         if (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)))
-                return not_supported("the host does not boot through GRUB or systemd-boot (boot "
-                                     "counting for Proxmox's ESPs is not built yet)");
+                return not_supported("the host does not boot through GRUB or systemd-boot");
         /* GRUB's files can outlive it (`apt install systemd-boot` leaves grub.cfg): a counter in
          * grubenv that the loader never reads would let a broken trial boot forever. */
         if (vt_firmware_booted_sdboot(&fw)) {
@@ -261,7 +294,7 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush, bool *sdboot)
                              "(EFI variable LoaderInfo: %s), so it would never read GRUB's "
                              "counter in /boot/grub/grubenv that %s also has; vfiotx counts "
                              "systemd-boot's boots through kernel-install's entries on the ESP, "
-                             "and found none (Proxmox's ESPs are not counted yet)",
+                             "and found none",
                              fw.loader, root->path);
                 return vt_error_hint(ENOTSUP, "apply with --no-arm ('vfiotx rollback' still "
                                               "undoes it), or boot GRUB again if it is meant to be "

@@ -231,4 +231,33 @@ run 1 v apply -y --device "$igpu"
 assert_contains "$ERR" "btrfs"
 run 0 v apply -y --no-arm --device "$igpu"
 assert_contains "$OUT" "rebuilt and verified"
+
+# --- proxmox-boot-tool boots from its ESPs: GRUB there reads <ESP>/grub/grubenv, never
+# /boot/grub/grubenv, so a counter armed there would not be read (the GRUB checks above all
+# pass on this root): refused, with nothing written; --no-arm goes on.
+grub_host
+mkdir -p "$root/etc/kernel"
+printf '5A1B-2C3D\n\n6E4F-7A8B\n' >"$root/etc/kernel/proxmox-boot-uuids"
+touch "$root/usr/sbin/proxmox-boot-tool"
+st=$(etc_state "$root")
+env_before=$(grub-editenv "$root/boot/grub/grubenv" list)
+run 1 v apply -y --device "$igpu"
+assert_contains "$ERR" "proxmox-boot-tool boots this host with GRUB from the ESPs in /etc/kernel/proxmox-boot-uuids (5A1B-2C3D, 6E4F-7A8B)"
+assert_contains "$ERR" "not /boot/grub/grubenv"
+assert_contains "$ERR" "--no-arm"
+assert_eq "$(etc_state "$root")" "$st" "proxmox GRUB: nothing written"
+assert_eq "$(grub-editenv "$root/boot/grub/grubenv" list)" "$env_before" "proxmox GRUB: grubenv untouched"
+assert_eq "$(txn_count "$root")" 0 "proxmox GRUB: no journal entry"
+run 0 v --json status
+python3 -c 'import json,sys; d=json.load(sys.stdin); b=d["boot_counter"]; assert b["available"] is False and b["boot_path"] == "proxmox-grub" and "proxmox-boot-tool" in b["reason"], d' <<<"$OUT" || fail "status --json on proxmox GRUB"
+run 0 v apply -y --no-arm --device "$igpu"
+assert_contains "$OUT" "proxmox-boot-tool refresh"
+# the same with systemd-boot (/etc/kernel/cmdline): its entries are not counted either
+grub_host
+mkdir -p "$root/etc/kernel"
+cp "$VFIOTX_FIXTURES/etc/kernel-cmdline/proxmox-zfs" "$root/etc/kernel/cmdline"
+echo "5A1B-2C3D" >"$root/etc/kernel/proxmox-boot-uuids"
+run 1 v apply -y --device "$igpu"
+assert_contains "$ERR" "proxmox-boot-tool boots this host with systemd-boot from the ESP in /etc/kernel/proxmox-boot-uuids (5A1B-2C3D), whose entries vfiotx does not count yet"
+assert_eq "$(grub-editenv "$root/boot/grub/grubenv" list)" "$env_before" "proxmox systemd-boot: grubenv untouched"
 finish
