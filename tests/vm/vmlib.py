@@ -4,6 +4,7 @@ a timeout on every wait. Python standard library only; every host process is run
 list, never through a shell."""
 
 import ctypes
+import hashlib
 import os
 import re
 import select
@@ -254,6 +255,11 @@ class Guest:
         self.name = name
         self.log = os.path.join(workdir, "serial-%s.log" % name)
         self.sock_path = os.path.join(workdir, "serial-%s.sock" % name)
+        if len(self.sock_path.encode()) > 100:
+            # a unix socket's path has 108 bytes at most (sun_path): a deep work directory (a
+            # long VFIOTX_VM_CACHE) gets one in /tmp, named after the long one (unique to it)
+            self.sock_path = "/tmp/vfiotx-serial-%s.sock" % hashlib.sha256(
+                self.sock_path.encode()).hexdigest()[:16]
         self.buf = ""
         self.pending = ""
         self.pos = 0  # what expect() has consumed
