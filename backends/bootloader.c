@@ -176,22 +176,11 @@ int vt_boot_detect(const vt_root *root, vt_boot_info *out)
                 goto fail;
         }
 
-        r = vt_root_read(root, "/etc/kernel/proxmox-boot-uuids", &b);
-        if (r == 0) {
-                char *save = NULL;
-
-                for (char *l = strtok_r(b.ptr, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                        l[strcspn(l, " \t\r")] = '\0';
-                        if (*l && (r = push(&info.esp_uuids, &info.n_esp_uuids, l)) < 0)
-                                goto fail;
-                }
-                if (info.n_esp_uuids)
-                        info.flags |= VT_BOOT_PROXMOX;
-        } else if (r == -ENOENT) {
-                vt_error_clear();
-        } else {
+        r = vt_boot_proxmox_uuids(root, &info.esp_uuids, &info.n_esp_uuids);
+        if (r < 0)
                 goto fail;
-        }
+        if (info.n_esp_uuids)
+                info.flags |= VT_BOOT_PROXMOX;
 
         vt_buf_clear(&b);
         r = vt_root_read(root, "/etc/kernel/install.conf", &b);
@@ -249,6 +238,33 @@ int vt_boot_detect(const vt_root *root, vt_boot_info *out)
         return 0;
 fail:
         vt_boot_info_free(&info);
+        return r;
+}
+
+int vt_boot_proxmox_uuids(const vt_root *root, char ***uuids, size_t *n)
+{
+        _cleanup_buf_ vt_buf b = VT_BUF_INIT;
+        char *save = NULL;
+        int r;
+
+        *uuids = NULL;
+        *n = 0;
+        r = vt_root_read(root, VT_PROXMOX_UUIDS, &b);
+        if (r == -ENOENT) {
+                vt_error_clear();
+                return 0;
+        }
+        for (char *l = r < 0 ? NULL : strtok_r(b.ptr, "\n", &save); l;
+             l = strtok_r(NULL, "\n", &save)) {
+                l[strcspn(l, " \t\r")] = '\0';
+                if (*l && (r = push(uuids, n, l)) < 0)
+                        break;
+        }
+        if (r < 0) {
+                vt_paths_free(*uuids, *n);
+                *uuids = NULL;
+                *n = 0;
+        }
         return r;
 }
 

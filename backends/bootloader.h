@@ -51,6 +51,12 @@ void vt_boot_info_free(vt_boot_info *info);
  * Static text. */
 const char *vt_boot_path_name(const vt_boot_info *info);
 
+/* proxmox-boot-tool's list of the ESPs it keeps: the UUIDs in /etc/kernel/proxmox-boot-uuids,
+ * in its order, blank lines and trailing words skipped; none when the file is absent. Free with
+ * vt_paths_free(). */
+#define VT_PROXMOX_UUIDS "/etc/kernel/proxmox-boot-uuids"
+int vt_boot_proxmox_uuids(const vt_root *root, char ***uuids, size_t *n);
+
 /* The GRUB defaults files in the order grub-mkconfig sources them: /etc/default/grub, then
  * /etc/default/grub.d/NAME.cfg sorted byte-wise (sh's glob in the C locale). Absent files are
  * not listed, except /etc/default/grub, which is always first. */

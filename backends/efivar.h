@@ -40,6 +40,7 @@
 #define VT_EFIVAR_LOADER_ENTRY_LAST_BOOTED "LoaderEntryLastBooted-" VT_EFI_LOADER_GUID
 #define VT_EFIVAR_LOADER_BOOT_COUNT_PATH   "LoaderBootCountPath-" VT_EFI_LOADER_GUID
 #define VT_EFIVAR_LOADER_INFO              "LoaderInfo-" VT_EFI_LOADER_GUID
+#define VT_EFIVAR_LOADER_DEVICE_PART_UUID  "LoaderDevicePartUUID-" VT_EFI_LOADER_GUID
 #define VT_EFIVAR_SECURE_BOOT              "SecureBoot-" VT_EFI_GLOBAL_GUID
 #define VT_EFIVAR_SETUP_MODE               "SetupMode-" VT_EFI_GLOBAL_GUID
 

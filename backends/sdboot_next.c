@@ -1,8 +1,11 @@
 #include "backends/sdboot_next.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backends/bls_entry.h"
 #include "backends/efivar.h"
@@ -81,30 +84,65 @@ static int pick(const vt_root *root, const char *sysfs, vt_esp *esp, vt_bls_entr
         return r;
 }
 
+/* Of several ESPs (proxmox-boot-tool's), the one the loader started from on this boot, which
+ * the firmware boots again: LoaderDevicePartUUID names the GPT partition, whose
+ * /dev/disk/by-partuuid node is the device the ESP is mounted from. Else the first. */
+static size_t booted_esp(const vt_root *root, const char *sysfs, const vt_esp_list *l)
+{
+        _cleanup_free_ char *part =
+            l->n > 1 ? read_var(sysfs, VT_EFIVAR_LOADER_DEVICE_PART_UUID) : NULL;
+        char dev[160];
+        struct stat ds;
+
+        if (!part)
+                return 0;
+        for (char *c = part; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+        snprintf(dev, sizeof(dev), "/dev/disk/by-partuuid/%s", part);
+        if (stat(dev, &ds) < 0 || !S_ISBLK(ds.st_mode))
+                return 0;
+        for (size_t i = 0; i < l->n; i++) {
+                _cleanup_free_ char *rel = NULL, *path = NULL;
+                struct stat es;
+
+                if (vt_root_resolve(root, l->esps[i].path, false, &rel) < 0) {
+                        vt_error_clear();
+                        continue;
+                }
+                if (asprintf(&path, "%s/%s", root->path, rel) < 0)
+                        return 0;
+                if (stat(path, &es) == 0 && es.st_dev == ds.st_rdev)
+                        return i;
+        }
+        return 0;
+}
+
 int vt_sdboot_next_probe(const vt_root *root, const char *sysfs, vt_sdboot_next *out)
 {
-        vt_esp esp;
+        vt_esp_list l;
+        vt_esp *esp = NULL;
         vt_bls_entry *parsed = NULL;
         vt_sdboot_input *in = NULL;
         int r;
 
         *out = (vt_sdboot_next){.tries_left = -1};
-        r = vt_esp_read(root, &esp);
+        r = vt_esp_read_all(root, &l);
         if (r >= 0) {
-                parsed = calloc(esp.n_entries + 1, sizeof(*parsed));
-                in = calloc(esp.n_entries + 1, sizeof(*in));
+                esp = &l.esps[booted_esp(root, sysfs, &l)];
+                parsed = calloc(esp->n_entries + 1, sizeof(*parsed));
+                in = calloc(esp->n_entries + 1, sizeof(*in));
                 if (!parsed || !in)
                         r = vt_error_set(ENOMEM, "out of memory");
         }
         if (r >= 0)
-                r = strdup_or_null(esp.path, &out->esp);
+                r = strdup_or_null(esp->path, &out->esp);
         if (r >= 0)
-                r = pick(root, sysfs, &esp, parsed, in, out);
-        for (size_t i = 0; parsed && i < esp.n_entries; i++)
+                r = pick(root, sysfs, esp, parsed, in, out);
+        for (size_t i = 0; parsed && i < esp->n_entries; i++)
                 vt_bls_entry_free(&parsed[i]);
         free(parsed);
         free(in);
-        vt_esp_free(&esp);
+        vt_esp_list_free(&l);
         return r;
 }
 

@@ -3,7 +3,8 @@
  *
  * The entries and loader.conf of the ESP (backends/esp.h), the loader's variables
  * LoaderEntryOneShot, LoaderEntryDefault and LoaderEntryLastBooted from <sysfs>/firmware/efi/
- * efivars (backends/efivar.h; absent or unreadable = unset), and the model of systemd-boot 252's
+ * efivars (backends/efivar.h; absent or unreadable = unset; of proxmox-boot-tool's ESPs, the one
+ * LoaderDevicePartUUID names, else the first), and the model of systemd-boot 252's
  * choice (backends/sdboot_pick.h). Read-only.
  *
  * Contract: 0 or a negative errno with a message; -ENOENT when the root has no systemd-boot

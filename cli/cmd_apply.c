@@ -90,6 +90,7 @@ const vt_command vt_command_apply = {
         "systemd-boot) boots the last good entry by itself.\n",
     .groups = apply_groups,
     .epilog = apply_epilog,
+    .esps = true,
 };
 
 const vt_command vt_command_plan = {

@@ -13,6 +13,8 @@ const vt_command vt_command_boot = {
         "Run by vfiotx-boot.service early at boot: reads the markers on the kernel command line\n"
         "(vfiotx.trial=TXN, vfiotx.fallback=1) and grubenv. A trial boot is recorded; a fallback\n"
         "boot restores the last good snapshot's files and rebuilds; a pending rebuild is done.\n",
+    .esps = true,
+    .esps_wait_s = 30,
 };
 
 int vt_cmd_boot(vt_cli *cli, int argc, char **argv)

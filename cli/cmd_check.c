@@ -19,6 +19,8 @@ const vt_command vt_command_check = {
         "boot-counted trial. Each finding says what to do; --json gives them as JSON.\n",
     .epilog = "Exit status: 0 ready (warnings allowed), 1 not ready, 2 usage error.\n",
     .no_git = true,
+    .esps = true,
+    .esps_best_effort = true,
 };
 
 static const char *tag(vt_check_status s)

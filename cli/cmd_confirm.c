@@ -37,6 +37,7 @@ const vt_command vt_command_confirm = {
         "returns to it from then on, and the running boot becomes the last good entry.\n"
         "--health and --deadline-expired exclude each other.\n",
     .groups = confirm_groups,
+    .esps = true,
 };
 
 int vt_cmd_confirm(vt_cli *cli, int argc, char **argv)

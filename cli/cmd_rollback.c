@@ -39,6 +39,7 @@ const vt_command vt_command_rollback = {
         "The initramfs and boot configuration are rebuilt for the restored files inside the\n"
         "transaction, as apply does (chrooted into --root).\n",
     .groups = rollback_groups,
+    .esps = true,
 };
 
 int vt_cmd_rollback(vt_cli *cli, int argc, char **argv)

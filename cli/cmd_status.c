@@ -34,6 +34,8 @@ const vt_command vt_command_status = {
         "they are the same (good) or the applied one awaits confirmation, a pending rebuild,\n"
         "an interrupted transaction, files changed outside vfiotx (drift), and whether apply\n"
         "can arm a boot-counted trial here.\n",
+    .esps = true,
+    .esps_best_effort = true,
 };
 
 /* status's state word as JSON and metrics spell it: "marked bad" is "marked-bad". */

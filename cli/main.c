@@ -6,8 +6,10 @@
 
 #include "cli/cli.h"
 #include "common/buf.h"
+#include "common/error.h"
 #include "common/macro.h"
 #include "engine/engine.h"
+#include "engine/esp_mounts.h"
 #include "journal/journal.h"
 
 /* The options that say where the host is (and the other global options) may also follow the
@@ -62,6 +64,29 @@ static int pull_global_options(vt_cli *cli, char **args, int *n, int count)
         }
         args[out] = NULL;
         *n = out;
+        return -1;
+}
+
+/* proxmox-boot-tool's ESPs, where the engine finds them for this run (engine/esp_mounts.h).
+ * -1 to go on, or an exit code. */
+static int mount_esps(vt_cli *cli, const vt_command *cmd)
+{
+        vt_esp_mounts m;
+        int r = vt_esp_mounts_setup(cli->root, cmd->esps_wait_s, &m);
+
+        if (r < 0 && cmd->esps_best_effort) {
+                vt_cli_warn(cli, "%s\n", vt_error_message() ? vt_error_message() : strerror(-r));
+                vt_error_clear();
+                return -1;
+        }
+        if (r < 0)
+                return vt_cli_fail(cli, r, "mounting the ESPs of proxmox-boot-tool");
+        for (size_t i = 0; i < m.n_missing; i++)
+                vt_cli_warn(cli,
+                            "the ESP %s in /etc/kernel/proxmox-boot-uuids is not there (no "
+                            "/dev/disk/by-uuid/%s): its boot entries are left as they are\n",
+                            m.missing[i], m.missing[i]);
+        vt_esp_mounts_free(&m);
         return -1;
 }
 
@@ -120,6 +145,8 @@ int main(int argc, char **argv)
         first = optind;
         r = pull_global_options(&cli, argv + first + 1, &rest, argc - first - 1);
         if (r >= 0)
+                return r;
+        if (cmd->esps && (r = mount_esps(&cli, cmd)) >= 0)
                 return r;
         /* Starting libgit2 costs milliseconds; the probes do not need it. */
         if (!cmd->no_git)

@@ -57,6 +57,11 @@ typedef struct vt_command {
         const vt_option_group *groups; /* ends with an entry whose options are NULL */
         const char *epilog; /* after the options in --help ("Exit status: ..."), or NULL */
         bool no_git;        /* the command never touches the journal or diffs: skip libgit2 */
+        /* The command reads or writes the boot counter: proxmox-boot-tool's ESPs are mounted
+         * for its run first (engine/esp_mounts.h), waiting up to esps_wait_s for udev. */
+        bool esps;
+        bool esps_best_effort; /* a failure to mount them is a warning (status, check) */
+        unsigned esps_wait_s;
 } vt_command;
 
 /* The command table (cli/commands.c), in the order of `vfiotx --help`, ending with a NULL

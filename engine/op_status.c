@@ -150,7 +150,10 @@ static int boot_facts(vt_facts *facts, const char *sysfs, const vt_op_ui *ui,
         }
         res->boot_path = vt_firmware_boot_path(&res->firmware, boot);
         res->secure_boot_note = vt_firmware_secure_boot_note(&res->firmware, boot);
-        if (!(boot->flags & VT_BOOT_SYSTEMD_BOOT) || (boot->flags & VT_BOOT_PROXMOX))
+        /* kernel-install's systemd-boot, or proxmox-boot-tool's (its first ESP stands for all:
+         * vfiotx writes the same entries to each) */
+        if ((boot->flags & VT_BOOT_PROXMOX) ? !boot->edit_kernel_cmdline
+                                            : !(boot->flags & VT_BOOT_SYSTEMD_BOOT))
                 return 0;
         r = vt_sdboot_next_probe(facts->root, sysfs, &res->sdboot);
         res->has_sdboot = r >= 0;

@@ -45,28 +45,38 @@ static const vt_esp_file *find_file(const vt_esp *esp, const char *name)
         return NULL;
 }
 
-static int names_of(const vt_esp *esp, char ***names)
+/* The entry names of every ESP, in one list (NULL-terminated; the names stay the ESPs'). */
+static int names_of(const vt_esp_list *l, char ***names, size_t *n)
 {
-        *names = calloc(esp->n_entries + 1, sizeof(**names));
+        size_t total = 0;
+
+        for (size_t e = 0; e < l->n; e++)
+                total += l->esps[e].n_entries;
+        *n = 0;
+        *names = calloc(total + 1, sizeof(**names));
         if (!*names)
                 return vt_error_set(ENOMEM, "out of memory");
-        for (size_t i = 0; i < esp->n_entries; i++)
-                (*names)[i] = esp->entries[i].name;
+        for (size_t e = 0; e < l->n; e++)
+                for (size_t i = 0; i < l->esps[e].n_entries; i++)
+                        (*names)[(*n)++] = l->esps[e].entries[i].name;
         return 0;
 }
 
+/* On several ESPs, the reader merges their names: an ESP that a cut left behind (a trial
+ * entry not yet renamed or removed there) counts as the most advanced state of any. */
 int vt_sdboot_counter_read(const vt_root *root, const char *sysfs, vt_bootcount *out,
                            bool *committed)
 {
         _cleanup_free_ char *var = NULL;
         _cleanup_free_ char **names = NULL;
-        vt_esp esp;
-        int r = vt_esp_read(root, &esp);
+        vt_esp_list l;
+        size_t n = 0;
+        int r = vt_esp_read_all(root, &l);
 
         if (r >= 0)
-                r = names_of(&esp, &names);
+                r = names_of(&l, &names, &n);
         if (r >= 0)
-                r = vt_sdboot_counter_read_names(names, esp.n_entries, out, NULL);
+                r = vt_sdboot_counter_read_names(names, n, out, NULL);
         if (r >= 0 && committed) {
                 r = vt_firmware_read_var(sysfs, VT_EFIVAR_LOADER_ENTRY_DEFAULT, &var);
                 *committed = r >= 0 && var && strcmp(var, VT_SDBOOT_PATTERN) == 0;
@@ -74,7 +84,7 @@ int vt_sdboot_counter_read(const vt_root *root, const char *sysfs, vt_bootcount 
                         vt_error_clear();
                 r = 0;
         }
-        vt_esp_free(&esp);
+        vt_esp_list_free(&l);
         return r;
 }
 
@@ -166,13 +176,58 @@ static int not_supported(const char *fmt, ...)
                                       "('vfiotx rollback' still undoes it), or fix the cause");
 }
 
+/* Arming needs every ESP the firmware may boot: one left out would boot the trial's files
+ * without a counter, and never fall back. */
+static int read_every_esp(const vt_root *root, vt_esp_list *l)
+{
+        vt_buf list = VT_BUF_INIT;
+        int r = vt_esp_read_all(root, l);
+
+        if (r < 0 || !l->n_missing)
+                return r;
+        for (size_t i = 0; i < l->n_missing; i++)
+                vt_buf_printf(&list, "%s%s", i ? ", " : "", l->missing[i]);
+        r = not_supported("proxmox-boot-tool lists ESPs that are not there (%s, no "
+                          "/dev/disk/by-uuid/UUID with systemd-boot entries): the firmware "
+                          "could boot the changed files from one without a trial to fall back "
+                          "from; remove what is gone with 'proxmox-boot-tool clean'",
+                          vt_buf_cstr(&list));
+        vt_buf_free(&list);
+        return r;
+}
+
+static int check_one(const vt_root *root, const char *sysfs, const vt_esp *esp, bool several)
+{
+        const vt_esp_file *base = NULL, *last_good_probe = NULL;
+        const char *rule = NULL;
+        int r;
+
+        r = current_default(root, sysfs, esp, false, &base, &rule);
+        /* Once the trial is over LoaderEntryDefault is the user's again: without a default
+         * that picks the distribution's entries (loader.conf's `default`, or entries with a
+         * sort-key, which sort before vfiotx's), the loader would take the last good entry. */
+        if (r >= 0 && base)
+                r = current_default(root, sysfs, esp, true, &last_good_probe, &rule);
+        if (r < 0)
+                return r;
+        if (!base)
+                return not_supported("systemd-boot lists no entry it can start on the ESP%s%s",
+                                     several ? " " : "", several ? esp->path : "");
+        if (!last_good_probe)
+                return not_supported("without a default, systemd-boot would boot vfiotx's last "
+                                     "good entry after the trial (the entries %s%shave no "
+                                     "sort-key and loader.conf names no default); set one with "
+                                     "'default <machine-id>-*' in loader/loader.conf or "
+                                     "'bootctl set-default ID'",
+                                     several ? "in " : "", several ? esp->path : "");
+        return 0;
+}
+
 int vt_sdboot_counter_check(const vt_root *root, const char *sysfs)
 {
         _cleanup_free_ char *oneshot = NULL, *def = NULL, *efivars = NULL;
-        const vt_esp_file *base = NULL, *last_good_probe = NULL;
-        const char *rule = NULL;
         struct statvfs vfs;
-        vt_esp esp;
+        vt_esp_list l;
         int r;
 
         /* The commit point of arming and clearing is a write of LoaderEntryDefault: without a
@@ -210,72 +265,47 @@ int vt_sdboot_counter_check(const vt_root *root, const char *sysfs)
                                      "the trial would change for good; pick one with 'bootctl "
                                      "set-default'",
                                      def);
-        r = vt_esp_read(root, &esp);
-        if (r < 0)
-                return r;
-        r = current_default(root, sysfs, &esp, false, &base, &rule);
-        /* Once the trial is over LoaderEntryDefault is the user's again: without a default
-         * that picks the distribution's entries (loader.conf's `default`, or entries with a
-         * sort-key, which sort before vfiotx's), the loader would take the last good entry. */
-        if (r >= 0 && base)
-                r = current_default(root, sysfs, &esp, true, &last_good_probe, &rule);
-        vt_esp_free(&esp);
-        if (r < 0)
-                return r;
-        if (!base)
-                return not_supported("systemd-boot lists no entry it can start on the ESP");
-        if (!last_good_probe)
-                return not_supported("without a default, systemd-boot would boot vfiotx's last "
-                                     "good entry after the trial (the entries have no sort-key "
-                                     "and loader.conf names no default); set one with "
-                                     "'default <machine-id>-*' in loader/loader.conf or "
-                                     "'bootctl set-default ID'");
-        return 0;
+        r = read_every_esp(root, &l);
+        for (size_t i = 0; r >= 0 && i < l.n; i++)
+                r = check_one(root, sysfs, &l.esps[i], l.n > 1);
+        vt_esp_list_free(&l);
+        return r;
 }
 
-int vt_sdboot_counter_arm(const vt_root *root, const char *sysfs, long txn, unsigned tries,
-                          unsigned panic_s)
+/* The trial entry on one ESP: older trial entries removed, then the copy of the entry the
+ * loader picks there, flushed. */
+static int arm_one(const vt_root *root, const char *sysfs, const vt_esp *esp, long txn,
+                   unsigned tries, unsigned panic_s, const char *saved)
 {
-        _cleanup_free_ char *def = NULL, *saved = NULL, *name = NULL, *path = NULL;
+        _cleanup_free_ char *name = NULL, *path = NULL;
         _cleanup_bls_entry_ vt_bls_entry base = VT_BLS_ENTRY_INIT;
         _cleanup_buf_ vt_buf bytes = VT_BUF_INIT;
         const vt_esp_file *src = NULL;
         const char *rule = NULL;
-        vt_esp esp;
-        int r;
+        int r = 0;
 
-        r = vt_esp_read(root, &esp);
-        if (r >= 0)
-                r = vt_firmware_read_var(sysfs, VT_EFIVAR_LOADER_ENTRY_DEFAULT, &def);
-        if (r >= 0 && !find_file(&esp, VT_SDBOOT_LAST_GOOD_FILE))
-                r = vt_error_set(ENOENT,
-                                 "the last good entry %s/" VT_ESP_ENTRIES
-                                 "/" VT_SDBOOT_LAST_GOOD_FILE " is missing: a trial "
-                                 "without it would have nothing to fall back to",
-                                 esp.path);
-        /* The value before vfiotx: from an earlier trial's entry when the variable already holds
-         * the pattern (an arming or a clear cut short), else the variable itself. */
-        for (size_t i = 0; r >= 0 && i < esp.n_entries; i++) {
-                vt_esp_file *f = &esp.entries[i];
-
-                if (!vt_sdboot_is_trial(f->name, 0))
+        if (!find_file(esp, VT_SDBOOT_LAST_GOOD_FILE))
+                return vt_error_set(ENOENT,
+                                    "the last good entry %s/" VT_ESP_ENTRIES
+                                    "/" VT_SDBOOT_LAST_GOOD_FILE " is missing: a trial "
+                                    "without it would have nothing to fall back to",
+                                    esp->path);
+        for (size_t i = 0; r >= 0 && i < esp->n_entries; i++) {
+                if (!vt_sdboot_is_trial(esp->entries[i].name, 0))
                         continue;
-                if (def && strcmp(def, VT_SDBOOT_PATTERN) == 0 && !saved &&
-                    vt_sdboot_saved_default(f->data.ptr, f->data.len, &saved) < 0)
-                        vt_error_clear();
-                r = entry_path(&esp, f->name, &path);
-                if (r >= 0)
-                        r = vt_atomic_remove(root, path);
                 free(path);
                 path = NULL;
+                r = entry_path(esp, esp->entries[i].name, &path);
+                if (r >= 0)
+                        r = vt_atomic_remove(root, path);
         }
-        if (r >= 0 && def && strcmp(def, VT_SDBOOT_PATTERN) != 0)
-                saved = strdup(def);
+        free(path);
+        path = NULL;
         if (r >= 0)
-                r = current_default(root, sysfs, &esp, false, &src, &rule);
+                r = current_default(root, sysfs, esp, false, &src, &rule);
         if (r >= 0 && !src)
                 r = vt_error_set(ENOENT, "systemd-boot lists no entry it can start in %s",
-                                 esp.path);
+                                 esp->path);
         if (r >= 0)
                 r = vt_bls_entry_parse(src->data.ptr, src->data.len, src->name, &base);
         if (r >= 0)
@@ -283,51 +313,93 @@ int vt_sdboot_counter_arm(const vt_root *root, const char *sysfs, long txn, unsi
         if (r >= 0)
                 r = vt_sdboot_trial_name(txn, tries, &name);
         if (r >= 0)
-                r = entry_path(&esp, name, &path);
+                r = entry_path(esp, name, &path);
         if (r >= 0)
                 r = vt_atomic_write(root, path, bytes.ptr, bytes.len, NULL);
         if (r >= 0)
-                r = flush_esp(root, &esp);
+                r = flush_esp(root, esp);
+        return r;
+}
+
+/* The value LoaderEntryDefault had before vfiotx: from an earlier trial's entry on any ESP when
+ * the variable already holds the pattern (an arming or a clear cut short), else the variable
+ * itself. *saved NULL: unset. */
+static int saved_default(const vt_esp_list *l, const char *def, char **saved)
+{
+        *saved = NULL;
+        if (def && strcmp(def, VT_SDBOOT_PATTERN) != 0) {
+                *saved = strdup(def);
+                return *saved ? 0 : vt_error_set(ENOMEM, "out of memory");
+        }
+        for (size_t e = 0; e < l->n; e++)
+                for (size_t i = 0; i < l->esps[e].n_entries; i++) {
+                        const vt_esp_file *f = &l->esps[e].entries[i];
+
+                        if (vt_sdboot_is_trial(f->name, 0) &&
+                            vt_sdboot_saved_default(f->data.ptr, f->data.len, saved) >= 0)
+                                return 0;
+                }
+        vt_error_clear();
+        return 0;
+}
+
+int vt_sdboot_counter_arm(const vt_root *root, const char *sysfs, long txn, unsigned tries,
+                          unsigned panic_s)
+{
+        _cleanup_free_ char *def = NULL, *saved = NULL;
+        vt_esp_list l;
+        int r;
+
+        r = read_every_esp(root, &l);
+        if (r >= 0)
+                r = vt_firmware_read_var(sysfs, VT_EFIVAR_LOADER_ENTRY_DEFAULT, &def);
+        if (r >= 0)
+                r = saved_default(&l, def, &saved);
+        /* Each ESP whole before the next: until the commit point the loader boots as before on
+         * any of them. */
+        for (size_t i = 0; r >= 0 && i < l.n; i++)
+                r = arm_one(root, sysfs, &l.esps[i], txn, tries, panic_s, saved);
         if (r >= 0)
                 r = vt_failpoint("sdboot: arm commit");
         if (r >= 0)
                 r = vt_efivar_store(sysfs, VT_EFIVAR_LOADER_ENTRY_DEFAULT, VT_SDBOOT_PATTERN);
-        vt_esp_free(&esp);
+        vt_esp_list_free(&l);
         return r;
 }
 
-int vt_sdboot_counter_mark_bad(const vt_root *root, const char *sysfs)
+/* The trial on one ESP renamed "+0-DONE"; 0 with *had false when this ESP has no trial entry
+ * (an ESP a cut left behind, or one added since). */
+static int mark_bad_one(const vt_root *root, const vt_esp *esp, bool *had)
 {
         _cleanup_free_ char **names = NULL;
         _cleanup_free_ char *file = NULL, *bad = NULL, *from = NULL, *to = NULL;
         _cleanup_bls_name_ vt_bls_name n = {NULL, false, 0, 0};
+        vt_esp_list one = {(vt_esp *)esp, 1, NULL, 0};
         const vt_esp_file *f;
         bool removed = false;
+        size_t count;
         vt_bootcount bc;
-        vt_esp esp;
         int r;
 
-        (void)sysfs;
-        r = vt_esp_read(root, &esp);
+        *had = false;
+        r = names_of(&one, &names, &count);
         if (r >= 0)
-                r = names_of(&esp, &names);
-        if (r >= 0)
-                r = vt_sdboot_counter_read_names(names, esp.n_entries, &bc, &file);
-        if (r >= 0 && !file)
-                r = vt_error_set(ENOENT, "no vfiotx trial entry in %s/" VT_ESP_ENTRIES, esp.path);
-        if (r >= 0)
-                r = vt_bls_name_parse(file, &n);
+                r = vt_sdboot_counter_read_names(names, count, &bc, &file);
+        if (r < 0 || !file)
+                return r;
+        *had = true;
+        r = vt_bls_name_parse(file, &n);
         /* systemd-bless-boot may have taken the counter off already (it ran first on a boot
          * that looked fine to it): a bad name is made from the stem either way. */
         if (r >= 0)
                 r = vt_bls_name_make(n.stem, true, 0, n.has_counter ? n.done : 1, &bad);
         if (r >= 0 && strcmp(bad, file) != 0) {
-                f = find_file(&esp, file);
-                r = entry_path(&esp, bad, &to);
+                f = find_file(esp, file);
+                r = entry_path(esp, bad, &to);
                 if (r >= 0)
                         r = vt_atomic_write(root, to, f->data.ptr, f->data.len, NULL);
                 if (r >= 0)
-                        r = flush_esp(root, &esp);
+                        r = flush_esp(root, esp);
         }
         if (r >= 0)
                 r = vt_failpoint("sdboot: mark-bad remove");
@@ -335,78 +407,95 @@ int vt_sdboot_counter_mark_bad(const vt_root *root, const char *sysfs)
          * rename, so a cut can leave two, and the reader picks the bad one. A name without a
          * counter (blessed) left beside it would boot first and loop; so this also runs when the
          * bad name is already there (a mark bad interrupted after its write). */
-        for (size_t i = 0; r >= 0 && i < esp.n_entries; i++) {
-                const char *name = esp.entries[i].name;
+        for (size_t i = 0; r >= 0 && i < esp->n_entries; i++) {
+                const char *name = esp->entries[i].name;
 
                 if (!vt_sdboot_is_trial(name, 0) || strcmp(name, bad) == 0)
                         continue;
                 free(from);
                 from = NULL;
-                r = entry_path(&esp, name, &from);
+                r = entry_path(esp, name, &from);
                 if (r >= 0)
                         r = vt_atomic_remove(root, from);
                 removed = true;
         }
         if (r >= 0 && removed)
-                r = flush_esp(root, &esp);
-        vt_esp_free(&esp);
+                r = flush_esp(root, esp);
+        return r;
+}
+
+int vt_sdboot_counter_mark_bad(const vt_root *root, const char *sysfs)
+{
+        bool had, any = false;
+        vt_esp_list l;
+        int r;
+
+        (void)sysfs;
+        r = vt_esp_read_all(root, &l);
+        for (size_t i = 0; r >= 0 && i < l.n; i++) {
+                r = mark_bad_one(root, &l.esps[i], &had);
+                any |= had;
+        }
+        if (r >= 0 && !any)
+                r = vt_error_set(ENOENT, "no vfiotx trial entry in %s/" VT_ESP_ENTRIES "%s",
+                                 l.esps[0].path, l.n > 1 ? " or on the other ESPs" : "");
+        vt_esp_list_free(&l);
         return r;
 }
 
 int vt_sdboot_counter_clear(const vt_root *root, const char *sysfs)
 {
         _cleanup_free_ char *def = NULL, *saved = NULL;
-        bool have_saved = false;
-        vt_esp esp;
+        vt_esp_list l;
         int r;
 
-        r = vt_esp_read(root, &esp);
+        r = vt_esp_read_all(root, &l);
         if (r >= 0)
                 r = vt_firmware_read_var(sysfs, VT_EFIVAR_LOADER_ENTRY_DEFAULT, &def);
-        for (size_t i = 0; r >= 0 && i < esp.n_entries && !have_saved; i++)
-                if (vt_sdboot_is_trial(esp.entries[i].name, 0) &&
-                    vt_sdboot_saved_default(esp.entries[i].data.ptr, esp.entries[i].data.len,
-                                            &saved) >= 0)
-                        have_saved = true;
-        vt_error_clear();
+        if (r >= 0)
+                r = saved_default(&l, VT_SDBOOT_PATTERN, &saved);
         /* The commit point: the loader stops following vfiotx's pattern. Only vfiotx's own
          * value is undone; a default the user set meanwhile stays. */
         if (r >= 0 && def && strcmp(def, VT_SDBOOT_PATTERN) == 0)
-                r = vt_efivar_store(sysfs, VT_EFIVAR_LOADER_ENTRY_DEFAULT,
-                                    have_saved ? saved : NULL);
+                r = vt_efivar_store(sysfs, VT_EFIVAR_LOADER_ENTRY_DEFAULT, saved);
         if (r >= 0)
                 r = vt_failpoint("sdboot: clear remove");
-        for (size_t i = 0; r >= 0 && i < esp.n_entries; i++) {
-                _cleanup_free_ char *path = NULL;
+        for (size_t e = 0; r >= 0 && e < l.n; e++) {
+                const vt_esp *esp = &l.esps[e];
 
-                if (!vt_sdboot_is_trial(esp.entries[i].name, 0))
-                        continue;
-                r = entry_path(&esp, esp.entries[i].name, &path);
+                for (size_t i = 0; r >= 0 && i < esp->n_entries; i++) {
+                        _cleanup_free_ char *path = NULL;
+
+                        if (!vt_sdboot_is_trial(esp->entries[i].name, 0))
+                                continue;
+                        r = entry_path(esp, esp->entries[i].name, &path);
+                        if (r >= 0)
+                                r = vt_atomic_remove(root, path);
+                }
                 if (r >= 0)
-                        r = vt_atomic_remove(root, path);
+                        r = flush_esp(root, esp);
         }
-        if (r >= 0)
-                r = flush_esp(root, &esp);
-        vt_esp_free(&esp);
+        vt_esp_list_free(&l);
         return r;
 }
 
 int vt_sdboot_preserve(const vt_root *root, const char *proc, long txn)
 {
         vt_preserve_plan p = {0};
-        vt_esp esp;
+        vt_esp_list l;
         int r;
 
-        r = vt_esp_read(root, &esp);
+        r = vt_esp_read_all(root, &l);
         if (r >= 0)
                 r = vt_boot_preserve_plan(root, proc, txn, &p);
-        if (r >= 0)
-                r = vt_boot_preserve_for_esp(&p, esp.path);
-        if (r >= 0)
-                r = vt_last_good_write(root, &p);
-        if (r >= 0)
-                r = flush_esp(root, &esp);
+        for (size_t i = 0; r >= 0 && i < l.n; i++) {
+                r = vt_boot_preserve_for_esp(&p, l.esps[i].path);
+                if (r >= 0)
+                        r = vt_last_good_write(root, &p);
+                if (r >= 0)
+                        r = flush_esp(root, &l.esps[i]);
+        }
         vt_preserve_plan_free(&p);
-        vt_esp_free(&esp);
+        vt_esp_list_free(&l);
         return r < 0 ? vt_error_wrap(r, "keeping the last good boot on the ESP") : 0;
 }

@@ -39,11 +39,14 @@ static int flush_boot(vt_engine *e)
         return vt_boot_fs_flush(&e->root, "/boot/grub", false, &rep);
 }
 
-/* Which counter the host has: systemd-boot's entries (kernel-install's ESP, no GRUB, not
- * Proxmox's ESPs), or GRUB's grubenv. Errors count as GRUB, whose functions then report them. */
+/* Which counter the host has: systemd-boot's entries (kernel-install's ESP and no GRUB, or
+ * proxmox-boot-tool's ESPs in their systemd-boot mode: /etc/kernel/cmdline), or GRUB's
+ * grubenv. Errors count as GRUB, whose functions then report them. */
 static bool counter_is_sdboot(const vt_boot_info *boot, const vt_firmware *fw)
 {
-        return (boot->flags & VT_BOOT_SYSTEMD_BOOT) && !(boot->flags & VT_BOOT_PROXMOX) &&
+        if (boot->flags & VT_BOOT_PROXMOX)
+                return boot->edit_kernel_cmdline;
+        return (boot->flags & VT_BOOT_SYSTEMD_BOOT) &&
                (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) ||
                 (fw && vt_firmware_booted_sdboot(fw)));
 }
@@ -205,53 +208,49 @@ static int check_units(const vt_root *root)
                              masked ? " and enable them" : " (the package does this on install)");
 }
 
-/* systemd-boot: the units, the loader's variables and entries, and the ESP's flush. */
+/* systemd-boot: the units, the loader's variables and entries, and each ESP's flush. */
 static int sdboot_check(vt_facts *facts, vt_flush_report *flush)
 {
-        vt_esp esp;
+        vt_esp_list l = {0};
         int r = check_units(facts->root);
 
         if (r >= 0)
                 r = vt_sdboot_counter_check(facts->root, facts->sysfs);
         if (r < 0)
                 return r;
-        r = vt_esp_read(facts->root, &esp);
-        if (r >= 0)
-                r = vt_boot_fs_flush(facts->root, esp.path, true, flush);
-        vt_esp_free(&esp);
-        if (r < 0)
-                return vt_error_wrap(r, "cannot arm a boot-counted trial");
-        if (flush->method == VT_FLUSH_NONE)
-                return not_supported("the ESP is on a file system no boot loader is known to read");
-        return 0;
+        r = vt_esp_read_all(facts->root, &l);
+        for (size_t i = 0; r >= 0 && i < l.n; i++) {
+                r = vt_boot_fs_flush(facts->root, l.esps[i].path, true, flush);
+                if (r >= 0 && flush->method == VT_FLUSH_NONE)
+                        r = not_supported("the ESP is on a file system no boot loader is known "
+                                          "to read");
+        }
+        vt_esp_list_free(&l);
+        return r < 0 && r != -ENOTSUP ? vt_error_wrap(r, "cannot arm a boot-counted trial") : r;
 }
 
-/* proxmox-boot-tool boots the host from copies on each ESP it lists, never from /boot: GRUB
- * there reads grub.cfg and grubenv from <ESP>/grub (update-grub runs with the ESP bound on
- * /boot), systemd-boot the proxmox-*.conf entries it writes. A counter in /boot/grub/grubenv
- * would not be read, and a broken trial would boot for ever, so arming is refused until vfiotx
- * counts boots on those ESPs. */
+/* proxmox-boot-tool in its GRUB mode boots the host from copies on each ESP it lists, never
+ * from /boot: GRUB there reads grub.cfg and grubenv from <ESP>/grub (update-grub runs with the
+ * ESP bound on /boot). A counter in /boot/grub/grubenv would not be read, and a broken trial
+ * would boot for ever, so arming is refused until vfiotx counts boots in those grubenvs. */
 static int proxmox_not_supported(const vt_boot_info *boot)
 {
         char why[768];
         size_t len = 0;
 
         len += (size_t)snprintf(why, sizeof(why),
-                                "proxmox-boot-tool boots this host with %s from the ESP%s in "
+                                "proxmox-boot-tool boots this host with GRUB from the ESP%s in "
                                 "/etc/kernel/proxmox-boot-uuids (",
-                                boot->edit_kernel_cmdline ? "systemd-boot" : "GRUB",
                                 boot->n_esp_uuids > 1 ? "s" : "");
         for (size_t i = 0; i < boot->n_esp_uuids && len < sizeof(why); i++)
                 len += (size_t)snprintf(why + len, sizeof(why) - len, "%s%s", i ? ", " : "",
                                         boot->esp_uuids[i]);
         if (len < sizeof(why))
                 snprintf(why + len, sizeof(why) - len, "%s",
-                         boot->edit_kernel_cmdline
-                             ? "), whose entries vfiotx does not count yet"
-                             : "), where GRUB reads its own grubenv (<ESP>/grub/grubenv), not "
-                               "/boot/grub/grubenv: vfiotx does not count boots there yet, and "
-                               "a counter GRUB never reads would let a broken trial boot for "
-                               "ever");
+                         "), where GRUB reads its own grubenv (<ESP>/grub/grubenv), not "
+                         "/boot/grub/grubenv: vfiotx does not count boots there yet, and "
+                         "a counter GRUB never reads would let a broken trial boot for "
+                         "ever");
         vt_error_set(ENOTSUP, "cannot arm a boot-counted trial: %s", why);
         return vt_error_hint(ENOTSUP, "apply with --no-arm to change the host without a trial "
                                       "('vfiotx rollback' still undoes it, and vfiotx-rescue "

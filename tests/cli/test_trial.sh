@@ -252,12 +252,13 @@ run 0 v --json status
 python3 -c 'import json,sys; d=json.load(sys.stdin); b=d["boot_counter"]; assert b["available"] is False and b["boot_path"] == "proxmox-grub" and "proxmox-boot-tool" in b["reason"], d' <<<"$OUT" || fail "status --json on proxmox GRUB"
 run 0 v apply -y --no-arm --device "$igpu"
 assert_contains "$OUT" "proxmox-boot-tool refresh"
-# the same with systemd-boot (/etc/kernel/cmdline): its entries are not counted either
+# the same with systemd-boot (/etc/kernel/cmdline): the counter is systemd-boot's, on the ESPs
+# (tests/cli/test_trial_pbt.sh), never GRUB's; without them it is refused
 grub_host
 mkdir -p "$root/etc/kernel"
 cp "$VFIOTX_FIXTURES/etc/kernel-cmdline/proxmox-zfs" "$root/etc/kernel/cmdline"
 echo "5A1B-2C3D" >"$root/etc/kernel/proxmox-boot-uuids"
 run 1 v apply -y --device "$igpu"
-assert_contains "$ERR" "proxmox-boot-tool boots this host with systemd-boot from the ESP in /etc/kernel/proxmox-boot-uuids (5A1B-2C3D), whose entries vfiotx does not count yet"
+assert_contains "$ERR" "cannot arm a boot-counted trial on systemd-boot"
 assert_eq "$(grub-editenv "$root/boot/grub/grubenv" list)" "$env_before" "proxmox systemd-boot: grubenv untouched"
 finish

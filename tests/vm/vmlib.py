@@ -173,6 +173,13 @@ def esp_list(disk, offset):
                   for line in out.splitlines() if line.strip())
 
 
+def esp_delete(disk, offset, path):
+    """Delete a file from the FAT filesystem at byte `offset` of a (powered-off) disk image
+    (mtools' mdel): what a scenario breaks on an ESP."""
+    run(["mdel", "-i", "%s@@%d" % (disk, offset), "::" + path], timeout=60,
+        env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+
+
 def read_after_power_cut(disk, path, workdir):
     """Bytes of a file (or None) as the guest will see it after a power cut (ReplayedCopy)."""
     with ReplayedCopy(disk, workdir) as fs:

@@ -886,10 +886,13 @@ ESP_ENTRIES = "/loader/entries/"
 LOADER_GUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"  # systemd-boot's EFI variables
 
 
-def esp_entries(host, when):
+def esp_entries(host, when, off=None):
     """vfiotx's entries on the ESP as the firmware reads it (FAT: no journal to replay), and
-    the files they name, {name: bytes}; every file an entry names must be on the ESP, whole."""
-    off = host.info["esp_offset"]
+    the files they name, {name: bytes}; every file an entry names must be on the ESP, whole.
+    off: the ESP's offset on the disk (a disk with two: info["esp_offsets"]), else the first
+    one's."""
+    if off is None:
+        off = host.info["esp_offset"]
     files = vmlib.esp_list(host.disk, off)
     got = {}
     for path in files:
@@ -900,7 +903,7 @@ def esp_entries(host, when):
             body = vmlib.esp_read(host.disk, off, m.group(1))
             host.check_later(body, "%s: %s names %s, which the ESP does not have"
                              % (when, name, m.group(1)))
-    host.log("%s: vfiotx's entries on the ESP: %s" % (when, sorted(got)))
+    host.log("%s: vfiotx's entries on the ESP at %d: %s" % (when, off, sorted(got)))
     return got
 
 
@@ -934,6 +937,62 @@ def sdboot_default_kernel_only(host, g):
         g.sh("mkdir -p /root/kernels && mv %s /root/kernels/"
              % " ".join("/boot/vmlinuz-%s" % k for k in others))
     return kernels
+
+
+def after_sdboot_confirm(host, g, edu):
+    """After a systemd-boot trial confirmed itself: LoaderEntryDefault unset, edu on vfio-pci,
+    status good."""
+    g.sh("test ! -e /sys/firmware/efi/efivars/LoaderEntryDefault-" + LOADER_GUID)
+    drv, out = driver_of(g, edu)
+    check(drv == "vfio-pci", "edu is on %s after the confirmation:\n%s" % (drv, out))
+    status = g.out("vfiotx status")
+    host.log("vfiotx status after the confirmation:\n" + status)
+    check("state: good" in status, "status is not good after the confirmation:\n" + status)
+
+
+def apply_root_disk_and_cut(host, g):
+    """A broken trial: apply --force --tries 1 binds the root disk's virtio-blk controller to
+    vfio-pci, and the power is cut as soon as it returns. (bdf, its driver before, apply's
+    output, the match of its transaction number)."""
+    bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % VIRTIO_BLK_ID)
+    check(re.match(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", bdf),
+          "no single virtio-blk controller (%s): %r" % (VIRTIO_BLK_ID, bdf))
+    disk_driver, _ = driver_of(g, bdf)
+    t = time.monotonic()
+    rc, out = g.sh("vfiotx apply -y --force --tries 1 --device %s" % bdf,
+                   timeout=REBUILD_TIMEOUT, check=False)
+    host.power_cut()
+    host.log("vfiotx apply -y --force --tries 1 --device %s (exit %d, %.0fs):\n%s"
+             % (bdf, rc, time.monotonic() - t, out))
+    m = re.search(r"applied as transaction (\d+)", out)
+    check(rc == 0 and m, "apply --device <root disk> failed")
+    return bdf, disk_driver, out, m
+
+
+def after_sdboot_fallback(host, g, bdf, disk_driver, edu):
+    """The normal boot after a systemd-boot fallback (uefi-sdboot, uefi-pbt): LoaderEntryDefault
+    unset, the root disk's controller on its driver, status rolled back (tries exhausted), the
+    good snapshot the confirmed seed procedure's (edu stays on vfio-pci), the fallback in the
+    log, git fsck clean; then the guest is shut down."""
+    g.sh("test ! -e /sys/firmware/efi/efivars/LoaderEntryDefault-" + LOADER_GUID)
+    drv, out = driver_of(g, bdf)
+    check(drv == disk_driver, "the root disk controller is on %s, not %s:\n%s"
+          % (drv, disk_driver, out))
+    status = g.out("vfiotx status")
+    host.log("vfiotx status after the fallback:\n" + status)
+    check("state: rolled back" in status and "tries exhausted" in status,
+          "status does not say rolled back / tries exhausted:\n" + status)
+    # the good snapshot is the confirmed seed procedure's: edu stays on vfio-pci
+    conf = g.out("cat /etc/modprobe.d/vfiotx.conf")
+    check(EDU_ID in conf and VIRTIO_BLK_ID not in conf, "the restored modprobe.d:\n" + conf)
+    drv, out = driver_of(g, edu)
+    check(drv == "vfio-pci", "edu is on %s after the fallback:\n%s" % (drv, out))
+    log = g.out("vfiotx log")
+    host.log("vfiotx log:\n" + log)
+    check(any("fallback" in line for line in log.splitlines()),
+          "the log shows no fallback entry:\n" + log)
+    fsck_journal(g)
+    host.shutdown()
 
 
 def scenario_uefi_sdboot(host):
@@ -985,25 +1044,9 @@ def scenario_uefi_sdboot(host):
     check(not any(e.startswith("vfiotx-1-trial-") for e in entries.split()) and
           "vfiotx-0-last-good.conf" in entries.split(),
           "after the confirmation the ESP has:\n" + entries)
-    g.sh("test ! -e /sys/firmware/efi/efivars/LoaderEntryDefault-" + LOADER_GUID)
-    drv, out = driver_of(g, edu)
-    check(drv == "vfio-pci", "edu is on %s after the confirmation:\n%s" % (drv, out))
-    status = g.out("vfiotx status")
-    host.log("vfiotx status after the confirmation:\n" + status)
-    check("state: good" in status, "status is not good after the confirmation:\n" + status)
+    after_sdboot_confirm(host, g, edu)
     # (2) a broken trial on top of it: the root disk's controller
-    bdf = g.out("lspci -D -n -d %s | cut -d' ' -f1" % VIRTIO_BLK_ID)
-    check(re.match(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$", bdf),
-          "no single virtio-blk controller (%s): %r" % (VIRTIO_BLK_ID, bdf))
-    disk_driver, _ = driver_of(g, bdf)
-    t = time.monotonic()
-    rc, out = g.sh("vfiotx apply -y --force --tries 1 --device %s" % bdf,
-                   timeout=REBUILD_TIMEOUT, check=False)
-    host.power_cut()
-    host.log("vfiotx apply -y --force --tries 1 --device %s (exit %d, %.0fs):\n%s"
-             % (bdf, rc, time.monotonic() - t, out))
-    m = re.search(r"applied as transaction (\d+)", out)
-    check(rc == 0 and m, "apply --device <root disk> failed")
+    bdf, disk_driver, out, m = apply_root_disk_and_cut(host, g)
     check_rebuilt(host, out, kernels, "apply")
     ents = esp_entries(host, "cut after the armed apply")
     trial = "vfiotx-1-trial-%s+1.conf" % m.group(1)
@@ -1041,25 +1084,266 @@ def scenario_uefi_sdboot(host):
     host.log("systemd-boot booted: " + current)
     check(current == default_entry, "booted %r, not the distribution's entry %r"
           % (current, default_entry))
-    g.sh("test ! -e /sys/firmware/efi/efivars/LoaderEntryDefault-" + LOADER_GUID)
-    drv, out = driver_of(g, bdf)
-    check(drv == disk_driver, "the root disk controller is on %s, not %s:\n%s"
-          % (drv, disk_driver, out))
-    status = g.out("vfiotx status")
-    host.log("vfiotx status after the fallback:\n" + status)
-    check("state: rolled back" in status and "tries exhausted" in status,
-          "status does not say rolled back / tries exhausted:\n" + status)
-    # the good snapshot is the confirmed seed procedure's: edu stays on vfio-pci
-    conf = g.out("cat /etc/modprobe.d/vfiotx.conf")
-    check(EDU_ID in conf and VIRTIO_BLK_ID not in conf, "the restored modprobe.d:\n" + conf)
-    drv, out = driver_of(g, edu)
-    check(drv == "vfio-pci", "edu is on %s after the fallback:\n%s" % (drv, out))
-    log = g.out("vfiotx log")
-    host.log("vfiotx log:\n" + log)
-    check(any("fallback" in line for line in log.splitlines()),
-          "the log shows no fallback entry:\n" + log)
-    fsck_journal(g)
+    after_sdboot_fallback(host, g, bdf, disk_driver, edu)
+
+
+def loader_var(g, name):
+    """One of systemd-boot's EFI variables as text (efivarfs files do not seek: read through
+    a pipe; 4 bytes of attributes, then UTF-16)."""
+    return g.out("cat /sys/firmware/efi/efivars/%s-%s | tail -c +5 | tr -d '\\0'"
+                 % (name, LOADER_GUID))
+
+
+def pbt_booted(host, g, esp):
+    """The boot came through systemd-boot from ESP number `esp` (0, 1) of the pbt disk
+    (LoaderDevicePartUUID), on proxmox-boot-tool's entry of the default kernel, with
+    /etc/kernel/cmdline as its command line (plus the initrd= systemd-boot adds); no ESP is
+    mounted."""
+    g.sh("test -d /sys/firmware/efi")
+    kver = host.info["default_kernel"]
+    host.log("bootctl status:\n" + g.sh("bootctl status --no-pager 2>&1 | head -n 25",
+                                         check=False)[1])
+    loader = loader_var(g, "LoaderInfo")
+    part = loader_var(g, "LoaderDevicePartUUID").lower()
+    entry = loader_var(g, "LoaderEntrySelected")
+    host.log("LoaderInfo: %s; LoaderDevicePartUUID: %s (ESP%d's: %s); LoaderEntrySelected: %s"
+             % (loader, part, esp + 1, host.info["esp_partuuids"][esp], entry))
+    check(loader.startswith("systemd-boot"), "the boot did not come through systemd-boot: "
+          + loader)
+    check(part == host.info["esp_partuuids"][esp], "systemd-boot came from partition %s, not "
+          "from ESP%d (%s)" % (part, esp + 1, host.info["esp_partuuids"][esp]))
+    check(entry == "proxmox-%s.conf" % kver, "systemd-boot booted %r, not "
+          "proxmox-boot-tool's entry of %s" % (entry, kver))
+    check(g.out("uname -r") == kver, "booted a kernel other than the default")
+    cmdline = g.out("cat /proc/cmdline")
+    want = g.out("cat /etc/kernel/cmdline")
+    host.log("/proc/cmdline: %s\n/etc/kernel/cmdline: %s" % (cmdline, want))
+    check([w for w in cmdline.split() if not w.startswith("initrd=")] == want.split(),
+          "/proc/cmdline is not /etc/kernel/cmdline")
+    g.sh('test -z "$(findmnt -n -t vfat -o TARGET)"')
+    host.log("efibootmgr -v:\n" + g.out("efibootmgr -v"))
+
+
+# written on both ESPs before proxmox-boot-tool refresh: what is not its own stays, what is
+# its own but names no kernel in /boot goes
+PBT_STALE = "9.9.9-stale"
+
+
+def pbt_plant(g, host):
+    """A vfiotx entry, a file in a directory of vfiotx's and a stale kernel of
+    proxmox-boot-tool's on each ESP (mounted for this only)."""
+    kver = host.info["default_kernel"]
+    entry = ("title vfiotx test\nversion %s\noptions %s\nlinux /EFI/proxmox/%s/vmlinuz-%s\n"
+             "initrd /EFI/proxmox/%s/initrd.img-%s\n"
+             % (kver, g.out("cat /etc/kernel/cmdline"), kver, kver, kver, kver))
+    g.sh("printf '%s' >/tmp/vfiotx-test.conf" % entry.replace("\n", "\\n"))
+    for uuid in host.info["esp_uuids"]:
+        g.sh("mkdir -p /mnt/esp && mount /dev/disk/by-uuid/%s /mnt/esp" % uuid)
+        g.sh("cd /mnt/esp && cp /tmp/vfiotx-test.conf loader/entries/ && "
+             "mkdir -p vfiotx EFI/proxmox/{s} && echo kept >vfiotx/keep && "
+             "echo stale >EFI/proxmox/{s}/vmlinuz-{s} && "
+             "cp loader/entries/proxmox-{k}.conf loader/entries/proxmox-{s}.conf"
+             .format(s=PBT_STALE, k=kver))
+        g.sh("umount /mnt/esp")
+    return entry.encode()
+
+
+def pbt_esps_after_refresh(host, entry):
+    """Read from the powered-off disk: each ESP has proxmox-boot-tool's entry and copies of
+    the default kernel, its loader.conf, and vfiotx's files as they were; the stale kernel is
+    gone."""
+    kver = host.info["default_kernel"]
+    boot = {name: vmlib.read_guest_file(host.disk, "/boot/%s-%s" % (name, kver))
+            for name in ("vmlinuz", "initrd.img")}
+    cmdline = vmlib.read_guest_file(host.disk, "/etc/kernel/cmdline").decode().strip()
+    for off, uuid in zip(host.info["esp_offsets"], host.info["esp_uuids"]):
+        files = vmlib.esp_list(host.disk, off)
+        host.log("ESP %s at %d after refresh:\n%s" % (uuid, off, "\n".join(files)))
+        ents = esp_entries(host, "after refresh, ESP " + uuid, off)
+        check(ents.get("vfiotx-test.conf") == entry, "ESP %s: vfiotx-test.conf is %r"
+              % (uuid, ents.get("vfiotx-test.conf")))
+        check(vmlib.esp_read(host.disk, off, "/vfiotx/keep") == b"kept\n",
+              "ESP %s: refresh touched /vfiotx/keep" % uuid)
+        check(not [f for f in files if PBT_STALE in f], "ESP %s: the stale kernel stayed" % uuid)
+        check(vmlib.esp_read(host.disk, off, "/loader/loader.conf") ==
+              b"timeout 3\ndefault proxmox-*\n", "ESP %s: loader.conf" % uuid)
+        own = vmlib.esp_read(host.disk, off, "/loader/entries/proxmox-%s.conf" % kver)
+        check(own and re.search(r"^options\s+%s$" % re.escape(cmdline), own.decode(), re.M),
+              "ESP %s: proxmox-%s.conf:\n%r" % (uuid, kver, own))
+        for name, data in boot.items():
+            check(vmlib.esp_read(host.disk, off, "/EFI/proxmox/%s/%s-%s" % (kver, name, kver))
+                  == data, "ESP %s: %s-%s is not /boot's" % (uuid, name, kver))
+
+
+def scenario_pbt_boot(host):
+    """Smoke test of the proxmox-boot-tool disk (uefi-pbt; by hand, not in ctest).
+    The host boots systemd-boot from ESP1 on proxmox-boot-tool's entry with
+    /etc/kernel/cmdline, no ESP mounted, Debian's systemd-boot hooks inert; refresh in the
+    running host rewrites its own entries and kernels on both ESPs and leaves vfiotx's files;
+    with systemd-boot deleted from ESP1 the firmware starts it from ESP2 (its own Boot####
+    entry)."""
+    g = host.boot("esp1")
+    pbt_booted(host, g, 0)
+    kver = host.info["default_kernel"]
+    host.log("proxmox-boot-tool status:\n" + g.out("proxmox-boot-tool status"))
+    # Debian's systemd-boot hooks, as a kernel or initramfs update runs them: nothing, since
+    # no ESP is mounted (`bootctl is-installed` fails; it says why on stderr even with
+    # --quiet); they would say "Installing/Updating kernel version" before kernel-install
+    check(g.sh("bootctl is-installed", check=False)[0] != 0, "bootctl finds an installed ESP")
+    for hook in ("/etc/kernel/postinst.d/zz-systemd-boot %s /boot/vmlinuz-%s",
+                 "/etc/initramfs/post-update.d/systemd-boot %s /boot/initrd.img-%s"):
+        out = g.out(hook % (kver, kver) + " 2>&1")
+        host.log("%s:\n%s" % (hook.split()[0], out))
+        check("kernel version" not in out, "%s did something" % hook.split()[0])
+    entry = pbt_plant(g, host)
+    t = time.monotonic()
+    out = g.out("proxmox-boot-tool refresh 2>&1", timeout=600)
+    host.log("proxmox-boot-tool refresh (%.0fs):\n%s" % (time.monotonic() - t, out))
+    for uuid in host.info["esp_uuids"]:
+        check("Copying and configuring kernels on /dev/disk/by-uuid/%s" % uuid in out,
+              "refresh did not write ESP " + uuid)
+    check(out.count("Removing old version %s" % PBT_STALE) == 2, "refresh left the stale kernel")
+    # the initramfs hook: skipped when a kernel package's hook runs update-initramfs (that
+    # one refreshes after it), else a refresh
+    sync = "/etc/initramfs/post-update.d/proxmox-boot-sync %s /boot/initrd.img-%s" % (kver, kver)
+    out = g.out("INITRAMFS_TOOLS_KERNEL_HOOK=1 " + sync)
+    check(out == "", "proxmox-boot-sync refreshed from the kernel hook:\n" + out)
+    out = g.out(sync + " 2>&1", timeout=600)
+    host.log("proxmox-boot-sync:\n" + out)
+    check(out.count("Copying and configuring kernels on") == 2, "proxmox-boot-sync did not "
+          "refresh both ESPs")
+    g.sh('test -z "$(findmnt -n -t vfat -o TARGET)"')
     host.shutdown()
+    pbt_esps_after_refresh(host, entry)
+    # ESP1 no longer starts: its Boot#### entry's file and the removable-media path are gone
+    for path in ("/EFI/systemd/systemd-bootx64.efi", "/EFI/BOOT/BOOTX64.EFI"):
+        vmlib.esp_delete(host.disk, host.info["esp_offsets"][0], path)
+    host.log("deleted systemd-boot from ESP1 (%s)" % host.info["esp_uuids"][0])
+    g = host.boot("esp2")
+    firmware = console_lines(g, r"BdsDxe")
+    host.log("the firmware on the console:\n" + firmware)
+    check(re.search(r'failed to load Boot[0-9A-F]{4} "Linux Boot Manager" from HD\(1,GPT,%s,'
+                    % host.info["esp_partuuids"][0].upper(), firmware) and
+          re.search(r'starting Boot[0-9A-F]{4} "Linux Boot Manager" from HD\(2,GPT,%s,'
+                    % host.info["esp_partuuids"][1].upper(), firmware),
+          "the firmware did not try ESP1's entry first, then start ESP2's")
+    pbt_booted(host, g, 1)
+    host.shutdown()
+
+
+def pbt_entries(g, host):
+    """{ESP UUID: vfiotx's entry names} on each of proxmox-boot-tool's ESPs in the running
+    guest (mounted read-only for this only: vfiotx's own mounts are its process's)."""
+    got = {}
+    for uuid in host.info["esp_uuids"]:
+        names = g.out("mkdir -p /mnt/esp && mount -o ro /dev/disk/by-uuid/%s /mnt/esp && "
+                      "ls /mnt/esp/loader/entries; umount /mnt/esp" % uuid)
+        got[uuid] = sorted(n for n in names.split() if n.startswith("vfiotx-"))
+    host.log("vfiotx's entries on the ESPs: %s" % got)
+    return got
+
+
+def scenario_uefi_pbt(host):
+    """The boot-counted rollback on proxmox-boot-tool's two ESPs (uefi_image.py's pbt disk:
+    systemd-boot on both, proxmox-KVER.conf entries from tests/vm/pbt's stand-in, neither ESP
+    mounted): (1) the seed's procedure with --tries 2 writes the trial and last good entries
+    on both ESPs; a `proxmox-boot-tool refresh` during the trial leaves them; the trial boots
+    from ESP1 and confirms itself, which clears both ESPs. (2) apply --force --tries 1 binds
+    the root disk's controller; the power is cut; ESP1 loses its loader (the first disk dies),
+    so the firmware starts systemd-boot from ESP2; the trial dies in the initramfs, ESP2's
+    loader boots the last good entry by itself, vfiotx boot restores the good snapshot and
+    refreshes both ESPs; the power is cut as soon as it is done; the next boot is a normal one of
+    proxmox-boot-tool's entry from ESP2, the variable gone, git fsck clean."""
+    g = host.boot("first")
+    pbt_booted(host, g, 0)
+    kernels = default_kernel_only(host, g)
+    install_trial_pieces(host, g)
+    rc, out = g.sh("vfiotx check", check=False)
+    host.log("vfiotx check (exit %d):\n%s" % (rc, out))
+    check(re.search(r"can arm a boot-counted trial: systemd-boot", out),
+          "vfiotx check does not find the counter on proxmox-boot-tool's ESPs:\n" + out)
+    bc = json.loads(g.out("vfiotx status --json"))["boot_counter"]
+    host.log("vfiotx status --json boot_counter: %s" % json.dumps(bc))
+    check(bc["boot_path"] == "proxmox-systemd-boot" and bc["available"] and
+          bc["systemd_boot"]["entry"] == "proxmox-%s.conf" % host.info["default_kernel"],
+          "status on proxmox-boot-tool's ESPs: %r" % (bc,))
+    # (1) a trial that confirms itself
+    edu = edu_bdf(g)
+    t = time.monotonic()
+    rc, out = g.sh("vfiotx apply -y --tries 2 --device %s" % EDU_ID, timeout=REBUILD_TIMEOUT,
+                   check=False)
+    host.log("vfiotx apply -y --tries 2 --device %s (exit %d, %.0fs):\n%s"
+             % (EDU_ID, rc, time.monotonic() - t, out))
+    m = re.search(r"applied as transaction (\d+)", out)
+    check(rc == 0 and m, "apply --device edu failed")
+    seed_txn = m.group(1)
+    check_rebuilt(host, out, kernels, "apply --device edu")
+    check("proxmox-boot-tool refresh" in out, "apply did not refresh the ESPs:\n" + out)
+    g.sh('test -z "$(findmnt -n -t vfat -o TARGET)"')
+    want = ["vfiotx-0-last-good.conf", "vfiotx-1-trial-%s+2.conf" % seed_txn]
+    for uuid, names in pbt_entries(g, host).items():
+        check(names == want, "ESP %s after apply: %s, not %s" % (uuid, names, want))
+    # a kernel update during the trial: proxmox-boot-tool rewrites its own files only
+    out = g.out("proxmox-boot-tool refresh 2>&1", timeout=600)
+    host.log("proxmox-boot-tool refresh during the trial:\n" + out)
+    for uuid, names in pbt_entries(g, host).items():
+        check(names == want, "ESP %s after a refresh: %s, not %s" % (uuid, names, want))
+    g = host.reboot("seed-trial")
+    cmdline = g.out("cat /proc/cmdline")
+    host.log("/proc/cmdline of the trial boot: " + cmdline)
+    check("vfiotx.trial=%s" % seed_txn in cmdline.split() and "panic=10" in cmdline.split(),
+          "the boot after apply is not the trial: " + cmdline)
+    check(loader_var(g, "LoaderDevicePartUUID").lower() == host.info["esp_partuuids"][0],
+          "the trial did not boot from ESP1")
+    state, age = wait_unit_done(g, "vfiotx-confirm.service")
+    host.log("vfiotx-confirm.service was %s (%.1fs ago)" % (state, age))
+    host.log("vfiotx on the trial boot's console:\n" + console_lines(g, r"vfiotx"))
+    host.log("systemd-bless-boot: " + g.out(
+        "systemctl show -P ActiveState -P Result systemd-bless-boot.service | tr '\\n' ' '; "
+        "journalctl -b -u systemd-bless-boot.service --no-pager -o cat | tail -3"))
+    check(state == "active", "vfiotx-confirm.service did not confirm the trial: " + state)
+    for uuid, names in pbt_entries(g, host).items():
+        check(names == ["vfiotx-0-last-good.conf"], "ESP %s after the confirmation: %s"
+              % (uuid, names))
+    after_sdboot_confirm(host, g, edu)
+    # (2) a broken trial; the firmware boots it from ESP2
+    bdf, disk_driver, out, m = apply_root_disk_and_cut(host, g)
+    trial = "vfiotx-1-trial-%s+1.conf" % m.group(1)
+    for off, uuid in zip(host.info["esp_offsets"], host.info["esp_uuids"]):
+        ents = esp_entries(host, "cut after the armed apply, ESP " + uuid, off)
+        check(sorted(ents) == ["vfiotx-0-last-good.conf", trial],
+              "ESP %s after the armed apply: %s, not %s and the last good entry"
+              % (uuid, sorted(ents), trial))
+        opts = re.search(r"^options\s+(.*)$", ents[trial].decode(), re.M)
+        check(opts and "vfiotx.trial=%s" % m.group(1) in opts.group(1).split()
+              and "panic=10" in opts.group(1).split(), "ESP %s: the trial entry:\n%s"
+              % (uuid, ents[trial].decode()))
+        check("vfiotx.fallback=1" in ents["vfiotx-0-last-good.conf"].decode(),
+              "ESP %s: the last good entry:\n%s" % (uuid, ents["vfiotx-0-last-good.conf"]))
+    for path in ("/EFI/systemd/systemd-bootx64.efi", "/EFI/BOOT/BOOTX64.EFI"):
+        vmlib.esp_delete(host.disk, host.info["esp_offsets"][0], path)
+    host.log("deleted systemd-boot from ESP1 (%s): the firmware starts ESP2's"
+             % host.info["esp_uuids"][0])
+    g = host.boot("trial-and-fallback", timeout=BROKEN_BOOT_TIMEOUT, no_reboot=False)
+    cmdline = g.out("cat /proc/cmdline; uname -r")
+    state, age = wait_unit_done(g, "vfiotx-boot.service")
+    part = loader_var(g, "LoaderDevicePartUUID").lower()
+    host.power_cut()
+    host.log("vfiotx-boot.service was %s; the power cut %.1fs after it finished; the loader "
+             "came from %s" % (state, age, part))
+    check_fallback_boot(host, g, cmdline, state, tries=1)
+    check(part == host.info["esp_partuuids"][1], "the fallback did not boot from ESP2")
+    for off, uuid in zip(host.info["esp_offsets"], host.info["esp_uuids"]):
+        ents = esp_entries(host, "cut after the fallback's restore, ESP " + uuid, off)
+        check(sorted(ents) == ["vfiotx-0-last-good.conf"],
+              "ESP %s after the fallback: %s, not only the last good entry" % (uuid, sorted(ents)))
+        own = vmlib.esp_read(host.disk, off, "/loader/entries/proxmox-%s.conf"
+                             % host.info["default_kernel"]).decode()
+        check(VIRTIO_BLK_ID not in own and "vfiotx" not in own,
+              "ESP %s: proxmox-boot-tool's entry after the fallback:\n%s" % (uuid, own))
+    g = host.boot("after-fallback-cut")
+    pbt_booted(host, g, 1)
+    after_sdboot_fallback(host, g, bdf, disk_driver, edu)
 
 
 def scenario_broken_boot(host, tries=2):
@@ -1759,6 +2043,7 @@ def uefi_image_cmd(args):
                     "cat /boot/efi/loader/loader.conf", "head -n 50 /boot/efi/loader/entries/*",
                     "cat /boot/efi/EFI/debian/grub.cfg", "cat /etc/kernel/cmdline",
                     "bootctl status --no-pager", "command -v efibootmgr && efibootmgr -v",
+                    "cat /etc/kernel/proxmox-boot-uuids", "proxmox-boot-tool status",
                     "vfiotx check", "vfiotx status"]:
             rc, out = g.sh(cmd + " 2>&1", check=False, timeout=300)
             print("$ %s  (exit %d)\n%s\n" % (cmd, rc, out), flush=True)
@@ -1770,7 +2055,8 @@ def uefi_image_cmd(args):
 
 
 # the disk a scenario runs on when `run --image` does not say (uefi_image.py's kinds)
-SCENARIO_IMAGES = {"uefi-grub": "uefi-grub", "uefi-sdboot": "uefi-sdboot"}
+SCENARIO_IMAGES = {"uefi-grub": "uefi-grub", "uefi-sdboot": "uefi-sdboot",
+                   "pbt-boot": "uefi-pbt", "uefi-pbt": "uefi-pbt"}
 
 SCENARIOS = {
     "rollback": scenario_rollback,
@@ -1779,6 +2065,8 @@ SCENARIOS = {
     "broken-boot": scenario_broken_boot,
     "uefi-grub": scenario_uefi_grub,
     "uefi-sdboot": scenario_uefi_sdboot,
+    "pbt-boot": scenario_pbt_boot,
+    "uefi-pbt": scenario_uefi_pbt,
     "display-gpu": scenario_display_gpu,
     "two-kernels": scenario_two_kernels,
     "rescue": scenario_rescue,
