@@ -228,30 +228,39 @@ esp_state() { # both ESPs' files and the loader's variables
 	(cd "$root/run/vfiotx/esp" && find . -type f | LC_ALL=C sort | xargs md5sum)
 	(cd "$SYSDIR/firmware/efi/efivars" && md5sum *)
 }
-# The walks start one failpoint before the first one a kill at which leaves the ESPs or the
-# variables changed (a binary search: changed stays changed): the steps before it are the
-# journal's and /etc's, which tests/cli/test_trial_sdboot.sh walks on the same code, and they
-# leave the ESPs as they were. SETUP TOTAL CMD...
+esp_changed() { [ "$(esp_state)" != "$before" ]; }
+last_good_on_both() { [ -e "$(esp $U1)/loader/entries/vfiotx-0-last-good.conf" ] && [ -e "$(esp $U2)/loader/entries/vfiotx-0-last-good.conf" ]; }
+trial_written() { ls -A "$(esp $U1)/loader/entries" "$(esp $U2)/loader/entries" | grep -q 'vfiotx-1-trial-'; }
+prev() { echo $(($1 > 1 ? $1 - 1 : 1)); } # the failpoint before N
+# The first failpoint at which a kill leaves PREDICATE true (a binary search: each predicate,
+# once true for a kill at N, is true for every later one). SETUP TOTAL PREDICATE CMD...
 first_point() {
-	local setup=$1 lo=1 hi=$2 mid before
-	shift 2
+	local setup=$1 lo=1 hi=$2 pred=$3 mid
+	shift 3
 	while [ "$lo" -lt "$hi" ]; do
 		mid=$(((lo + hi) / 2))
 		$setup
 		before=$(esp_state)
 		VFIOTX_FAILPOINT_KILL=$mid "$@" >/dev/null 2>&1
-		if [ "$(esp_state)" = "$before" ]; then lo=$((mid + 1)); else hi=$mid; fi
+		if $pred; then hi=$mid; else lo=$((mid + 1)); fi
 	done
-	echo $((lo > 1 ? lo - 1 : 1))
+	echo "$lo"
 }
-
+# The walks cover every failpoint from one before the first that changes an ESP or the
+# variables to the end, except, in apply, the transaction's own steps between keeping the last
+# good boot on both ESPs and writing the trial entries: they write /etc and the journal and
+# leave the ESPs as the last good step did (tests/cli/test_trial_sdboot.sh walks them on the
+# same code).
 pbt_host
 total=$(count v apply -y --device "$igpu")
 [ "$total" -gt 10 ] || fail "apply passes only $total failpoints"
-first=$(first_point pbt_host "$total" v apply -y --device "$igpu")
-[ "$first" -gt 1 ] && [ "$first" -lt "$total" ] || fail "apply: the ESPs change first at failpoint $first of $total"
-echo "crash walk: apply, failpoints $first to $total"
-for n in $(seq "$first" "$total"); do
+first=$(first_point pbt_host "$total" esp_changed v apply -y --device "$igpu")
+kept=$(first_point pbt_host "$total" last_good_on_both v apply -y --device "$igpu")
+armed=$(first_point pbt_host "$total" trial_written v apply -y --device "$igpu")
+[ "$first" -lt "$kept" ] && [ "$kept" -lt "$armed" ] && [ "$armed" -le "$total" ] ||
+	fail "apply: the ESPs change at $first, the last good boot is kept at $kept, the trial written at $armed, of $total"
+echo "crash walk: apply, failpoints $(prev "$first") to $kept and $(prev "$armed") to $total of $total"
+for n in $(seq "$(prev "$first")" "$kept") $(seq "$(prev "$armed")" "$total"); do
 	pbt_host
 	VFIOTX_FAILPOINT_KILL=$n v apply -y --device "$igpu" >/dev/null 2>&1 && fail "apply: not killed at $n"
 	walk_bootable "apply killed at failpoint $n"
@@ -269,9 +278,9 @@ armed_and_booted() {
 }
 armed_and_booted
 total=$(count v confirm)
-first=$(first_point armed_and_booted "$total" v confirm)
-echo "crash walk: confirm, failpoints $first to $total"
-for n in $(seq "$first" "$total"); do
+first=$(first_point armed_and_booted "$total" esp_changed v confirm)
+echo "crash walk: confirm, failpoints $(prev "$first") to $total"
+for n in $(seq "$(prev "$first")" "$total"); do
 	armed_and_booted
 	VFIOTX_FAILPOINT_KILL=$n v confirm >/dev/null 2>&1 && fail "confirm: not killed at $n"
 	walk_bootable "confirm killed at failpoint $n"
@@ -288,9 +297,9 @@ fell_back() {
 }
 fell_back
 total=$(count v boot)
-first=$(first_point fell_back "$total" v boot)
-echo "crash walk: the fallback, failpoints $first to $total"
-for n in $(seq "$first" "$total"); do
+first=$(first_point fell_back "$total" esp_changed v boot)
+echo "crash walk: the fallback, failpoints $(prev "$first") to $total"
+for n in $(seq "$(prev "$first")" "$total"); do
 	fell_back
 	VFIOTX_FAILPOINT_KILL=$n v boot >/dev/null 2>&1 && fail "boot: not killed at $n"
 	walk_bootable "fallback killed at failpoint $n"
