@@ -98,6 +98,34 @@ mkhost() {
 	echo "$dir"
 }
 
+# keep_host NAME / restore_host NAME: the host under test ($root, $PROC, and $SYSDIR where the
+# test has its own copy of /sys) kept under a name, and a fresh copy of it made the host under
+# test again (fake tools pointed at it, their log emptied). A crash walk starts from the same
+# prepared state at every failpoint: a copy costs a fraction of the commands that made it.
+# restore_host returns 1 when nothing is kept under NAME (the caller prepares it then).
+keep_host() {
+	local d="$VT_TMP/kept-$1"
+	rm -rf "$d" && mkdir -p "$d"
+	cp -a "$root" "$d/root"
+	cp -a "$PROC" "$d/proc"
+	if [ -n "${SYSDIR:-}" ]; then cp -a "$SYSDIR" "$d/sys"; fi
+}
+restore_host() {
+	local d="$VT_TMP/kept-$1"
+	[ -d "$d" ] || return 1
+	# (the copy restore_host made before, never a kept one or a fixture)
+	if [ -n "${VT_RESTORED:-}" ]; then rm -rf "$VT_RESTORED"; fi
+	VT_RESTORED=$(mktemp -d -p "$VT_TMP")
+	root=$VT_RESTORED/root PROC=$VT_RESTORED/proc
+	cp -a "$d/root" "$root"
+	cp -a "$d/proc" "$PROC"
+	if [ -d "$d/sys" ]; then
+		SYSDIR=$VT_RESTORED/sys
+		cp -a "$d/sys" "$SYSDIR"
+	fi
+	fake_tools "$root"
+}
+
 # Point SYS and PROC at a fixture host's fake /sys and /proc (call it outside $(...)).
 use_host() {
 	SYS="$VFIOTX_FIXTURES/hosts/$1/sys"

@@ -35,12 +35,19 @@ vt --root "$ref" apply -y --no-rebuild >/dev/null
 after=$(state_of "$ref")
 [ "$before" != "$after" ] || fail "apply must change something for this test"
 
-prepare() { # a fresh root; for rollback, one with the apply done
-	local root
-	root=$(mkroot)
-	if [ "$1" = rollback ]; then
-		vt --root "$root" apply -y --no-rebuild >/dev/null
+prepare() { # a fresh root; for rollback, a copy of one with the apply done (made once)
+	local root applied=$VT_TMP/applied
+	if [ "$1" != rollback ]; then
+		mkroot
+		return
 	fi
+	if [ ! -d "$applied" ]; then
+		root=$(mkroot)
+		vt --root "$root" apply -y --no-rebuild >/dev/null
+		mv "$root" "$applied"
+	fi
+	root=$(mktemp -d -p "$VT_TMP")
+	cp -a "$applied/." "$root/"
 	echo "$root"
 }
 

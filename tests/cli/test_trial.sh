@@ -150,7 +150,7 @@ crash_cycle() { # SETUP-FN CHECK-FN SKIP COMMAND...: steps 1..total, but SKIP st
 	done
 	echo "crash: $*: $total steps checked"
 }
-setup_arm() { grub_host; }
+setup_arm() { restore_host grub || { grub_host && keep_host grub; }; }
 check_arm() { # armed for the transaction the state names (a killed apply is undone and redone)
 	local txn
 	txn=$(v --json status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["trial"]["transaction"] if d["state"] == "armed" else "not-armed")')
@@ -158,10 +158,12 @@ check_arm() { # armed for the transaction the state names (a killed apply is und
 }
 crash_cycle setup_arm check_arm 1 apply -y --device "$igpu"
 setup_confirm() {
+	restore_host armed && return 0
 	grub_host
 	v apply -y --device "$igpu" >/dev/null
 	boot_with "vfiotx.trial=2 panic=10"
 	v boot >/dev/null
+	keep_host armed
 }
 check_confirm() {
 	[ "$(grubenv)" = "" ] || fail "confirm, kill at $1: grubenv [$(grubenv)]"
@@ -169,10 +171,12 @@ check_confirm() {
 }
 crash_cycle setup_confirm check_confirm 0 confirm
 setup_fallback() {
+	restore_host fell-back && return 0
 	grub_host
 	v apply -y --device "$igpu" >/dev/null
 	grub-editenv "$root/boot/grub/grubenv" set vfiotx_tries=0 vfiotx_fallback=2
 	boot_with "vfiotx.fallback=1"
+	keep_host fell-back
 }
 check_fallback() {
 	[ "$(etc_state "$root")" = "$good_state" ] || fail "fallback, kill at $1: files not restored"

@@ -270,11 +270,13 @@ for n in $(seq "$(prev "$first")" "$kept") $(seq "$(prev "$armed")" "$total"); d
 done
 
 armed_and_booted() {
+	restore_host armed && return 0
 	pbt_host
 	run 0 v apply -y --device "$igpu"
 	loader_boots $U1
 	boot_with "vfiotx.trial=2 panic=10"
 	run 0 v boot
+	keep_host armed
 }
 armed_and_booted
 total=$(count v confirm)
@@ -290,10 +292,12 @@ for n in $(seq "$(prev "$first")" "$total"); do
 done
 
 fell_back() {
+	restore_host fell-back && return 0
 	pbt_host
 	run 0 v apply -y --tries 1 --device "$igpu"
 	loader_boots $U2
 	boot_with "vfiotx.fallback=1"
+	keep_host fell-back
 }
 fell_back
 total=$(count v boot)

@@ -236,11 +236,13 @@ for n in $(seq 1 "$total"); do
 done
 
 armed_and_booted() {
+	restore_host armed && ESP=$root/boot/efi && return 0
 	sdboot_host
 	run 0 v apply -y --device "$igpu"
 	loader_boots
 	boot_with "vfiotx.trial=2 panic=10"
 	run 0 v boot
+	keep_host armed
 }
 armed_and_booted
 total=$(count v confirm)
@@ -254,10 +256,12 @@ for n in $(seq 1 "$total"); do
 done
 
 fell_back() {
+	restore_host fell-back && ESP=$root/boot/efi && return 0
 	sdboot_host
 	run 0 v apply -y --tries 1 --device "$igpu"
 	loader_boots
 	boot_with "vfiotx.fallback=1"
+	keep_host fell-back
 }
 fell_back
 total=$(count v boot)

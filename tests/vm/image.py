@@ -38,7 +38,9 @@ BACKPORTS_KERNEL_META = "linux-image-amd64"
 
 def recipe_hash():
     with open(os.path.abspath(__file__), "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()[:16]
+        h = hashlib.sha256(f.read())
+    h.update(vmlib.GUEST_CMDLINE_EXTRA.encode())  # (written into the image's GRUB defaults)
+    return h.hexdigest()[:16]
 
 
 def cache_root():
@@ -134,7 +136,7 @@ def customize(tree, kernels, default_kernel):
           "GRUB_TIMEOUT_STYLE=menu\n"
           "GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\n"
           'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\n'
-          'GRUB_CMDLINE_LINUX="console=ttyS0,115200"\n'
+          'GRUB_CMDLINE_LINUX="console=ttyS0,115200 %s"\n' % vmlib.GUEST_CMDLINE_EXTRA +
           'GRUB_TERMINAL="serial console"\n'
           'GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"\n'
           "GRUB_DISABLE_OS_PROBER=true\n")
@@ -197,7 +199,8 @@ def build(cache_dir):
         t1 = time.monotonic()
         rebuild = {}
         with vmlib.Guest(disk, work, "install-grub", kernel=kern, initrd=initrd,
-                         append="root=UUID=%s ro console=ttyS0,115200" % ROOT_UUID) as g:
+                         append="root=UUID=%s ro console=ttyS0,115200 %s" % (
+                             ROOT_UUID, vmlib.GUEST_CMDLINE_EXTRA)) as g:
             try:
                 g.start()
                 g.wait_login(timeout=300)

@@ -203,7 +203,8 @@ def prepare_disk(source, info, kind, work, log):
         # seed procedure's place for IOMMU parameters on systemd-boot): what GRUB's entries
         # have on the BIOS image
         with open(os.path.join(stage, "etc/kernel/cmdline"), "w") as f:
-            f.write("root=UUID=%s ro console=ttyS0,115200 quiet\n" % info["root_uuid"])
+            f.write("root=UUID=%s ro console=ttyS0,115200 %s quiet\n" % (
+                info["root_uuid"], vmlib.GUEST_CMDLINE_EXTRA))
     if kind == "pbt":
         for name, dests in PBT_FILES.items():
             for dest in dests:
@@ -297,7 +298,8 @@ def install_boot(disk, vars_fd, kernel, initrd, kind, info, work, log):
     """Step 2: the one OVMF boot that installs the boot loader; returns what it recorded."""
     rec = {}
     with vmlib.Guest(disk, work, "install-uefi-%s" % kind, kernel=kernel, initrd=initrd,
-                     append="root=UUID=%s ro console=ttyS0,115200 quiet" % info["root_uuid"],
+                     append="root=UUID=%s ro console=ttyS0,115200 %s quiet" % (
+                         info["root_uuid"], vmlib.GUEST_CMDLINE_EXTRA),
                      uefi=vars_fd) as g:
         try:
             g.start()
