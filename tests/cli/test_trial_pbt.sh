@@ -49,30 +49,24 @@ loader_boots() { # UUID: what systemd-boot on that ESP does before starting the 
 }
 next_entry() { v --json status 2>/dev/null | jq -r '.boot_counter.systemd_boot.entry'; }
 pbt_host() { # a fresh copy of the host: kernels installed, both ESPs refreshed, no transaction
-	if [ -z "${tmpl_root:-}" ]; then
-		root=$(mkhost intel-igpu-desktop proxmox-zfs)
-		rm -rf "$root/boot/efi"
-		printf '%s\n' "$U1" "$U2" >"$root/etc/kernel/proxmox-boot-uuids"
-		mkdir -p "$(esp $U1)/loader/entries" "$(esp $U2)/loader/entries"
-		fake_tools "$root"
-		touch "$root/usr/sbin/update-initramfs" "$root/usr/sbin/proxmox-boot-tool"
-		bash "$VFIOTX_SRC/tests/cli/trial-units.sh" "$root" enable
-		for k in 6.1.0-25-amd64 $KVER; do update-initramfs -u -k $k >/dev/null; done
-		proxmox-boot-tool refresh >/dev/null
-		SYSDIR=$(mktemp -d -p "$VT_TMP")
-		cp -a "$SYS/." "$SYSDIR/"
-		mkdir -p "$SYSDIR/firmware/efi/efivars"
-		efivar_set LoaderInfo "systemd-boot 252.39-1~deb12u2"
-		tmpl_root=$root tmpl_sys=$SYSDIR
-	fi
 	# (copies of one prepared host: the crash walks start from it a few hundred times)
-	[ -n "${root:-}" ] && [ "$root" != "$tmpl_root" ] && rm -rf "$root" "$SYSDIR"
-	root=$(mktemp -d -p "$VT_TMP") SYSDIR=$(mktemp -d -p "$VT_TMP")
-	cp -a "$tmpl_root/." "$root/"
-	cp -a "$tmpl_sys/." "$SYSDIR/"
+	restore_host fresh && return 0
+	root=$(mkhost intel-igpu-desktop proxmox-zfs)
+	rm -rf "$root/boot/efi"
+	printf '%s\n' "$U1" "$U2" >"$root/etc/kernel/proxmox-boot-uuids"
+	mkdir -p "$(esp $U1)/loader/entries" "$(esp $U2)/loader/entries"
 	fake_tools "$root"
+	touch "$root/usr/sbin/update-initramfs" "$root/usr/sbin/proxmox-boot-tool"
+	bash "$VFIOTX_SRC/tests/cli/trial-units.sh" "$root" enable
+	for k in 6.1.0-25-amd64 $KVER; do update-initramfs -u -k $k >/dev/null; done
+	proxmox-boot-tool refresh >/dev/null
+	SYSDIR=$(mktemp -d -p "$VT_TMP")
+	cp -a "$SYS/." "$SYSDIR/"
+	mkdir -p "$SYSDIR/firmware/efi/efivars"
+	efivar_set LoaderInfo "systemd-boot 252.39-1~deb12u2"
 	boot_with ""
-	: >"$FAKE_LOG"
+	keep_host fresh
+	restore_host fresh
 }
 
 # --- apply arms the same trial on both ESPs.

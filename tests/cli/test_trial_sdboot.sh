@@ -37,37 +37,31 @@ loader_boots() { # what systemd-boot does before starting the trial: count one t
 	mv "$ESP/loader/entries/$f" "$ESP/loader/entries/$n"
 }
 next_entry() { v --json status | jq -r '.boot_counter.systemd_boot.entry'; }
+restore_sdboot() { restore_host "$1" && ESP=$root/boot/efi; }
 sdboot_host() { # a fresh copy of the host: kernels installed, entries written, no transaction
-	if [ -z "${tmpl_root:-}" ]; then
-		root=$(mkhost intel-igpu-desktop proxmox-zfs)
-		rm -f "$root/etc/kernel/proxmox-boot-uuids" "$root"/boot/efi/loader/entries/*
-		echo "root=UUID=4b6f1c8e-2f0a-4d7e-9a51-0c3e7d2b9f10 ro quiet" >"$root/etc/kernel/cmdline"
-		echo "$MID" >"$root/etc/machine-id"
-		ESP=$root/boot/efi
-		mkdir -p "$ESP/$MID"
-		printf '#timeout 3\n#console-mode keep\ndefault %s-*\n' "$MID" >"$ESP/loader/loader.conf"
-		fake_tools "$root"
-		touch "$root/usr/sbin/update-initramfs" "$root/usr/bin/kernel-install"
-		bash "$VFIOTX_SRC/tests/cli/trial-units.sh" "$root" enable
-		for k in 6.1.0-25-amd64 6.1.0-26-amd64; do
-			update-initramfs -u -k $k >/dev/null
-			kernel-install add $k /boot/vmlinuz-$k
-		done
-		SYSDIR=$(mktemp -d -p "$VT_TMP")
-		cp -a "$SYS/." "$SYSDIR/"
-		mkdir -p "$SYSDIR/firmware/efi/efivars"
-		efivar_set LoaderInfo "systemd-boot 252.39-1~deb12u2"
-		tmpl_root=$root tmpl_sys=$SYSDIR
-	fi
 	# (copies of one prepared host: the crash walks start from it a few hundred times)
-	[ -n "${root:-}" ] && [ "$root" != "$tmpl_root" ] && rm -rf "$root" "$SYSDIR"
-	root=$(mktemp -d -p "$VT_TMP") SYSDIR=$(mktemp -d -p "$VT_TMP")
-	cp -a "$tmpl_root/." "$root/"
-	cp -a "$tmpl_sys/." "$SYSDIR/"
+	restore_sdboot fresh && return 0
+	root=$(mkhost intel-igpu-desktop proxmox-zfs)
+	rm -f "$root/etc/kernel/proxmox-boot-uuids" "$root"/boot/efi/loader/entries/*
+	echo "root=UUID=4b6f1c8e-2f0a-4d7e-9a51-0c3e7d2b9f10 ro quiet" >"$root/etc/kernel/cmdline"
+	echo "$MID" >"$root/etc/machine-id"
 	ESP=$root/boot/efi
+	mkdir -p "$ESP/$MID"
+	printf '#timeout 3\n#console-mode keep\ndefault %s-*\n' "$MID" >"$ESP/loader/loader.conf"
 	fake_tools "$root"
+	touch "$root/usr/sbin/update-initramfs" "$root/usr/bin/kernel-install"
+	bash "$VFIOTX_SRC/tests/cli/trial-units.sh" "$root" enable
+	for k in 6.1.0-25-amd64 6.1.0-26-amd64; do
+		update-initramfs -u -k $k >/dev/null
+		kernel-install add $k /boot/vmlinuz-$k
+	done
+	SYSDIR=$(mktemp -d -p "$VT_TMP")
+	cp -a "$SYS/." "$SYSDIR/"
+	mkdir -p "$SYSDIR/firmware/efi/efivars"
+	efivar_set LoaderInfo "systemd-boot 252.39-1~deb12u2"
 	PROC=$host_proc
-	: >"$FAKE_LOG"
+	keep_host fresh
+	restore_sdboot fresh
 }
 
 # --- apply arms the trial.
@@ -236,7 +230,7 @@ for n in $(seq 1 "$total"); do
 done
 
 armed_and_booted() {
-	restore_host armed && ESP=$root/boot/efi && return 0
+	restore_sdboot armed && return 0
 	sdboot_host
 	run 0 v apply -y --device "$igpu"
 	loader_boots
@@ -256,7 +250,7 @@ for n in $(seq 1 "$total"); do
 done
 
 fell_back() {
-	restore_host fell-back && ESP=$root/boot/efi && return 0
+	restore_sdboot fell-back && return 0
 	sdboot_host
 	run 0 v apply -y --tries 1 --device "$igpu"
 	loader_boots
