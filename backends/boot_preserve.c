@@ -400,3 +400,30 @@ int vt_boot_preserve_for_esp(vt_preserve_plan *p, const char *esp)
         p->dst_initrd = di;
         return 0;
 }
+
+int vt_boot_preserve_for_grub_esp(vt_preserve_plan *p, const char *esp)
+{
+        const char *base_k = strrchr(p->dst_kernel, '/') + 1;
+        const char *base_i = p->dst_initrd ? strrchr(p->dst_initrd, '/') + 1 : NULL;
+        char *dir = NULL, *entry = NULL, *dk = NULL, *di = NULL;
+
+        /* entry.cfg stays as planned: its paths are relative to $vfiotx_dir, which 42_vfiotx
+         * sets to <ESP>/vfiotx when update-grub runs with the ESP on /boot. */
+        if (asprintf(&dir, "%s/vfiotx", esp) < 0 || asprintf(&entry, "%s/entry.cfg", dir) < 0 ||
+            asprintf(&dk, "%s/%s", dir, base_k) < 0 ||
+            (base_i && asprintf(&di, "%s/%s", dir, base_i) < 0)) {
+                free(dir);
+                free(entry);
+                free(dk);
+                return vt_error_set(ENOMEM, "out of memory");
+        }
+        free(p->dir);
+        free(p->entry_path);
+        free(p->dst_kernel);
+        free(p->dst_initrd);
+        p->dir = dir;
+        p->entry_path = entry;
+        p->dst_kernel = dk;
+        p->dst_initrd = di;
+        return 0;
+}

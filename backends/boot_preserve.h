@@ -74,6 +74,10 @@ int vt_boot_preserve_decide(const char *kver, const char *proc_cmdline, size_t c
  * only its ESP) and, as the entry, backends/bootcount_sdboot.h's last good entry. */
 int vt_boot_preserve_for_esp(vt_preserve_plan *p, const char *esp);
 
+/* The same plan for GRUB on proxmox-boot-tool's ESPs in its GRUB mode: the copies and entry.cfg
+ * under <esp>/vfiotx/, where that ESP's grub.cfg looks for them. */
+int vt_boot_preserve_for_grub_esp(vt_preserve_plan *p, const char *esp);
+
 /* Gather the facts (<proc>/sys/kernel/osrelease, <proc>/cmdline, the root's /boot) and decide. */
 int vt_boot_preserve_plan(const vt_root *root, const char *proc, long txn, vt_preserve_plan *out);
 

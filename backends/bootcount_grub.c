@@ -323,6 +323,20 @@ int vt_bootcount_clear(vt_grubenv *env)
         return 0;
 }
 
+int vt_bootcount_mark_bad(vt_grubenv *env, long txn)
+{
+        char num[32];
+        int r;
+
+        if (txn <= 0)
+                return vt_error_set(EINVAL, "a trial needs a transaction number, not %ld", txn);
+        snprintf(num, sizeof(num), "%ld", txn);
+        r = vt_grubenv_set(env, VT_GRUBENV_TRIES, "0");
+        if (r >= 0)
+                r = vt_grubenv_set(env, VT_GRUBENV_FALLBACK, num);
+        return r;
+}
+
 const char *vt_bootcount_phase_name(vt_bootcount_phase p)
 {
         switch (p) {
@@ -340,13 +354,18 @@ const char *vt_bootcount_phase_name(vt_bootcount_phase p)
 
 int vt_grubenv_load(const vt_root *root, vt_grubenv *out)
 {
+        return vt_grubenv_load_at(root, VT_GRUBENV_PATH, out);
+}
+
+int vt_grubenv_load_at(const vt_root *root, const char *path, vt_grubenv *out)
+{
         _cleanup_buf_ vt_buf data = VT_BUF_INIT;
-        _cleanup_free_ char *shown = vt_root_display(root, VT_GRUBENV_PATH);
+        _cleanup_free_ char *shown = vt_root_display(root, path);
         int r;
 
         if (!shown)
                 return vt_error_set(ENOMEM, "out of memory");
-        r = vt_root_read(root, VT_GRUBENV_PATH, &data);
+        r = vt_root_read(root, path, &data);
         if (r == -ENOENT) {
                 vt_error_set(ENOENT, "%s does not exist", shown);
                 return vt_error_hint(ENOENT, "create it with 'grub-editenv %s create'", shown);
@@ -454,7 +473,12 @@ int vt_grubenv_check_mount(const char *mountinfo, const char *path, const char *
 
 int vt_grubenv_check(const vt_root *root, const char *sysfs, const char *proc)
 {
-        _cleanup_free_ char *shown = vt_root_display(root, VT_GRUBENV_PATH);
+        return vt_grubenv_check_at(root, VT_GRUBENV_PATH, sysfs, proc);
+}
+
+int vt_grubenv_check_at(const vt_root *root, const char *path, const char *sysfs, const char *proc)
+{
+        _cleanup_free_ char *shown = vt_root_display(root, path);
         _cleanup_free_ char *rel = NULL, *abs = NULL, *real_path = NULL;
         _cleanup_free_ char *mi_path = vt_path_join(proc, "self/mountinfo");
         _cleanup_buf_ vt_buf mountinfo = VT_BUF_INIT;
@@ -464,7 +488,7 @@ int vt_grubenv_check(const vt_root *root, const char *sysfs, const char *proc)
 
         if (!shown || !mi_path)
                 return vt_error_set(ENOMEM, "out of memory");
-        r = vt_root_resolve(root, VT_GRUBENV_PATH, false, &rel);
+        r = vt_root_resolve(root, path, false, &rel);
         if (r < 0)
                 return r;
         if (fstatat(root->fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -486,7 +510,7 @@ int vt_grubenv_check(const vt_root *root, const char *sysfs, const char *proc)
                                      "aside",
                                      shown);
         }
-        r = vt_grubenv_load(root, &env);
+        r = vt_grubenv_load_at(root, path, &env);
         if (r < 0)
                 return r;
 

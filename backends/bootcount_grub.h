@@ -134,12 +134,17 @@ int vt_bootcount_read(const vt_grubenv *env, vt_bootcount *out);
 int vt_bootcount_arm(vt_grubenv *env, long txn, unsigned tries, unsigned panic_s);
 /* Remove every vfiotx_* variable (confirm, or the fallback has been dealt with). */
 int vt_bootcount_clear(vt_grubenv *env);
+/* The trial `txn` is bad: no tries left and vfiotx_fallback=txn, as GRUB writes it when the
+ * tries run out, so the next boot takes the last good entry. */
+int vt_bootcount_mark_bad(vt_grubenv *env, long txn);
 const char *vt_bootcount_phase_name(vt_bootcount_phase p);
 
 /* ---- I/O through the root ---- */
 
 /* Read and parse <root>/boot/grub/grubenv (-ENOENT with a hint when it is missing). */
 int vt_grubenv_load(const vt_root *root, vt_grubenv *out);
+/* The same for the block at `path` in the root (proxmox-boot-tool's <ESP>/grub/grubenv). */
+int vt_grubenv_load_at(const vt_root *root, const char *path, vt_grubenv *out);
 /* The write (in place, as GRUB's save_env) is the engine's: engine/grubenv_store.h. */
 
 /* Can GRUB write the environment block of this root? 0 yes. Otherwise -ENOTSUP (or -ENOENT,
@@ -152,6 +157,8 @@ int vt_grubenv_load(const vt_root *root, vt_grubenv *out);
  *   - its device is device-mapper (LVM, LUKS) or md RAID: the source is /dev/mapper/..,
  *     /dev/dm-N or /dev/mdN, or <sysfs>/dev/block/MAJ:MIN has dm/ or md/ or non-empty slaves/. */
 int vt_grubenv_check(const vt_root *root, const char *sysfs, const char *proc);
+/* The same for the block at `path` in the root. */
+int vt_grubenv_check_at(const vt_root *root, const char *path, const char *sysfs, const char *proc);
 
 /* The mount part of the check, from the mountinfo text and the grubenv's path in that mount
  * namespace: 0 / -ENOTSUP as above (`sysfs` may be NULL to skip the device-mapper/md look-up

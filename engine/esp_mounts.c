@@ -27,16 +27,23 @@ static bool is_block(const char *uuid)
         return stat(dev, &st) == 0 && S_ISBLK(st.st_mode);
 }
 
-/* Does <root>/run/vfiotx/esp/<uuid> already hold loader/entries (a stand-in directory)? */
+/* Does <root>/run/vfiotx/esp/<uuid> already hold loader/entries or grub (a stand-in
+ * directory)? */
 static bool has_stand_in(const vt_root *root, const char *uuid)
 {
+        static const char *const marks[] = {VT_ESP_ENTRIES, "grub"};
         char path[sizeof(VT_PBT_ESP_DIR) + 96];
-        int r;
 
-        snprintf(path, sizeof(path), VT_PBT_ESP_DIR "/%s/" VT_ESP_ENTRIES, uuid);
-        r = vt_root_exists(root, path);
-        vt_error_clear();
-        return r > 0;
+        for (size_t i = 0; i < ARRAY_SIZE(marks); i++) {
+                int r;
+
+                snprintf(path, sizeof(path), VT_PBT_ESP_DIR "/%s/%s", uuid, marks[i]);
+                r = vt_root_exists(root, path);
+                vt_error_clear();
+                if (r > 0)
+                        return true;
+        }
+        return false;
 }
 
 static int mount_one(const vt_root *root, const char *uuid)
@@ -100,8 +107,9 @@ int vt_esp_mounts_setup(const char *root_path, unsigned wait_s, vt_esp_mounts *o
                 r = 0;
                 goto out;
         }
-        /* Only proxmox-boot-tool's systemd-boot ESPs carry a counter (GRUB mode is refused). */
-        if (!(boot.flags & VT_BOOT_PROXMOX) || !boot.edit_kernel_cmdline)
+        /* proxmox-boot-tool's ESPs carry the counter in both its modes: systemd-boot's entries,
+         * or GRUB's grubenv (engine/pbt_grub_counter.h). */
+        if (!(boot.flags & VT_BOOT_PROXMOX))
                 goto out;
         out->n_listed = boot.n_esp_uuids;
         out->missing = calloc(boot.n_esp_uuids, sizeof(*out->missing));

@@ -6,6 +6,11 @@
 
 int vt_grubenv_store(const vt_root *root, const vt_grubenv *env)
 {
+        return vt_grubenv_store_at(root, VT_GRUBENV_PATH, env);
+}
+
+int vt_grubenv_store_at(const vt_root *root, const char *path, const vt_grubenv *env)
+{
         _cleanup_buf_ vt_buf data = VT_BUF_INIT;
         int r;
 
@@ -14,5 +19,5 @@ int vt_grubenv_store(const vt_root *root, const vt_grubenv *env)
                 return r;
         /* In place, in the blocks GRUB found at boot: GRUB's save_env writes there too, and a
          * new inode would be invisible to GRUB until the journal is written back. */
-        return vt_write_in_place(root, VT_GRUBENV_PATH, data.ptr, data.len);
+        return vt_write_in_place(root, path, data.ptr, data.len);
 }

@@ -16,3 +16,5 @@
 #include "fs/root.h"
 
 int vt_grubenv_store(const vt_root *root, const vt_grubenv *env);
+/* The same for the block at `path` in the root (proxmox-boot-tool's <ESP>/grub/grubenv). */
+int vt_grubenv_store_at(const vt_root *root, const char *path, const vt_grubenv *env);

@@ -19,6 +19,7 @@
 #include "engine/boot_fs.h"
 #include "engine/grubenv_store.h"
 #include "engine/last_good.h"
+#include "engine/pbt_grub_counter.h"
 #include "engine/sdboot_counter.h"
 
 #define GRUB_SCRIPT "/etc/grub.d/" VT_GRUB_SCRIPT_NAME
@@ -39,34 +40,43 @@ static int flush_boot(vt_engine *e)
         return vt_boot_fs_flush(&e->root, "/boot/grub", false, &rep);
 }
 
-/* Which counter the host has: systemd-boot's entries (kernel-install's ESP and no GRUB, or
- * proxmox-boot-tool's ESPs in their systemd-boot mode: /etc/kernel/cmdline), or GRUB's
- * grubenv. Errors count as GRUB, whose functions then report them. */
-static bool counter_is_sdboot(const vt_boot_info *boot, const vt_firmware *fw)
+/* Which counter the host has. */
+typedef enum counter_kind {
+        COUNTER_GRUBENV = 0, /* GRUB's /boot/grub/grubenv (errors count as this one: its
+                              * functions then report them) */
+        COUNTER_SDBOOT,      /* systemd-boot's entries: kernel-install's ESP and no GRUB, or
+                              * proxmox-boot-tool's ESPs in their systemd-boot mode
+                              * (/etc/kernel/cmdline) */
+        COUNTER_PBT_GRUB,    /* proxmox-boot-tool's ESPs in their GRUB mode: <ESP>/grub/grubenv */
+} counter_kind;
+
+static counter_kind counter_of(const vt_boot_info *boot, const vt_firmware *fw)
 {
         if (boot->flags & VT_BOOT_PROXMOX)
-                return boot->edit_kernel_cmdline;
+                return boot->edit_kernel_cmdline ? COUNTER_SDBOOT : COUNTER_PBT_GRUB;
         return (boot->flags & VT_BOOT_SYSTEMD_BOOT) &&
-               (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) ||
-                (fw && vt_firmware_booted_sdboot(fw)));
+                       (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)) ||
+                        (fw && vt_firmware_booted_sdboot(fw)))
+                   ? COUNTER_SDBOOT
+                   : COUNTER_GRUBENV;
 }
 
-/* counter_is_sdboot() for the engine's root and sysfs. */
-static bool on_sdboot(vt_engine *e)
+/* counter_of() for the engine's root and sysfs. */
+static counter_kind engine_counter(vt_engine *e)
 {
         vt_boot_info boot;
         vt_firmware fw;
-        bool yes;
+        counter_kind k;
 
         if (vt_boot_detect(&e->root, &boot) < 0) {
                 vt_error_clear();
-                return false;
+                return COUNTER_GRUBENV;
         }
-        yes = counter_is_sdboot(
-            &boot, vt_firmware_probe(e->sysfs ? e->sysfs : "/sys", &fw) >= 0 ? &fw : NULL);
+        k = counter_of(&boot,
+                       vt_firmware_probe(e->sysfs ? e->sysfs : "/sys", &fw) >= 0 ? &fw : NULL);
         vt_error_clear();
         vt_boot_info_free(&boot);
-        return yes;
+        return k;
 }
 
 static int counter_read(vt_engine *e, vt_bootcount *bc, bool *committed)
@@ -76,8 +86,14 @@ static int counter_read(vt_engine *e, vt_bootcount *bc, bool *committed)
 
         if (committed)
                 *committed = true;
-        if (on_sdboot(e))
+        switch (engine_counter(e)) {
+        case COUNTER_SDBOOT:
                 return vt_sdboot_counter_read(&e->root, e->sysfs, bc, committed);
+        case COUNTER_PBT_GRUB:
+                return vt_pbt_grub_read(&e->root, bc, committed);
+        case COUNTER_GRUBENV:
+                break;
+        }
         r = vt_grubenv_load(&e->root, &env);
         if (r >= 0)
                 r = vt_bootcount_read(&env, bc);
@@ -94,26 +110,31 @@ int vt_trial_counter_read(vt_engine *e, vt_bootcount *bc)
 static int grubenv_update(vt_engine *e, long txn, unsigned tries, bool arm, bool fallback)
 {
         _cleanup_grubenv_ vt_grubenv env = {0};
-        char num[32];
         int r;
 
-        if (on_sdboot(e)) {
+        switch (engine_counter(e)) {
+        case COUNTER_SDBOOT:
                 if (arm)
                         return vt_sdboot_counter_arm(&e->root, e->sysfs, txn, tries,
                                                      VT_TRIAL_PANIC_S);
                 if (fallback)
                         return vt_sdboot_counter_mark_bad(&e->root, e->sysfs);
                 return vt_sdboot_counter_clear(&e->root, e->sysfs);
+        case COUNTER_PBT_GRUB:
+                if (arm)
+                        return vt_pbt_grub_arm(&e->root, txn, tries, VT_TRIAL_PANIC_S);
+                if (fallback)
+                        return vt_pbt_grub_mark_bad(&e->root, txn);
+                return vt_pbt_grub_clear(&e->root);
+        case COUNTER_GRUBENV:
+                break;
         }
         r = vt_grubenv_load(&e->root, &env);
         if (r >= 0 && arm)
                 r = vt_bootcount_arm(&env, txn, tries, VT_TRIAL_PANIC_S);
-        else if (r >= 0 && fallback) {
-                snprintf(num, sizeof(num), "%ld", txn);
-                r = vt_grubenv_set(&env, "vfiotx_tries", "0");
-                if (r >= 0)
-                        r = vt_grubenv_set(&env, "vfiotx_fallback", num);
-        } else if (r >= 0)
+        else if (r >= 0 && fallback)
+                r = vt_bootcount_mark_bad(&env, txn);
+        else if (r >= 0)
                 r = vt_bootcount_clear(&env);
         if (r >= 0)
                 r = vt_failpoint("trial: write grubenv");
@@ -230,31 +251,21 @@ static int sdboot_check(vt_facts *facts, vt_flush_report *flush)
 }
 
 /* proxmox-boot-tool in its GRUB mode boots the host from copies on each ESP it lists, never
- * from /boot: GRUB there reads grub.cfg and grubenv from <ESP>/grub (update-grub runs with the
- * ESP bound on /boot). A counter in /boot/grub/grubenv would not be read, and a broken trial
- * would boot for ever, so arming is refused until vfiotx counts boots in those grubenvs. */
-static int proxmox_not_supported(const vt_boot_info *boot)
+ * from /boot: GRUB there reads grub.cfg and grubenv from <ESP>/grub (engine/pbt_grub_counter.h).
+ * The same units and GRUB script as on any GRUB host, and each ESP's grubenv. */
+static int pbt_grub_check(vt_facts *facts, vt_flush_report *flush)
 {
-        char why[768];
-        size_t len = 0;
+        int r = vt_root_exists(facts->root, GRUB_SCRIPT);
 
-        len += (size_t)snprintf(why, sizeof(why),
-                                "proxmox-boot-tool boots this host with GRUB from the ESP%s in "
-                                "/etc/kernel/proxmox-boot-uuids (",
-                                boot->n_esp_uuids > 1 ? "s" : "");
-        for (size_t i = 0; i < boot->n_esp_uuids && len < sizeof(why); i++)
-                len += (size_t)snprintf(why + len, sizeof(why) - len, "%s%s", i ? ", " : "",
-                                        boot->esp_uuids[i]);
-        if (len < sizeof(why))
-                snprintf(why + len, sizeof(why) - len, "%s",
-                         "), where GRUB reads its own grubenv (<ESP>/grub/grubenv), not "
-                         "/boot/grub/grubenv: vfiotx does not count boots there yet, and "
-                         "a counter GRUB never reads would let a broken trial boot for "
-                         "ever");
-        vt_error_set(ENOTSUP, "cannot arm a boot-counted trial: %s", why);
-        return vt_error_hint(ENOTSUP, "apply with --no-arm to change the host without a trial "
-                                      "('vfiotx rollback' still undoes it, and vfiotx-rescue "
-                                      "from the initramfs shell)");
+        if (r < 0)
+                return r;
+        if (!r)
+                return not_supported("vfiotx's GRUB script " GRUB_SCRIPT " is not installed "
+                                     "(the package, or cmake --install, puts it there)");
+        r = check_units(facts->root);
+        if (r >= 0)
+                r = vt_pbt_grub_check(facts->root, facts->sysfs, facts->proc, flush);
+        return r;
 }
 
 int vt_trial_check(vt_facts *facts, vt_flush_report *flush, bool *sdboot)
@@ -276,13 +287,16 @@ int vt_trial_check(vt_facts *facts, vt_flush_report *flush, bool *sdboot)
         r = vt_firmware_probe(facts->sysfs, &fw);
         if (r < 0)
                 return r;
-        if (counter_is_sdboot(boot, &fw)) {
+        switch (counter_of(boot, &fw)) {
+        case COUNTER_SDBOOT:
                 if (sdboot)
                         *sdboot = true;
                 return sdboot_check(facts, flush);
+        case COUNTER_PBT_GRUB:
+                return pbt_grub_check(facts, flush);
+        case COUNTER_GRUBENV:
+                break;
         }
-        if (boot->flags & VT_BOOT_PROXMOX)
-                return proxmox_not_supported(boot);
         if (!(boot->flags & (VT_BOOT_GRUB_BIOS | VT_BOOT_GRUB_EFI)))
                 return not_supported("the host does not boot through GRUB or systemd-boot");
         /* GRUB's files can outlive it (`apt install systemd-boot` leaves grub.cfg): a counter in
@@ -331,8 +345,14 @@ int vt_trial_preserve(vt_engine *e, const char *proc)
                 return 0; /* only a good running system is the last good boot */
         /* Named after the newest transaction (on a fresh host the baseline, number 1, that the
          * apply is about to record): a name, so a later preservation replaces it. */
-        if (on_sdboot(e))
+        switch (engine_counter(e)) {
+        case COUNTER_SDBOOT:
                 return vt_sdboot_preserve(&e->root, proc, e->state.txn ? e->state.txn : 1);
+        case COUNTER_PBT_GRUB:
+                return vt_pbt_grub_preserve(&e->root, proc, e->state.txn ? e->state.txn : 1);
+        case COUNTER_GRUBENV:
+                break;
+        }
         r = vt_boot_preserve_plan(&e->root, proc, e->state.txn ? e->state.txn : 1, &p);
         if (r >= 0)
                 r = vt_last_good_write(&e->root, &p);
@@ -427,7 +447,14 @@ int vt_trial_boot(vt_engine *e, const char *proc, vt_boot_kind *kind, vt_buf *no
                 if (e->boot.trial == VT_TRIAL_ARMED && counter_read(e, &bc, &committed) >= 0 &&
                     !committed) {
                         /* Armed in the state file, but grubenv was never written: the host
-                         * booted the applied files without a counter. */
+                         * booted the applied files without a counter. On several ESPs some
+                         * may hold it already: cleared, so no later boot from one of them
+                         * counts a trial the state no longer has. */
+                        if (engine_counter(e) == COUNTER_PBT_GRUB) {
+                                r = vt_pbt_grub_clear(&e->root);
+                                if (r < 0)
+                                        return r;
+                        }
                         e->boot.trial = VT_TRIAL_NONE;
                         return record(e, "boot",
                                       "the trial was never armed (interrupted): the applied "
