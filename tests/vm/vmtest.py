@@ -1346,6 +1346,112 @@ def scenario_uefi_pbt(host):
     after_sdboot_fallback(host, g, bdf, disk_driver, edu)
 
 
+def pbt_grub_convert(host, g):
+    """The uefi-grub host made into one that proxmox-boot-tool boots in its GRUB mode (as a
+    Proxmox VE host with root on ZFS and Secure Boot): the ESP leaves fstab, `proxmox-boot-tool
+    init /dev/vda1 grub` (tests/vm/pbt's stand-in, put on the disk before the first boot)
+    installs GRUB there with the ESP as its boot directory and a Boot#### entry first in
+    BootOrder, and refresh copies the kernel and writes <ESP>/grub/grub.cfg with update-grub,
+    the ESP bound on /boot. No /etc/kernel/cmdline: GRUB's command line stays in
+    /etc/default/grub."""
+    g.sh("test ! -e /etc/kernel/cmdline")
+    g.sh("umount /boot/efi && sed -i '\\|/boot/efi|d' /etc/fstab && systemctl daemon-reload")
+    t = time.monotonic()
+    out = g.out("proxmox-boot-tool init /dev/vda1 grub 2>&1", timeout=900)
+    host.log("proxmox-boot-tool init /dev/vda1 grub (%.0fs):\n%s" % (time.monotonic() - t, out))
+    uuid = host.info["esp_uuid"]
+    check(g.out("cat /etc/kernel/proxmox-boot-uuids") == uuid, "the ESP is not listed")
+    check("Copying and configuring kernels on /dev/disk/by-uuid/%s" % uuid in out,
+          "init did not refresh the ESP:\n" + out)
+    # Debian's own boot path on the ESP goes: only proxmox-boot-tool's GRUB is left to start
+    g.sh("mount /dev/vda1 /mnt && rm -rf /mnt/EFI/debian /mnt/EFI/BOOT && "
+         "grep -q vfiotx-last-good /mnt/grub/grub.cfg && grep -q 'linux.*/vmlinuz-' "
+         "/mnt/grub/grub.cfg && test -f /mnt/grub/grubenv; umount /mnt")
+    host.log("efibootmgr:\n" + g.out("efibootmgr"))
+    g.sh('test -z "$(findmnt -n -t vfat -o TARGET)"')
+
+
+def scenario_uefi_pbt_grub(host):
+    """The boot-counted rollback on proxmox-boot-tool's GRUB mode (uefi-grub's disk converted
+    by pbt_grub_convert: GRUB reads grub.cfg and grubenv from the ESP, never /boot), with
+    --tries 1 and power cuts: the host boots through the ESP's GRUB; vfiotx check finds the
+    counter in the ESP's grubenv; apply --force binds the root disk's controller and arms the
+    ESP's grubenv (not /boot/grub/grubenv) with the last good copies on the ESP; the trial dies
+    in the initramfs, the ESP's GRUB boots the last good entry by itself, vfiotx boot restores
+    and refreshes the ESP; after the power cut the ESP's grubenv is clear and the next boot is a
+    normal one."""
+    stage = tempfile.mkdtemp(prefix="pbt.", dir=host.artifacts)
+    for name, dests in uefi_image.PBT_FILES.items():
+        for dest in dests:
+            os.makedirs(os.path.dirname(os.path.join(stage, dest)), exist_ok=True)
+            shutil.copy(os.path.join(uefi_image.PBT_DIR, name), os.path.join(stage, dest))
+            os.chmod(os.path.join(stage, dest), 0o755)
+    vmlib.install_tree(host.disk, stage)
+    shutil.rmtree(stage)
+    g = host.boot("first")
+    through_grub(g, host.info)
+    kernels = default_kernel_only(host, g)
+    install_trial_pieces(host, g)
+    pbt_grub_convert(host, g)
+    g = host.reboot("pbt-grub")
+    cmdline = through_grub(g, host.info)
+    # 10_linux names the kernel as the ESP's GRUB finds it: the copy in the ESP's root
+    check("BOOT_IMAGE=/vmlinuz-%s" % host.info["default_kernel"] in cmdline.split(),
+          "the boot did not come from the ESP's copy: " + cmdline)
+    rc, out = g.sh("vfiotx check", check=False)
+    host.log("vfiotx check (exit %d):\n%s" % (rc, out))
+    check(re.search(r"can arm a boot-counted trial: grubenv on vfat", out),
+          "vfiotx check does not find the counter on the ESP:\n" + out)
+    bc = json.loads(g.out("vfiotx status --json"))["boot_counter"]
+    host.log("vfiotx status --json boot_counter: %s" % json.dumps(bc))
+    check(bc["boot_path"] == "proxmox-grub" and bc["available"],
+          "status on proxmox-boot-tool's GRUB: %r" % (bc,))
+    bdf, disk_driver, out, m = apply_root_disk_and_cut(host, g)
+    check_rebuilt(host, out, kernels, "apply")
+    check("proxmox-boot-tool refresh" in out, "apply did not refresh the ESP:\n" + out)
+    off = host.info["esp_offset"]
+    env = grubenv_vars(vmlib.esp_read(host.disk, off, "/grub/grubenv") or b"")
+    host.log("the ESP's grubenv after the cut: %s" % env)
+    check(env.get("vfiotx_trial") == m.group(1) and env.get("vfiotx_tries") == "1",
+          "the ESP's grubenv is not armed: %s" % env)
+    root_env = grubenv_vars(vmlib.read_after_power_cut(host.disk, GRUBENV, host.artifacts) or b"")
+    check(not any(k.startswith("vfiotx_") for k in root_env),
+          "the counter went to /boot/grub/grubenv: %s" % root_env)
+    entry = (vmlib.esp_read(host.disk, off, "/vfiotx/entry.cfg") or b"").decode()
+    host.log("the ESP's /vfiotx/entry.cfg:\n" + entry)
+    for name in re.findall(r"\$\{vfiotx_dir\}/(\S+)", entry):
+        check(vmlib.esp_read(host.disk, off, "/vfiotx/" + name), "the ESP lacks " + name)
+    check("vfiotx.fallback=1" in entry, "no last good entry on the ESP")
+    g = host.boot("trial-and-fallback", timeout=BROKEN_BOOT_TIMEOUT, no_reboot=False)
+    cmdline = g.out("cat /proc/cmdline; uname -r")
+    state, age = wait_unit_done(g, "vfiotx-boot.service")
+    host.power_cut()
+    host.log("vfiotx-boot.service was %s; the power cut %.1fs after it finished" % (state, age))
+    host.log("GRUB entries booted in this QEMU run:\n" + "\n".join(
+        re.findall(r"Booting `[^'\n]*'", g.buf)))
+    check_fallback_boot(host, g, cmdline, state, tries=1)
+    check("BOOT_IMAGE=/vfiotx/" in cmdline, "the fallback did not boot the ESP's last good "
+          "copy: " + cmdline)
+    env = grubenv_vars(vmlib.esp_read(host.disk, off, "/grub/grubenv") or b"")
+    check(not any(k.startswith("vfiotx_") for k in env),
+          "the ESP's grubenv after the fallback's restore: %s" % env)
+    g = host.boot("after-fallback-cut")
+    cmdline = through_grub(g, host.info)
+    check("vfiotx.fallback" not in cmdline and "vfiotx.trial=" not in cmdline and
+          "BOOT_IMAGE=/vmlinuz-" in cmdline, "the boot after the fallback is not a normal one "
+          "of the ESP's entry: " + cmdline)
+    drv, out = driver_of(g, bdf)
+    check(drv == disk_driver, "the root disk controller is on %s, not %s:\n%s"
+          % (drv, disk_driver, out))
+    status = g.out("vfiotx status")
+    host.log("vfiotx status after the fallback:\n" + status)
+    check("state: rolled back" in status and "tries exhausted" in status,
+          "status does not say rolled back / tries exhausted:\n" + status)
+    g.sh("test ! -e /etc/modprobe.d/vfiotx.conf")
+    fsck_journal(g)
+    host.shutdown()
+
+
 def scenario_broken_boot(host, tries=2):
     """The boot-counted rollback for real, with power cuts: apply --force --tries N binds the
     root disk's virtio-blk controller to vfio-pci and the power is cut as soon as it returns:
@@ -2056,7 +2162,7 @@ def uefi_image_cmd(args):
 
 # the disk a scenario runs on when `run --image` does not say (uefi_image.py's kinds)
 SCENARIO_IMAGES = {"uefi-grub": "uefi-grub", "uefi-sdboot": "uefi-sdboot",
-                   "pbt-boot": "uefi-pbt", "uefi-pbt": "uefi-pbt"}
+                   "pbt-boot": "uefi-pbt", "uefi-pbt": "uefi-pbt", "uefi-pbt-grub": "uefi-grub"}
 
 SCENARIOS = {
     "rollback": scenario_rollback,
@@ -2067,6 +2173,7 @@ SCENARIOS = {
     "uefi-sdboot": scenario_uefi_sdboot,
     "pbt-boot": scenario_pbt_boot,
     "uefi-pbt": scenario_uefi_pbt,
+    "uefi-pbt-grub": scenario_uefi_pbt_grub,
     "display-gpu": scenario_display_gpu,
     "two-kernels": scenario_two_kernels,
     "rescue": scenario_rescue,
