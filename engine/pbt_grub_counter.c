@@ -69,16 +69,26 @@ static int esps_read(const vt_root *root, pbt_esps *out)
                 } else if (!(out->missing[out->n_missing++] = strdup(uuids[i])))
                         r = vt_error_set(ENOMEM, "out of memory");
         }
-        if (r >= 0 && !out->n)
+        vt_paths_free(uuids, n);
+        if (r < 0)
+                pbt_esps_free(out);
+        return r;
+}
+
+/* esps_read() for a transition, which needs at least one ESP to write. */
+static int esps_read_some(const vt_root *root, pbt_esps *out)
+{
+        int r = esps_read(root, out);
+
+        if (r >= 0 && !out->n) {
+                pbt_esps_free(out);
                 r = vt_error_hint(
                     vt_error_set(ENOENT,
                                  "none of the ESPs in " VT_PROXMOX_UUIDS " is mounted with a "
                                  "GRUB directory at " VT_PBT_ESP_DIR "/UUID/" GRUB_SUBDIR),
                     "vfiotx mounts them there itself from /dev/disk/by-uuid/UUID; check that "
                     "the disks are present ('proxmox-boot-tool status')");
-        vt_paths_free(uuids, n);
-        if (r < 0)
-                pbt_esps_free(out);
+        }
         return r;
 }
 
@@ -141,7 +151,7 @@ int vt_pbt_grub_check(const vt_root *root, const char *sysfs, const char *proc,
         int r = esps_read(root, &l);
 
         if (r < 0)
-                return r == -ENOENT ? not_supported(vt_error_message()) : r;
+                return r;
         if (l.n_missing) {
                 for (size_t i = 0; i < l.n_missing; i++)
                         vt_buf_printf(&list, "%s%s", i ? ", " : "", l.missing[i]);
@@ -172,7 +182,7 @@ static int write_all(const vt_root *root, op what, long txn, unsigned tries, uns
 {
         vt_flush_report rep;
         pbt_esps l;
-        int r = esps_read(root, &l);
+        int r = esps_read_some(root, &l);
 
         for (size_t i = 0; r >= 0 && i < l.n; i++) {
                 _cleanup_grubenv_ vt_grubenv env = VT_GRUBENV_INIT;
@@ -239,7 +249,7 @@ int vt_pbt_grub_read(const vt_root *root, vt_bootcount *out, bool *committed)
         vt_bootcount best = {.phase = VT_BOOTCOUNT_NONE, .tries = -1};
         bool all = true;
         pbt_esps l;
-        int r = esps_read(root, &l);
+        int r = esps_read_some(root, &l);
 
         for (size_t i = 0; r >= 0 && i < l.n; i++) {
                 _cleanup_grubenv_ vt_grubenv env = VT_GRUBENV_INIT;
@@ -271,7 +281,7 @@ int vt_pbt_grub_preserve(const vt_root *root, const char *proc, long txn)
         vt_preserve_plan p = {0};
         vt_flush_report rep;
         pbt_esps l;
-        int r = esps_read(root, &l);
+        int r = esps_read_some(root, &l);
 
         if (r >= 0)
                 r = vt_boot_preserve_plan(root, proc, txn, &p);

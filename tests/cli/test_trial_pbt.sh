@@ -243,8 +243,8 @@ first_point() {
 # The walks cover every failpoint from one before the first that changes an ESP or the
 # variables to the end, except, in apply, the transaction's own steps between keeping the last
 # good boot on both ESPs and writing the trial entries: they write /etc and the journal and
-# leave the ESPs as the last good step did (tests/cli/test_trial_sdboot.sh walks them on the
-# same code).
+# leave the ESPs as the last good step did (tests/cli/test_crash.sh walks them on the same
+# code).
 pbt_host
 total=$(count v apply -y --device "$igpu")
 [ "$total" -gt 10 ] || fail "apply passes only $total failpoints"

@@ -138,26 +138,32 @@ run 0 v apply -y --no-arm --device "$igpu"
 both "--no-arm arms nothing" ""
 
 # --- a crash between any two steps of arming, confirming and falling back: kill vfiotx at each
-# state-changing step, run the command again; the end state is the same on both ESPs.
-crash_cycle() { # SETUP-FN CHECK-FN SKIP COMMAND...: steps 1..total, but SKIP steps in the middle
-	local setup=$1 check=$2 skip=$3 n total
-	shift 3
+# step that writes an ESP (and the state file's record just before the counter), run the
+# command again; the end state is the same on both ESPs. The steps between (the apply
+# transaction, the good copy, the restored files) are the GRUB host's, walked by test_trial.sh
+# and test_crash.sh on the same code.
+crash_cycle() { # SETUP-FN CHECK-FN HEAD BACK COMMAND...: with HEAD 1 the steps before the first
+	# journal commit (the last good boot kept on both ESPs), and from BACK steps before the
+	# first ESP grubenv write to the end
+	local setup=$1 check=$2 head=$3 back=$4 n total first last=0 walked=0
+	shift 4
 	$setup
-	total=$(VFIOTX_FAILPOINT_TRACE=1 "$VFIOTX_BIN" --root "$root" --sysfs "$SYS" --proc "$PROC" --no-chroot "$@" 2>&1 >/dev/null | grep -c 'failpoint [0-9]*:')
-	[ "$total" -gt 3 ] || fail "expected failpoints in '$*', saw $total"
+	VFIOTX_FAILPOINT_TRACE=1 "$VFIOTX_BIN" --root "$root" --sysfs "$SYS" --proc "$PROC" --no-chroot "$@" 2>&1 >/dev/null |
+		grep 'failpoint [0-9]*:' >"$VT_TMP/trace"
+	total=$(wc -l <"$VT_TMP/trace")
+	first=$(grep -n "trial: write an ESP's grubenv" "$VT_TMP/trace" | head -1 | cut -d: -f1)
+	[ "$head" = 1 ] && last=$(($(grep -n "journal: write commit" "$VT_TMP/trace" | head -1 | cut -d: -f1) - 1))
+	[ -n "$first" ] && [ "$total" -gt 3 ] || fail "expected ESP failpoints in '$*', saw $total"
 	for ((n = 1; n <= total; n++)); do
-		# the apply transaction itself is walked by test_crash.sh: here its first steps (the
-		# last good boot is preserved on both ESPs) and its last ones (arming)
-		if [ "$skip" -gt 0 ] && [ "$n" -gt 14 ] && [ "$n" -le $((total - 8)) ]; then
-			continue
-		fi
+		[ "$n" -le "$last" ] || [ "$n" -ge $((first - back)) ] || continue
 		$setup
 		VFIOTX_FAILPOINT_KILL=$n "$VFIOTX_BIN" --root "$root" --sysfs "$SYS" --proc "$PROC" --no-chroot "$@" >/dev/null 2>&1 && fail "$* was not killed at $n"
 		v "$@" >/dev/null 2>&1 || fail "$* again after a kill at $n: $(v "$@" 2>&1 | tail -2)"
 		$check "$n"
+		walked=$((walked + 1))
 	done
 	fsck_ok "$root"
-	echo "crash: $*: $total steps checked"
+	echo "crash: $*: $walked of $total steps checked"
 }
 setup_arm() { pbt_grub_host; }
 check_arm() {
@@ -166,7 +172,7 @@ check_arm() {
 	both "arm, kill at $1 (state $txn)" "vfiotx_panic=10 vfiotx_trial=$txn vfiotx_tries=3 "
 	[ -s "$(esp $U1)/vfiotx/entry.cfg" ] && [ -s "$(esp $U2)/vfiotx/entry.cfg" ] || fail "arm, kill at $1: a last good entry on each ESP"
 }
-crash_cycle setup_arm check_arm 1 apply -y --device "$igpu"
+crash_cycle setup_arm check_arm 1 8 apply -y --device "$igpu"
 setup_confirm() {
 	restore_host armed && return 0
 	pbt_grub_host
@@ -180,7 +186,7 @@ check_confirm() {
 	v status | grep -q "state: good" || fail "confirm, kill at $1: $(v status | head -1)"
 	grep -q "intel_iommu=on" "$(esp $U2)/vfiotx/entry.cfg" || fail "confirm, kill at $1: the last good entry is the trial's"
 }
-crash_cycle setup_confirm check_confirm 0 confirm
+crash_cycle setup_confirm check_confirm 0 1 confirm
 setup_fallback() {
 	restore_host fell-back && return 0
 	pbt_grub_host
@@ -194,6 +200,6 @@ check_fallback() {
 	both "fallback, kill at $1" ""
 	v status | grep -q "state: rolled back" || fail "fallback, kill at $1: $(v status | head -1)"
 }
-crash_cycle setup_fallback check_fallback 0 boot
+crash_cycle setup_fallback check_fallback 0 1 boot
 
 finish
