@@ -28,7 +28,9 @@ static int teardown(void **state)
         return 0;
 }
 
-/* Not a proxmox-boot-tool host, or one in GRUB mode: nothing to do. */
+/* Not a proxmox-boot-tool host: nothing to do. In its GRUB mode (no /etc/kernel/cmdline) the
+ * ESPs carry GRUB's counter: a UUID with neither a device nor a stand-in holding grub/ is
+ * missing, one whose stand-in holds grub/ is used as it is. */
 static void test_not_proxmox(void **state)
 {
         vt_esp_mounts m;
@@ -45,9 +47,13 @@ static void test_not_proxmox(void **state)
                 snprintf(p, sizeof(p), "%s/etc/kernel/cmdline", root_dir);
                 unlink(p);
         }
-        put("/etc/kernel/proxmox-boot-uuids", "0000-DEAD\n");
+        put("/etc/kernel/proxmox-boot-uuids", "0000-DEAD\n0000-BEEF\n");
+        put("/run/vfiotx/esp/0000-BEEF/grub/grubenv", "");
         assert_int_equal(vt_esp_mounts_setup(root_dir, 0, &m), 0);
-        assert_int_equal(m.n_listed, 0);
+        assert_int_equal(m.n_listed, 2);
+        assert_int_equal(m.n_mounted, 0);
+        assert_int_equal(m.n_missing, 1);
+        assert_string_equal(m.missing[0], "0000-DEAD");
         vt_esp_mounts_free(&m);
 }
 
