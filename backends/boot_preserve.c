@@ -364,6 +364,19 @@ int vt_boot_preserved_read(const vt_root *root, vt_preserved *out)
         return 0;
 }
 
+/* The plan's destinations moved to an ESP (the new paths are taken over). */
+static void retarget(vt_preserve_plan *p, char *dir, char *entry, char *dk, char *di)
+{
+        free(p->dir);
+        free(p->entry_path);
+        free(p->dst_kernel);
+        free(p->dst_initrd);
+        p->dir = dir;
+        p->entry_path = entry;
+        p->dst_kernel = dk;
+        p->dst_initrd = di;
+}
+
 int vt_boot_preserve_for_esp(vt_preserve_plan *p, const char *esp)
 {
         _cleanup_free_ char *k = NULL, *i = NULL;
@@ -390,14 +403,7 @@ int vt_boot_preserve_for_esp(vt_preserve_plan *p, const char *esp)
                 free(di);
                 return r;
         }
-        free(p->dir);
-        free(p->entry_path);
-        free(p->dst_kernel);
-        free(p->dst_initrd);
-        p->dir = dir;
-        p->entry_path = entry;
-        p->dst_kernel = dk;
-        p->dst_initrd = di;
+        retarget(p, dir, entry, dk, di);
         return 0;
 }
 
@@ -417,13 +423,6 @@ int vt_boot_preserve_for_grub_esp(vt_preserve_plan *p, const char *esp)
                 free(dk);
                 return vt_error_set(ENOMEM, "out of memory");
         }
-        free(p->dir);
-        free(p->entry_path);
-        free(p->dst_kernel);
-        free(p->dst_initrd);
-        p->dir = dir;
-        p->entry_path = entry;
-        p->dst_kernel = dk;
-        p->dst_initrd = di;
+        retarget(p, dir, entry, dk, di);
         return 0;
 }

@@ -99,6 +99,14 @@ static int grubenv_path(const char *esp, char **out)
         return 0;
 }
 
+/* The grubenv of one ESP: its path in the root and its block. */
+static int esp_env_load(const vt_root *root, const char *esp, char **path, vt_grubenv *env)
+{
+        int r = grubenv_path(esp, path);
+
+        return r < 0 ? r : vt_grubenv_load_at(root, *path, env);
+}
+
 static int not_supported(const char *why)
 {
         vt_error_set(ENOTSUP, "cannot arm a boot-counted trial on proxmox-boot-tool's GRUB: %s",
@@ -189,9 +197,7 @@ static int write_all(const vt_root *root, op what, long txn, unsigned tries, uns
                 _cleanup_free_ char *path = NULL;
                 vt_bootcount bc;
 
-                r = grubenv_path(l.dirs[i], &path);
-                if (r >= 0)
-                        r = vt_grubenv_load_at(root, path, &env);
+                r = esp_env_load(root, l.dirs[i], &path, &env);
                 if (r < 0)
                         break;
                 if (what == OP_ARM) {
@@ -256,9 +262,7 @@ int vt_pbt_grub_read(const vt_root *root, vt_bootcount *out, bool *committed)
                 _cleanup_free_ char *path = NULL;
                 vt_bootcount bc;
 
-                r = grubenv_path(l.dirs[i], &path);
-                if (r >= 0)
-                        r = vt_grubenv_load_at(root, path, &env);
+                r = esp_env_load(root, l.dirs[i], &path, &env);
                 if (r >= 0)
                         r = vt_bootcount_read(&env, &bc);
                 if (r < 0)

@@ -214,7 +214,6 @@ bootable() { # WHEN: what the loader would boot after the kill
 		fail "$1: a temporary file named *.conf"
 	return 0
 }
-count() { VFIOTX_FAILPOINT_TRACE=1 "$@" 2>&1 >/dev/null | grep -c 'failpoint [0-9]*:'; }
 
 # apply: every step that writes the ESP or the variable: keeping the last good boot (before the
 # transaction's first journal commit), the flushes, and arming (from its journal record on).
@@ -249,9 +248,20 @@ armed_and_booted() {
 	run 0 v boot
 	keep_host armed
 }
+# confirm and the fallback: from one step before the first that writes the variable or an entry
+# to the end, and every flush of the ESP (after the rebuild's kernel-install); the good copy
+# and the restored files before it are the GRUB host's steps, walked by test_trial.sh.
+esp_steps() { # COMMAND...: the failpoints to walk
+	VFIOTX_FAILPOINT_TRACE=1 "$@" 2>&1 >/dev/null | grep 'failpoint [0-9]*:' >"$VT_TMP/trace"
+	local first
+	first=$(grep -n "efivar\|sdboot" "$VT_TMP/trace" | head -1 | cut -d: -f1)
+	[ -n "$first" ] || fail "no step of '$*' writes the variable or an entry"
+	grep -n "" "$VT_TMP/trace" | awk -F: -v a="$((first - 1))" '$1 >= a || /boot-flush/ {print $1}'
+}
 armed_and_booted
-total=$(count v confirm)
-for n in $(seq 1 "$total"); do
+steps=$(esp_steps v confirm)
+echo "confirm: walking $(echo $steps | wc -w) of $(wc -l <"$VT_TMP/trace") failpoints"
+for n in $steps; do
 	armed_and_booted
 	VFIOTX_FAILPOINT_KILL=$n v confirm >/dev/null 2>&1 && fail "confirm: not killed at $n"
 	bootable "confirm killed at failpoint $n"
@@ -269,8 +279,9 @@ fell_back() {
 	keep_host fell-back
 }
 fell_back
-total=$(count v boot)
-for n in $(seq 1 "$total"); do
+steps=$(esp_steps v boot)
+echo "boot: walking $(echo $steps | wc -w) of $(wc -l <"$VT_TMP/trace") failpoints"
+for n in $steps; do
 	fell_back
 	VFIOTX_FAILPOINT_KILL=$n v boot >/dev/null 2>&1 && fail "boot: not killed at $n"
 	bootable "fallback killed at failpoint $n"

@@ -172,6 +172,16 @@ def check_versions(debs, installed):
                                 % (name, version, installed[name]))
 
 
+def stage_pbt(stage):
+    """The stand-in proxmox-boot-tool and its hooks (PBT_FILES), under a staging tree for
+    vmlib.install_tree."""
+    for name, dests in PBT_FILES.items():
+        for dest in dests:
+            os.makedirs(os.path.dirname(os.path.join(stage, dest)), exist_ok=True)
+            shutil.copy(os.path.join(PBT_DIR, name), os.path.join(stage, dest))
+            os.chmod(os.path.join(stage, dest), 0o755)
+
+
 def prepare_disk(source, info, kind, work, log):
     """Steps 1 (host side): the GPT disk with the ESP(s) and the root filesystem, the fstab
     line (pbt: the stand-in) and the packages in it; returns (disk, kernel, initrd) for the
@@ -206,11 +216,7 @@ def prepare_disk(source, info, kind, work, log):
             f.write("root=UUID=%s ro console=ttyS0,115200 %s quiet\n" % (
                 info["root_uuid"], vmlib.GUEST_CMDLINE_EXTRA))
     if kind == "pbt":
-        for name, dests in PBT_FILES.items():
-            for dest in dests:
-                os.makedirs(os.path.dirname(os.path.join(stage, dest)), exist_ok=True)
-                shutil.copy(os.path.join(PBT_DIR, name), os.path.join(stage, dest))
-                os.chmod(os.path.join(stage, dest), 0o755)
+        stage_pbt(stage)
     vmlib.install_tree(root, stage)
     if kind != "pbt":
         vmlib.debugfs(root, ["mkdir /boot/efi"], write=True)
