@@ -126,6 +126,18 @@ restore_host() {
 	fake_tools "$root"
 }
 
+# Crash walks: trace_to FILE COMMAND... writes the failpoints COMMAND passes (one a line, in
+# order) to FILE; same_as_before FILE N is true for a step whose kill leaves what a kill at the
+# step before leaves: inside an atomic write, after writing or fsyncing the temporary file (the
+# old file and a temporary one beside it, as after creating it). The walks of the boot paths
+# skip those; test_crash.sh walks every step.
+trace_to() {
+	local f=$1
+	shift
+	VFIOTX_FAILPOINT_TRACE=1 "$@" 2>&1 >/dev/null | grep 'failpoint [0-9]*:' >"$f"
+}
+same_as_before() { sed -n "${2}p" "$1" | grep -q 'atomic-write: \(write\|fsync file\)$'; }
+
 # Point SYS and PROC at a fixture host's fake /sys and /proc (call it outside $(...)).
 use_host() {
 	SYS="$VFIOTX_FIXTURES/hosts/$1/sys"

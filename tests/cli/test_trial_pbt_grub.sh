@@ -141,21 +141,22 @@ both "--no-arm arms nothing" ""
 # step that writes an ESP (and the state file's record just before the counter), run the
 # command again; the end state is the same on both ESPs. The steps between (the apply
 # transaction, the good copy, the restored files) are the GRUB host's, walked by test_trial.sh
-# and test_crash.sh on the same code.
+# and test_crash.sh on the same code; steps whose kill leaves what the step before leaves are
+# skipped (same_as_before, lib.sh).
 crash_cycle() { # SETUP-FN CHECK-FN HEAD BACK COMMAND...: with HEAD 1 the steps before the first
 	# journal commit (the last good boot kept on both ESPs), and from BACK steps before the
 	# first ESP grubenv write to the end
 	local setup=$1 check=$2 head=$3 back=$4 n total first last=0 walked=0
 	shift 4
 	$setup
-	VFIOTX_FAILPOINT_TRACE=1 "$VFIOTX_BIN" --root "$root" --sysfs "$SYS" --proc "$PROC" --no-chroot "$@" 2>&1 >/dev/null |
-		grep 'failpoint [0-9]*:' >"$VT_TMP/trace"
+	trace_to "$VT_TMP/trace" v "$@"
 	total=$(wc -l <"$VT_TMP/trace")
 	first=$(grep -n "trial: write an ESP's grubenv" "$VT_TMP/trace" | head -1 | cut -d: -f1)
 	[ "$head" = 1 ] && last=$(($(grep -n "journal: write commit" "$VT_TMP/trace" | head -1 | cut -d: -f1) - 1))
 	[ -n "$first" ] && [ "$total" -gt 3 ] || fail "expected ESP failpoints in '$*', saw $total"
 	for ((n = 1; n <= total; n++)); do
 		[ "$n" -le "$last" ] || [ "$n" -ge $((first - back)) ] || continue
+		same_as_before "$VT_TMP/trace" "$n" && continue
 		$setup
 		VFIOTX_FAILPOINT_KILL=$n "$VFIOTX_BIN" --root "$root" --sysfs "$SYS" --proc "$PROC" --no-chroot "$@" >/dev/null 2>&1 && fail "$* was not killed at $n"
 		v "$@" >/dev/null 2>&1 || fail "$* again after a kill at $n: $(v "$@" 2>&1 | tail -2)"

@@ -220,13 +220,13 @@ bootable() { # WHEN: what the loader would boot after the kill
 # The transaction's own steps between (journal, files, the good copy; kernel-install rewrites
 # complete entries) are the GRUB host's, walked by test_crash.sh on the same code.
 sdboot_host
-VFIOTX_FAILPOINT_TRACE=1 v apply -y --device "$igpu" 2>&1 >/dev/null | grep 'failpoint [0-9]*:' >"$VT_TMP/trace"
+trace_to "$VT_TMP/trace" v apply -y --device "$igpu"
 total=$(wc -l <"$VT_TMP/trace")
 [ "$total" -gt 10 ] || fail "apply passes only $total failpoints"
 first_commit=$(grep -n "journal: write commit" "$VT_TMP/trace" | head -1 | cut -d: -f1)
 last_commit=$(grep -n "journal: write commit" "$VT_TMP/trace" | tail -1 | cut -d: -f1)
 walk=$(grep -n "" "$VT_TMP/trace" | awk -F: -v a="$first_commit" -v b="$last_commit" \
-	'$1 < a || $1 >= b || /boot-flush|sdboot|efivar/ {print $1}')
+	'($1 < a || $1 >= b || /boot-flush|sdboot|efivar/) && !/atomic-write: (write|fsync file)$/ {print $1}')
 [ "$(grep -c 'sdboot: arm commit' "$VT_TMP/trace")" = 1 ] || fail "apply: no arm commit in the trace"
 echo "apply: walking $(echo $walk | wc -w) of $total failpoints"
 for n in $walk; do
@@ -250,13 +250,15 @@ armed_and_booted() {
 }
 # confirm and the fallback: from one step before the first that writes the variable or an entry
 # to the end, and every flush of the ESP (after the rebuild's kernel-install); the good copy
-# and the restored files before it are the GRUB host's steps, walked by test_trial.sh.
+# and the restored files before it are the GRUB host's steps, walked by test_trial.sh. (Here
+# and in apply, steps whose kill leaves what the step before leaves are skipped: lib.sh.)
 esp_steps() { # COMMAND...: the failpoints to walk
-	VFIOTX_FAILPOINT_TRACE=1 "$@" 2>&1 >/dev/null | grep 'failpoint [0-9]*:' >"$VT_TMP/trace"
+	trace_to "$VT_TMP/trace" "$@"
 	local first
 	first=$(grep -n "efivar\|sdboot" "$VT_TMP/trace" | head -1 | cut -d: -f1)
 	[ -n "$first" ] || fail "no step of '$*' writes the variable or an entry"
-	grep -n "" "$VT_TMP/trace" | awk -F: -v a="$((first - 1))" '$1 >= a || /boot-flush/ {print $1}'
+	grep -n "" "$VT_TMP/trace" | awk -F: -v a="$((first - 1))" \
+		'($1 >= a || /boot-flush/) && !/atomic-write: (write|fsync file)$/ {print $1}'
 }
 armed_and_booted
 steps=$(esp_steps v confirm)
