@@ -76,6 +76,13 @@ done
 run 0 v --json status
 jq -e '.state == "armed" and .trial.tries_left == 2 and .trial.next_boot == "trial"' <<<"$OUT" >/dev/null ||
 	fail "status --json: armed, 2 tries, the trial boots next: $OUT"
+# a kernel update during the trial: proxmox-boot-tool rewrites the kernels and grub.cfg only
+proxmox-boot-tool refresh >/dev/null
+both "after a refresh during the trial" "vfiotx_panic=10 vfiotx_trial=2 vfiotx_tries=2 "
+for u in $U1 $U2; do
+	[ -s "$(esp $u)/vfiotx/vmlinuz-$KVER.1" ] && grep -q vfiotx-last-good "$(esp $u)/grub/grub.cfg" ||
+		fail "a refresh during the trial took the last good entry from $u"
+done
 
 # --- GRUB counts on the ESP the firmware started (U2 here); the trial boot and confirm.
 grub-editenv "$(esp $U2)/grub/grubenv" set vfiotx_tries=1
