@@ -2,10 +2,11 @@
  * fallback). backends/bootcount_grub.h parses, edits and formats the block and reads it
  * (vt_grubenv_load); the write is here because backends never write a file.
  *
- * vt_grubenv_store() formats the block and rewrites <root>/boot/grub/grubenv in place: its 1024
+ * vt_grubenv_store() formats the block and rewrites <root>/boot/grub/grubenv (vt_grubenv_store_at:
+ * the block at another path, proxmox-boot-tool's <ESP>/grub/grubenv) in place: its 1024
  * bytes in the blocks it has (no temporary file, no new inode), as GRUB's save_env does, then
- * fsync (fs/atomic_file.h's vt_write_in_place). The caller then flushes /boot's file
- * system (engine/boot_fs.h) so GRUB reads it without the journal replayed.
+ * fsync (fs/atomic_file.h's vt_write_in_place). The caller then flushes the file system
+ * holding it (engine/boot_fs.h), so GRUB reads it without the journal replayed.
  *
  * Contract: 0 or negative errno with a message: the formatter's (-ENOSPC when the variables do
  * not fit), -EINVAL when the file on disk is not exactly 1024 bytes (left as it is), the
