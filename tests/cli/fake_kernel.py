@@ -112,11 +112,10 @@ class FakeKernel:
             return "no driver " + drv
         if drv == "vfio-pci" and bdf in self.refuse_vfio:
             return "refused (fault --refuse-vfio)"
-        os.symlink(os.path.relpath(ddir, dev), os.path.join(dev, "driver"))
-        link = os.path.join(ddir, bdf)
-        if os.path.lexists(link):
-            os.unlink(link)
-        os.symlink(os.path.relpath(dev, ddir), link)
+        # The device's driver link goes last. vfiotx reads it as "the write returned", and a
+        # real write to bind or drivers_probe returns only when the probe is over: the group's
+        # node exists and whatever the probe knocked off is gone. Publishing the link first
+        # lets a loaded machine see the driver without its node.
         if drv == "vfio-pci":
             group = self.group_of(bdf)
             if group is not None and bdf not in self.no_vfio_node:
@@ -128,6 +127,11 @@ class FakeKernel:
                 vd = self.driver_of(victim)
                 if vd is not None:
                     self.log("knock %s -> %s" % (victim, self.unbind(victim, vd)))
+        link = os.path.join(ddir, bdf)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(os.path.relpath(dev, ddir), link)
+        os.symlink(os.path.relpath(ddir, dev), os.path.join(dev, "driver"))
         return "bound " + drv
 
     def unbind(self, bdf, drv):
@@ -135,18 +139,20 @@ class FakeKernel:
         if cur != drv:
             return "not bound to %s (%s)" % (drv, cur)
         dev = self.devdir(bdf)
-        os.unlink(os.path.join(dev, "driver"))
-        link = os.path.join(self.drvdir(drv), bdf)
-        if os.path.lexists(link):
-            os.unlink(link)
+        # As in bind: the device's driver link goes last, after the node it took with it.
         if drv == "vfio-pci":
             group = self.group_of(bdf)
             if group is not None and not any(
-                self.driver_of(o) == "vfio-pci" and self.group_of(o) == group for o in self.devices()
+                o != bdf and self.driver_of(o) == "vfio-pci" and self.group_of(o) == group
+                for o in self.devices()
             ):
                 node = os.path.join(self.root, "dev", "vfio", group)
                 if os.path.exists(node):
                     os.unlink(node)
+        link = os.path.join(self.drvdir(drv), bdf)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.unlink(os.path.join(dev, "driver"))
         return "unbound " + drv
 
     def probe(self, bdf):
