@@ -34,8 +34,10 @@ static int profile_bdfs(vt_engine *e, vt_profile *p)
 
 /* On proxmox-boot-tool's ESPs systemd-bless-boot fails on every boot of a counted entry,
  * healthy or not: it looks for the entry in an ESP mounted at /efi, /boot or /boot/efi, and
- * none is (backends/esp.h). vfiotx's confirm does its job there, on every ESP, so its failure
- * says nothing of the host and is left out of the failed units. */
+ * none is (backends/esp.h). The package's drop-in skips it on trial boots there
+ * (scripts/systemd/systemd-bless-boot.service.d/vfiotx.conf); where that drop-in is masked or
+ * missing, its failure still says nothing of the host (vfiotx's confirm does the job on every
+ * ESP), so it is left out of the failed units instead of failing every trial. */
 static int drop_bless_boot(vt_facts *facts, vt_buf *units)
 {
         _cleanup_buf_ vt_buf kept = VT_BUF_INIT;

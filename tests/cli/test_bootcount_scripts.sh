@@ -67,6 +67,20 @@ hooks="$inst/usr/share/initramfs-tools/hooks"
 for u in vfiotx-boot.service vfiotx-confirm.service vfiotx-deadline.timer vfiotx-deadline.service; do
 	[ -f "$units/$u" ] || fail "$u was not installed into $units"
 done
+# the drop-in that skips systemd-bless-boot on trial boots from proxmox-boot-tool's ESPs: where
+# systemd reads drop-ins for its unit, and its conditions parse and hold on a host that is
+# neither (this one: no vfiotx.trial on /proc/cmdline, or no proxmox-boot-uuids). The VM
+# scenarios show both sides: skipped on vm/uefi-pbt's trial boot, blessing on vm/uefi-sdboot's.
+bless="$units/systemd-bless-boot.service.d/vfiotx.conf"
+[ -f "$bless" ] || fail "the systemd-bless-boot drop-in was not installed into $units"
+mapfile -t conds < <(grep '^Condition' "$bless")
+assert_eq "${#conds[@]}" 2 "the drop-in has two conditions"
+if grep -qw vfiotx.trial /proc/cmdline && [ -e /etc/kernel/proxmox-boot-uuids ]; then
+	echo "skip: the drop-in's conditions (this host is on a trial boot from proxmox-boot-tool's ESPs)"
+else
+	run 0 systemd-analyze condition "${conds[@]}"
+	assert_contains "$ERR" "Conditions succeeded." "the drop-in leaves systemd-bless-boot alone here"
+fi
 [ -x "$inst/opt/vt/sbin/vfiotx" ] || fail "no /opt/vt/sbin/vfiotx"
 [ -x "$inst/opt/vt/sbin/vfiotx-rescue" ] || fail "no /opt/vt/sbin/vfiotx-rescue"
 [ -x "$inst/etc/grub.d/42_vfiotx" ] || fail "42_vfiotx not installed executable into /etc/grub.d"
@@ -78,14 +92,14 @@ assert_contains "$(cat "$units/vfiotx-confirm.service")" \
 	"ExecStart=/opt/vt/sbin/vfiotx confirm --health"
 assert_contains "$(cat "$hooks/vfiotx-rescue")" 'VFIOTX_RESCUE_BIN:-/opt/vt/sbin/vfiotx-rescue}'
 assert_contains "$(cat "$hooks/vfiotx")" '/opt/vt/share/vfiotx/initramfs/vfiotx-override}'
-assert_not_contains "$(cat "$units"/* "$hooks"/*)" "@SBINDIR@" "unsubstituted template"
-assert_not_contains "$(cat "$units"/* "$hooks"/*)" "@DATADIR@" "unsubstituted template"
+assert_not_contains "$(cat "$units"/vfiotx-* "$hooks"/*)" "@SBINDIR@" "unsubstituted template"
+assert_not_contains "$(cat "$units"/vfiotx-* "$hooks"/*)" "@DATADIR@" "unsubstituted template"
 assert_contains "$(cat "$units/vfiotx-confirm.service")" "Requires=boot-complete.target"
 assert_contains "$(cat "$units/vfiotx-confirm.service")" "ExecStart=/"
 assert_contains "$(cat "$units/vfiotx-deadline.service")" "confirm --deadline-expired"
 if command -v systemd-analyze >/dev/null && [ -f /lib/systemd/system/boot-complete.target ]; then
 	mkdir -p "$VT_TMP/units"
-	for f in "$units"/*; do
+	for f in "$units"/vfiotx-*; do
 		sed "s#^ExecStart=[^ ]*/vfiotx#ExecStart=$VFIOTX_BIN#" "$f" >"$VT_TMP/units/$(basename "$f")"
 	done
 	run 0 systemd-analyze verify --man=no "$VT_TMP/units"/*
