@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian 12 machine, build vfiotx with ASan+UBSan and run the whole test suite:
 # unit, CLI and fuzz replays, then the end-to-end tests in a QEMU guest (tests/vm/README.md;
-# they need Debian's package archive for a cold image; the whole run takes about 68-71 minutes on
+# they need Debian's package archive for a cold image; the whole run takes about 68 minutes on
 # 2 cores from an empty VM cache).
 # VFIOTX_VM=0 leaves the VM tests out (and QEMU uninstalled): ctest then reports vm/skipped
 # and says why, as it does when QEMU, mmdebstrap or debugfs is missing.
